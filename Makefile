@@ -1,0 +1,39 @@
+# vecsearch: PGXS build.  See README.md for the quick start and src/README for the design.
+EXTENSION = vecsearch
+EXTVERSION = 0.1.0
+
+MODULE_big = vecsearch
+OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+HEADERS = $(wildcard src/*.h)
+
+# sql/vecsearch.sql is the one install source; the versioned script is built from it.
+# Upgrade scripts (sql/vecsearch--A--B.sql) are installed as they are.
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
+
+# Every sql/<area>.sql that is not an install script is a pg_regress input.
+REGRESS = $(sort $(basename $(notdir $(filter-out sql/$(EXTENSION)%,$(wildcard sql/*.sql)))))
+REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
+
+EXTRA_CLEAN = sql/$(EXTENSION)--$(EXTVERSION).sql test/kernels/test_distance test/bench/kernel_bench
+
+# Portable by default: SIMD variants are compiled per function with target
+# attributes and chosen at load time (src/distance.c), never -march=native.
+PG_CFLAGS += -std=gnu99 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers -fno-strict-aliasing
+ifdef VECSEARCH_WERROR
+PG_CFLAGS += -Werror
+endif
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
+	cp $< $@
+
+# Standalone kernel test and benchmark: src/distance.c has no PostgreSQL dependency.
+test/kernels/test_distance: test/kernels/test_distance.c src/distance.c src/distance.h
+	$(CC) -O2 -std=gnu99 -Wall -Wextra -Isrc -o $@ test/kernels/test_distance.c src/distance.c -lm
+
+test/bench/kernel_bench: test/bench/kernel_bench.c src/distance.c src/distance.h
+	$(CC) -O2 -std=gnu99 -Wall -Wextra -Isrc -o $@ test/bench/kernel_bench.c src/distance.c -lm

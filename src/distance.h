@@ -1,0 +1,49 @@
+/*
+ * distance.h: the distance kernels, scalar and SIMD, chosen once at load time.
+ *
+ * Pure C with no PostgreSQL dependency, so the standalone kernel test and benchmark
+ * (test/kernels, test/bench) link src/distance.c directly.  Every caller goes through
+ * the function pointers in vs_kernels; VsKernelsInit() fills them after a CPUID check.
+ */
+#ifndef VECSEARCH_DISTANCE_H
+#define VECSEARCH_DISTANCE_H
+
+/* One implementation of every kernel (scalar, avx2 = AVX2+FMA, avx512 = AVX-512F). */
+typedef struct VsKernels
+{
+	const char *name;
+	/* sum (a_i - b_i)^2 */
+	float		(*l2sq) (const float *a, const float *b, int n);
+	/* sum a_i * b_i */
+	float		(*dot) (const float *a, const float *b, int n);
+	/* sum |a_i - b_i| */
+	float		(*l1) (const float *a, const float *b, int n);
+	/* one pass: *ab = sum a_i b_i, *aa = sum a_i^2, *bb = sum b_i^2 */
+	void		(*cosparts) (const float *a, const float *b, int n,
+							 float *ab, float *aa, float *bb);
+
+	/*
+	 * Block of inner products for batched exact KNN: out[i * ldo + j] = <q_i, x_j>
+	 * for i < nq, j < nx.  q_i starts at q + i * ldq, x_j at x + j * ldx (strides in floats).
+	 */
+	void		(*dot_block) (const float *q, int nq, int ldq,
+							  const float *x, int nx, int ldx,
+							  int n, float *out, int ldo);
+} VsKernels;
+
+/* The kernels in use; valid after VsKernelsInit(). */
+extern VsKernels vs_kernels;
+
+/* Choose the best variant the CPU supports (idempotent). Returns its name. */
+extern const char *VsKernelsInit(void);
+
+/*
+ * Force a variant by name ("scalar", "avx2", "avx512"); returns 0 if unknown or not
+ * supported by this CPU or build.  Used by tests and the benchmark.
+ */
+extern int	VsKernelsSelect(const char *name);
+
+/* All variants compiled in and supported by this CPU: *count entries, scalar first. */
+extern const VsKernels *VsKernelVariants(int *count);
+
+#endif							/* VECSEARCH_DISTANCE_H */
