@@ -33,4 +33,23 @@
 -- Section: multi-vector retrieval (MUVERA)
 -- ===================================================================================
 
+CREATE FUNCTION max_sim(q vector[], d vector[]) RETURNS float8
+	AS 'MODULE_PATHNAME', 'max_sim' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION max_sim(vector[], vector[]) IS
+	'Chamfer (MaxSim) similarity: sum over the vectors of q of the largest inner product with a vector of d';
+
+CREATE FUNCTION fde_query(vectors vector[], repetitions int DEFAULT 20,
+		simhash_bits int DEFAULT 5, projection_dim int DEFAULT 16, seed int DEFAULT 42,
+		final_dim int DEFAULT 0) RETURNS vector
+	AS 'MODULE_PATHNAME', 'fde_query' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION fde_query(vector[], int, int, int, int, int) IS
+	'MUVERA fixed-dimensional encoding of a query vector set (blocks are sums); inner product with fde_document approximates max_sim';
+
+CREATE FUNCTION fde_document(vectors vector[], repetitions int DEFAULT 20,
+		simhash_bits int DEFAULT 5, projection_dim int DEFAULT 16, seed int DEFAULT 42,
+		final_dim int DEFAULT 0, fill_empty boolean DEFAULT true) RETURNS vector
+	AS 'MODULE_PATHNAME', 'fde_document' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION fde_document(vector[], int, int, int, int, int, boolean) IS
+	'MUVERA fixed-dimensional encoding of a document vector set (blocks are means, empty blocks filled from the Hamming-nearest vector)';
+
 -- (end of section: multi-vector retrieval)
