@@ -322,7 +322,7 @@ ReadVectorSet(ArrayType *array, VectorArrayType *t, const char *what, int *n, in
 		else if (vdim != d)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("%s must have vectors of one dimension, element 1 has %d and element %d has %d",
+					 errmsg("%s have different dimensions: element 1 has %d and element %d has %d",
 							what, d, i + 1, vdim)));
 		memcpy(x + (Size) i * d, p + offsetof(Vector, x) - VARHDRSZ, sizeof(float) * d);
 	}
@@ -476,20 +476,20 @@ GetFdeState(FunctionCallInfo fcinfo, FdeState *s, int dim, int reps, int bits,
 	if (final_dim == 0 && fdedim > VECTOR_MAX_DIM)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("fde would have " INT64_FORMAT " dimensions (repetitions %d * 2^simhash_bits %d * projection_dim " INT64_FORMAT "), more than the maximum of %d",
-						fdedim, reps, bits, dproj, VECTOR_MAX_DIM),
+				 errmsg("fde would have " INT64_FORMAT " dimensions (%d repetitions * %d buckets * " INT64_FORMAT " per block), more than the maximum of %d",
+						fdedim, reps, 1 << bits, dproj, VECTOR_MAX_DIM),
 				 errhint("Lower the parameters, or set final_dim to project the encoding to at most %d dimensions.",
 						 VECTOR_MAX_DIM)));
 	if (fdedim > FDE_INTERNAL_DIM_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("fde before the final projection would have " INT64_FORMAT " dimensions (repetitions %d * 2^simhash_bits %d * projection_dim " INT64_FORMAT "), more than the maximum of %d",
-						fdedim, reps, bits, dproj, FDE_INTERNAL_DIM_MAX)));
+				 errmsg("fde before the final projection would have " INT64_FORMAT " dimensions (%d repetitions * %d buckets * " INT64_FORMAT " per block), more than the maximum of %d",
+						fdedim, reps, 1 << bits, dproj, FDE_INTERNAL_DIM_MAX)));
 	entries = (int64) reps * bits * dim;
 	if (entries > FDE_SIMHASH_ENTRIES_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("simhash matrix would have " INT64_FORMAT " entries (repetitions %d * simhash_bits %d * %d input dimensions), more than the maximum of %d",
+				 errmsg("simhash matrix would have " INT64_FORMAT " entries (%d repetitions * %d bits * %d input dimensions), more than the maximum of %d",
 						entries, reps, bits, dim, FDE_SIMHASH_ENTRIES_MAX)));
 
 	/* (re)build in the call site's context */
