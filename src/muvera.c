@@ -654,7 +654,7 @@ FdeSimHashPortable(const double *gauss, int np, const float *x, int n, int dim,
 	FDE_SIMHASH_BODY;
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(FDE_NO_AVX2)
 #define FDE_HAVE_AVX2 1
 __attribute__((target("avx2,fma")))
 static void
