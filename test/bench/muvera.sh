@@ -27,14 +27,13 @@
 # Numbers are medians; the machine is shared, so compare ratios from one run.
 set -euo pipefail
 VS_ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-. "$VS_ROOT/scripts/lib.sh"
+. "$VS_ROOT/test/bench/lib.sh"
 
 DOCS=${MUVERA_DOCS:-10000}
 QUERIES=${MUVERA_QUERIES:-100}
 FMNIST_DOCS=${MUVERA_FMNIST_DOCS:-10000}
 SETS=${MUVERA_SETS:-syn fm}
 KPRIMES="10 50 100 200 500"
-export VS_SHARED_BUFFERS=${VS_SHARED_BUFFERS:-2GB}
 
 vs_build_install
 vs_cluster_start
