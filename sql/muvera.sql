@@ -274,6 +274,20 @@ CREATE TABLE mv_docs (
 INSERT INTO mv_docs (id, tokens) SELECT id, tokens FROM cdocs;
 SELECT count(*) AS rows, bool_and(vector_dims(fde) = 10240) AS dims,
 	bool_and(fde = fde_document(tokens)) AS stored_matches FROM mv_docs;
+-- PARALLEL SAFE: encodings computed in a parallel worker match the stored ones
+SET max_parallel_workers_per_gather = 2;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET force_parallel_mode = on;
+EXPLAIN (COSTS OFF) SELECT bool_and(fde = fde_document(tokens)) FROM mv_docs;
+SELECT bool_and(fde = fde_document(tokens)) AS parallel_matches,
+	bool_and(fde_query(tokens) = fde_query(tokens, 20, 5, 16, 42, 0)) AS query_matches FROM mv_docs;
+RESET max_parallel_workers_per_gather;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET force_parallel_mode;
 UPDATE mv_docs SET tokens = (SELECT tokens FROM cdocs WHERE id = 2) WHERE id = 1;
 SELECT fde = (SELECT fde FROM mv_docs WHERE id = 2) AS recomputed_on_update FROM mv_docs WHERE id = 1;
 -- the pipeline returns the exact MaxSim top 10 (K' = 30 of 60 candidates here)
