@@ -31,6 +31,7 @@
 
 #include "distance.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -337,10 +338,14 @@ ReadVectorSet(ArrayType *array, VectorArrayType *t, const char *what, int *n, in
  * ------------------------------------------------------------------------
  */
 
+/* Query and document vectors per block of inner products in max_sim. */
+#define MAXSIM_BLOCK 256
+
 /*
  * max_sim(q vector[], d vector[]) -> float8: sum over the vectors q_i of
  * max_j <q_i, d_j> (Chamfer similarity; ColBERT's late-interaction score).
- * The inner products are the shared SIMD kernel's; the sum is in double.
+ * The inner products come in blocks from the shared SIMD kernel dot_block; the sum
+ * is in double.
  */
 PG_FUNCTION_INFO_V1(max_sim);
 Datum
@@ -355,6 +360,8 @@ max_sim(PG_FUNCTION_ARGS)
 				nd,
 				dimq,
 				dimd;
+	float	   *ip,
+			   *best;
 	double		sum = 0;
 
 	if (t == NULL)
@@ -371,20 +378,36 @@ max_sim(PG_FUNCTION_ARGS)
 				 errmsg("query vectors have %d dimensions but document vectors have %d",
 						dimq, dimd)));
 
-	for (int i = 0; i < nq; i++)
+	/* blocks of at most MAXSIM_BLOCK x MAXSIM_BLOCK inner products */
+	ip = palloc(sizeof(float) * Min(nq, MAXSIM_BLOCK) * Min(nd, MAXSIM_BLOCK));
+	best = palloc(sizeof(float) * nq);
+	for (int i0 = 0; i0 < nq; i0 += MAXSIM_BLOCK)
 	{
-		const float *qi = q + (Size) i * dimq;
-		float		best = vs_kernels.dot(qi, d, dimq);
+		int			bq = Min(MAXSIM_BLOCK, nq - i0);
 
-		for (int j = 1; j < nd; j++)
+		for (int j0 = 0; j0 < nd; j0 += MAXSIM_BLOCK)
 		{
-			float		ip = vs_kernels.dot(qi, d + (Size) j * dimq, dimq);
+			int			bd = Min(MAXSIM_BLOCK, nd - j0);
 
-			if (ip > best)
-				best = ip;
+			CHECK_FOR_INTERRUPTS();
+			vs_kernels.dot_block(q + (Size) i0 * dimq, bq, dimq,
+								 d + (Size) j0 * dimq, bd, dimq, dimq, ip, bd);
+			for (int i = 0; i < bq; i++)
+			{
+				const float *row = ip + (Size) i * bd;
+				float		m = j0 == 0 ? row[0] : best[i0 + i];
+
+				for (int j = 0; j < bd; j++)
+					if (row[j] > m)
+						m = row[j];
+				best[i0 + i] = m;
+			}
 		}
-		sum += best;
 	}
+	for (int i = 0; i < nq; i++)
+		sum += best[i];
+	pfree(ip);
+	pfree(best);
 	if (isinf(sum) || isnan(sum))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
@@ -851,6 +874,7 @@ FdeEncode(const FdeState *s, const float *x, int n, bool is_query, bool fill_emp
 	{
 		double	   *rep = fde + (Size) r * nb * dproj;
 
+		CHECK_FOR_INTERRUPTS();
 		if (proj)
 			FdeProjectRep(s, r, xt, npad, proj);
 		memset(count, 0, sizeof(int) * nb);
