@@ -17,9 +17,10 @@
  *     Gaussians by Box-Muller with a logarithm, sine and cosine evaluated from series
  *     with IEEE-754 basic operations only (each multiplication in its own non-inlined
  *     function, so no compiler may fuse it into an FMA);
- *   - the Gaussians are stored as float4, so every product with a float4 coordinate is
- *     exact in double and the SimHash sums (double, fixed order) do not depend on
- *     whether the compiler uses FMA or vectorises across hyperplanes;
+ *   - the Gaussians are rounded to float4, so every product with a float4 coordinate
+ *     is exact in double and the SimHash sums (double, fixed order) do not depend on
+ *     whether the compiler uses FMA or vectorises across hyperplanes (the portable
+ *     and AVX2 code paths give the same bits);
  *   - block sums are double in a fixed order, rounded once to float4.
  * This holds on every platform that evaluates double arithmetic in double
  * (FLT_EVAL_METHOD 0: x86-64, aarch64, ppc64le, s390x, ...).
@@ -54,7 +55,7 @@
 /*
  * Size limits on the work, not on the result: the encoding before the final
  * projection (repetitions * 2^simhash_bits * projection_dim) and the SimHash matrix
- * (repetitions * simhash_bits * input dimensions floats).
+ * (repetitions * simhash_bits * input dimensions entries, 8 bytes each).
  */
 #define FDE_INTERNAL_DIM_MAX		(1 << 20)
 #define FDE_SIMHASH_ENTRIES_MAX		(1 << 21)
