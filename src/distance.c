@@ -22,11 +22,13 @@
 #define VS_UNROLL _Pragma("GCC unroll 16")
 
 /*
- * Rows of x handled per pass of dot_block over the queries: the block is re-read once
- * per group of queries, so it should stay in L2 (about 256 KB here, half of a small
- * L2, leaving room for the queries).
+ * Bytes of x rows per block of dot_block: a block is re-read once per group of queries,
+ * so it should stay in L2 next to the prefetched next block and the queries.  128 KB
+ * suits L2 caches from 256 KB up; on the 1 MB L2 here 96..256 KB measured the same.
  */
-#define VS_BLOCK_BYTES (256 * 1024)
+#ifndef VS_BLOCK_BYTES
+#define VS_BLOCK_BYTES (128 * 1024)
+#endif
 
 /* ------------------------------------------------------------------------------------
  * Scalar: plain loops in index order, one accumulator.  Without -ffast-math the compiler
@@ -408,9 +410,28 @@ avx2_tile_11(const float *q, int ldq, const float *x, int ldx, int n, float *out
  * x is cut into blocks of rows that stay in L2; for each block, every group of mr
  * queries (in L1) sweeps the block in tiles of nr rows.  Leftover queries and rows use
  * the narrower tiles.
+ *
+ * While one block is computed, the next one is prefetched into L2, a few cache lines
+ * before each tile, spread evenly over the block's tiles: otherwise the first query
+ * group of each block waits on memory (measured: 60,000 x 784 rows from memory ran at
+ * about 80% of the speed of the same rows in cache, and close to it with the prefetch).
  */
 typedef void (*VsTileFn) (const float *q, int ldq, const float *x, int ldx, int n,
 						  float *out, int ldo);
+
+/* Prefetch up to count cache lines from *cur (advancing it), not past end. */
+static inline void
+prefetch_lines(const char **cur, const char *end, int count)
+{
+	const char *p = *cur;
+
+	while (count-- > 0 && p < end)
+	{
+		__builtin_prefetch(p, 0, 2);
+		p += 64;
+	}
+	*cur = p;
+}
 
 static inline void
 dot_block_driver(const float *q, int nq, int ldq, const float *x, int nx, int ldx,
@@ -423,8 +444,26 @@ dot_block_driver(const float *q, int nq, int ldq, const float *x, int nx, int ld
 	for (j0 = 0; j0 < nx; j0 += nb)
 	{
 		int			jend = nx - j0 < nb ? nx : j0 + nb;
+		int			nextend = nx - jend < nb ? nx : jend + nb;
 		int			i = 0,
 					j;
+		const char *pf = NULL,
+				   *pfend = NULL;
+		int			pfcount = 0;
+
+		if (nextend > jend)
+		{
+			size_t		bytes = ((size_t) (nextend - 1 - jend) * ldx + n) * sizeof(float);
+			size_t		tiles = (size_t) ((nq + mr - 1) / mr) * ((jend - j0 + nr - 1) / nr);
+
+			/* rows far apart (huge ldx): leave it to the hardware */
+			if (bytes <= (size_t) 2 * nb * n * sizeof(float) + 4096)
+			{
+				pf = (const char *) (x + (size_t) jend * ldx);
+				pfend = pf + bytes;
+				pfcount = (int) ((bytes / 64 + tiles) / tiles);
+			}
+		}
 
 		for (; i + mr <= nq; i += mr)
 		{
@@ -432,7 +471,10 @@ dot_block_driver(const float *q, int nq, int ldq, const float *x, int nx, int ld
 			float	   *oi = out + (size_t) i * ldo;
 
 			for (j = j0; j + nr <= jend; j += nr)
+			{
+				prefetch_lines(&pf, pfend, pfcount);
 				full(qi, ldq, x + (size_t) j * ldx, ldx, n, oi + j, ldo);
+			}
 			for (; j < jend; j++)
 				mr1(qi, ldq, x + (size_t) j * ldx, ldx, n, oi + j, ldo);
 		}
@@ -442,7 +484,10 @@ dot_block_driver(const float *q, int nq, int ldq, const float *x, int nx, int ld
 			float	   *oi = out + (size_t) i * ldo;
 
 			for (j = j0; j + nr <= jend; j += nr)
+			{
+				prefetch_lines(&pf, pfend, pfcount);
 				onenr(qi, ldq, x + (size_t) j * ldx, ldx, n, oi + j, ldo);
+			}
 			for (; j < jend; j++)
 				oneone(qi, ldq, x + (size_t) j * ldx, ldx, n, oi + j, ldo);
 		}

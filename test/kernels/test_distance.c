@@ -344,11 +344,13 @@ main(void)
 				check_block(s, v, nq, nx, 37 + nq, 37 + nq, 37 + nq, nx, (nq + nx) % 4);
 		check_block(s, v, 8, 16, 784, 784, 784, 16, 0);
 		check_block(s, v, 7, 11, 784, 790, 801, 13, 1);
-		check_block(s, v, 5, 300, 784, 784, 784, 300, 2);	/* > one L2 block of rows */
+		check_block(s, v, 5, 300, 784, 784, 784, 300, 2);	/* several blocks of rows */
 		check_block(s, v, 6, 90, 3072, 3072, 3073, 91, 3);
 		check_block(s, v, 3, 5, 1, 1, 1, 5, 1);
 		check_block(s, v, 4, 4, 16, 16, 16, 4, 0);
 		check_block(s, v, 13, 23, 1000, 1003, 1000, 29, 1);
+		check_block(s, v, 2, 5000, 16, 16, 17, 5000, 1);	/* many blocks, short rows */
+		check_block(s, v, 5, 100, 784, 784, 2352, 100, 0);	/* rows far apart */
 	}
 
 	printf("1..%d\n", ntests);
