@@ -18,8 +18,15 @@
 #include <immintrin.h>
 #endif
 
-/* Force full unrolling of the small fixed-trip loops of the register tiles. */
+/*
+ * Force full unrolling of the small fixed-trip loops of the register tiles, so their
+ * accumulator arrays live in registers (clang ignores GCC's spelling here).
+ */
+#if defined(__clang__)
+#define VS_UNROLL _Pragma("clang loop unroll(full)")
+#else
 #define VS_UNROLL _Pragma("GCC unroll 16")
+#endif
 
 /*
  * Bytes of x rows per block of dot_block: a block is re-read once per group of queries,

@@ -5,7 +5,8 @@
  * then run it.  Seeded random data, many lengths (1..40, odd sizes, 784, 1000, 3072),
  * unaligned pointers, and dot_block over ragged shapes and strides.  Output is TAP:
  * one "ok N - ..." / "not ok N - ..." line per check, then "1..N"; the exit status is
- * non-zero if any check failed.
+ * non-zero if any check failed.  Operands placed right before a PROT_NONE page check
+ * that no variant reads past the end of a vector (masked tails).
  *
  * Tolerance.  The variants add the same products in a different order (the scalar loop
  * sums left to right; the SIMD ones keep 16 to 64 partial sums and add them at the end),
@@ -25,10 +26,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "distance.h"
 
 static int	ntests = 0;
+static volatile float sink;		/* keeps results of the guard-page calls alive */
 static int	nfailed = 0;
 
 /* Record one TAP check. */
@@ -250,6 +254,80 @@ check_block(const VsKernels *s, const VsKernels *v, int nq, int nx, int n, int l
 	free(out);
 }
 
+/*
+ * Memory of `floats` floats ending exactly at an inaccessible page, so a kernel that
+ * reads even one float past the end of its operands crashes the test (and the TAP plan
+ * line is never printed).  The mapping to release is returned in unmap_base and
+ * unmap_len.
+ */
+static float *
+alloc_before_guard(size_t floats, void **unmap_base, size_t *unmap_len)
+{
+	size_t		page = (size_t) sysconf(_SC_PAGESIZE);
+	size_t		data = (floats * sizeof(float) + page - 1) / page * page;
+	char	   *base = mmap(NULL, data + page, PROT_READ | PROT_WRITE,
+							MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (base == MAP_FAILED || mprotect(base + data, page, PROT_NONE) != 0)
+	{
+		perror("mmap");
+		exit(2);
+	}
+	*unmap_base = base;
+	*unmap_len = data + page;
+	return (float *) (base + data) - floats;
+}
+
+/*
+ * Run every kernel of v on operands that end right before a guard page, for lengths
+ * that exercise every tail path; dot_block on 5 queries x 7 rows whose last row ends
+ * there.  One check per variant (reached only if nothing crashed).
+ */
+static void
+check_no_overread(const VsKernels *v)
+{
+	static const int lens[] = {1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 33, 63, 65, 784, 1001};
+	int			k;
+	float		sum = 0.0f;
+
+	for (k = 0; k < (int) (sizeof(lens) / sizeof(lens[0])); k++)
+	{
+		int			n = lens[k];
+		void	   *ma,
+				   *mb,
+				   *mq,
+				   *mx;
+		size_t		la,
+					lb,
+					lq,
+					lx;
+		float	   *a = alloc_before_guard(n, &ma, &la);
+		float	   *b = alloc_before_guard(n, &mb, &lb);
+		float	   *q = alloc_before_guard((size_t) 5 * n, &mq, &lq);
+		float	   *x = alloc_before_guard((size_t) 7 * n, &mx, &lx);
+		float		out[35],
+					ab,
+					aa,
+					bb;
+
+		fill(a, n, 0.0);
+		fill(b, n, 0.0);
+		fill(q, 5 * n, 0.0);
+		fill(x, 7 * n, 0.0);
+		sum += v->l2sq(a, b, n) + v->dot(a, b, n) + v->l1(a, b, n);
+		v->cosparts(a, b, n, &ab, &aa, &bb);
+		v->dot_block(q, 5, n, x, 7, n, n, out, 7);
+		sum += ab + aa + bb + out[34];
+		munmap(ma, la);
+		munmap(mb, lb);
+		munmap(mq, lq);
+		munmap(mx, lx);
+	}
+	ntests++;
+	sink = sum;
+	printf("ok %d - %s reads nothing past the end of its operands\n", ntests, v->name);
+}
+
 int
 main(void)
 {
@@ -331,6 +409,9 @@ main(void)
 			check_vectors(s, v, lengths[k], k % 4, (k + 1) % 4, (k % 3) * 0.5);
 		check_vectors(s, v, 0, 0, 0, 0.0);
 	}
+
+	for (vi = 0; vi < nvariants; vi++)
+		check_no_overread(&variants[vi]);
 
 	/* dot_block: ragged shapes around every tile size, strides, and a multi-block sweep */
 	for (vi = 0; vi < nvariants; vi++)
