@@ -420,8 +420,8 @@ avx2_tile_11(const float *q, int ldq, const float *x, int ldx, int n, float *out
  *
  * While one block is computed, the next one is prefetched into L2, a few cache lines
  * before each tile, spread evenly over the block's tiles: otherwise the first query
- * group of each block waits on memory (measured: 60,000 x 784 rows from memory ran at
- * about 80% of the speed of the same rows in cache, and close to it with the prefetch).
+ * group of each block waits on memory (measured with AVX-512 on 64 queries x 60,000 x
+ * 784 rows from memory: about 92 GFLOP/s without, 110 with; 115 with the rows in cache).
  */
 typedef void (*VsTileFn) (const float *q, int ldq, const float *x, int ldx, int n,
 						  float *out, int ldo);
