@@ -8,7 +8,8 @@
  * Part 2: dot_block GFLOP/s (2 * nq * nx * dim flops per call) on 64 queries x 60,000
  * rows x 784 dims (the Fashion-MNIST shape, rows streamed from memory), and the exact-KNN
  * queries/s per core that rate would allow for the inner products alone.
- * Each figure is the median of 5 timed runs (the machine is noisy).  Options:
+ * Each figure is the median of 7 timed runs (the machine is noisy); in part 1 the
+ * variants take turns, so their ratios compare runs made at the same time.  Options:
  * --quick (fewer rows for the scalar dot_block), --rows N (rows in part 2).
  */
 #define _POSIX_C_SOURCE 200112L
@@ -20,7 +21,7 @@
 #include "distance.h"
 
 #define POOL 16
-#define RUNS 5
+#define RUNS 7
 
 static volatile float sink;
 
@@ -120,22 +121,34 @@ time_kernel(const VsKernels *v, int k, const float *pool, int dim, long iters)
 	return now() - t0;
 }
 
-/* GB/s of kernel k of v at dim: calibrate to ~40 ms per run, median of RUNS runs. */
-static double
-kernel_gbps(const VsKernels *v, int k, const float *pool, int dim)
+/*
+ * GB/s of kernel k at dim for each of the nv variants, into gbps[]: each variant's
+ * iteration count is calibrated to ~20 ms per run, then the variants run in turn RUNS
+ * times (interleaved, so a burst of load from other processes hits all of them alike)
+ * and each keeps its median.
+ */
+static void
+kernel_gbps(const VsKernels *variants, int nv, int k, const float *pool, int dim,
+			double *gbps)
 {
-	long		iters = 1000;
-	double		t,
-				runs[RUNS];
-	int			r;
+	long		iters[8];
+	double		runs[8][RUNS],
+				t;
+	int			vi,
+				r;
 
-	while ((t = time_kernel(v, k, pool, dim, iters)) < 0.01)
-		iters *= 4;
-	iters = (long) (iters * 0.04 / t) + 1;
+	for (vi = 0; vi < nv; vi++)
+	{
+		iters[vi] = 1000;
+		while ((t = time_kernel(&variants[vi], k, pool, dim, iters[vi])) < 0.005)
+			iters[vi] *= 4;
+		iters[vi] = (long) (iters[vi] * 0.02 / t) + 1;
+	}
 	for (r = 0; r < RUNS; r++)
-		runs[r] = time_kernel(v, k, pool, dim, iters);
-	t = median(runs, RUNS);
-	return (double) iters * 2.0 * dim * sizeof(float) / t / 1e9;
+		for (vi = 0; vi < nv; vi++)
+			runs[vi][r] = time_kernel(&variants[vi], k, pool, dim, iters[vi]);
+	for (vi = 0; vi < nv; vi++)
+		gbps[vi] = (double) iters[vi] * 2.0 * dim * sizeof(float) / median(runs[vi], RUNS) / 1e9;
 }
 
 int
@@ -173,6 +186,8 @@ main(int argc, char **argv)
 
 	printf("selected at load: %s; variants:", VsKernelsInit());
 	variants = VsKernelVariants(&nvariants);
+	if (nvariants > 8)
+		nvariants = 8;
 	for (vi = 0; vi < nvariants; vi++)
 		printf(" %s", variants[vi].name);
 	printf("\n\n");
@@ -196,21 +211,19 @@ main(int argc, char **argv)
 	{
 		for (k = 0; k < NKERNELS; k++)
 		{
-			double		base = 0;
+			double		gbps[8];
 
+			kernel_gbps(variants, nvariants, k, pool, dims[d], gbps);
 			printf("%5d  %-9s", dims[d], kernel_names[k]);
 			for (vi = 0; vi < nvariants; vi++)
 			{
-				double		g = kernel_gbps(&variants[vi], k, pool, dims[d]);
 				char		cell[32];
 
-				if (vi == 0)
-					base = g;
-				snprintf(cell, sizeof(cell), "%7.1f (x%5.1f)", g, g / base);
+				snprintf(cell, sizeof(cell), "%7.1f (x%5.1f)", gbps[vi], gbps[vi] / gbps[0]);
 				printf("  %18s", cell);
-				fflush(stdout);
 			}
 			printf("\n");
+			fflush(stdout);
 		}
 	}
 	free(pool);
@@ -227,36 +240,39 @@ main(int argc, char **argv)
 	fill(x, (size_t) nx * dim, 3);
 	memset(out, 0, sizeof(float) * (size_t) nq * nx);
 	{
-		double		base = 0;
+		/* scalar is slow: one run, and in --quick mode a tenth of the rows */
+		int			srows = quick ? (nx + 9) / 10 : nx;
+		double		t[8][RUNS],
+					sec[8];
+		int			r;
 
-		for (vi = 0; vi < nvariants; vi++)
+		for (vi = 0; vi < nvariants; vi++)	/* warm up (out was zeroed: no page faults timed) */
+			variants[vi].dot_block(q, nq, dim, x, nx < 4096 ? nx : 4096, dim, dim, out, nx);
 		{
-			const VsKernels *v = &variants[vi];
-			/* scalar is slow: one run, and in --quick mode a tenth of the rows */
-			int			runs = vi == 0 ? 1 : RUNS;
-			int			rows = (vi == 0 && quick) ? (nx + 9) / 10 : nx;
-			double		t[RUNS],
-						sec,
-						gflops;
-			int			r;
-			char		ratio[32];
+			double		t0 = now();
 
-			/* warm up (out was zeroed, so no page faults are timed) */
-			v->dot_block(q, nq, dim, x, rows < 4096 ? rows : 4096, dim, dim, out, nx);
-			for (r = 0; r < runs; r++)
+			variants[0].dot_block(q, nq, dim, x, srows, dim, dim, out, nx);
+			sec[0] = (now() - t0) * ((double) nx / srows);
+		}
+		/* the SIMD variants take turns, as in part 1 */
+		for (r = 0; r < RUNS; r++)
+			for (vi = 1; vi < nvariants; vi++)
 			{
 				double		t0 = now();
 
-				v->dot_block(q, nq, dim, x, rows, dim, dim, out, nx);
-				t[r] = now() - t0;
+				variants[vi].dot_block(q, nq, dim, x, nx, dim, dim, out, nx);
+				t[vi][r] = now() - t0;
 			}
-			sec = median(t, runs) * ((double) nx / rows);
-			gflops = 2.0 * nq * nx * dim / sec / 1e9;
-			if (vi == 0)
-				base = gflops;
-			snprintf(ratio, sizeof(ratio), "x%.1f", gflops / base);
-			printf("%-8s  %10.3f  %8.1f  %12s  %.0f\n", v->name, sec, gflops, ratio,
-				   gflops * 1e9 / (2.0 * 60000 * 784));
+		for (vi = 1; vi < nvariants; vi++)
+			sec[vi] = median(t[vi], RUNS);
+		for (vi = 0; vi < nvariants; vi++)
+		{
+			double		gflops = 2.0 * nq * nx * dim / sec[vi] / 1e9;
+			char		ratio[32];
+
+			snprintf(ratio, sizeof(ratio), "x%.1f", sec[0] / sec[vi]);
+			printf("%-8s  %10.3f  %8.1f  %12s  %.0f\n", variants[vi].name, sec[vi], gflops,
+				   ratio, gflops * 1e9 / (2.0 * 60000 * 784));
 		}
 	}
 	sink = out[0];
