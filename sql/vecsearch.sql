@@ -230,6 +230,13 @@ COMMENT ON OPERATOR CLASS vector_ops USING btree IS 'btree ordering of vectors (
 -- Section: exact KNN
 -- ===================================================================================
 
+CREATE FUNCTION vecsearch_knn(tbl regclass, col name, queries vector[], k integer DEFAULT 10,
+	metric text DEFAULT 'l2')
+	RETURNS TABLE(query integer, rank integer, row_tid tid, distance double precision)
+	AS 'MODULE_PATHNAME', 'vecsearch_knn' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION vecsearch_knn(regclass, name, vector[], integer, text) IS
+	'exact k nearest rows of each query vector in one pass over the table; metric l2, ip, cosine or l1';
+
 -- (end of section: exact KNN)
 
 -- ===================================================================================

@@ -1,0 +1,1189 @@
+/*
+ * exactscan.c: the batched exact-KNN engine and vecsearch_knn().
+ *
+ * One pass over the rows; for each block of rows, tiles of queries x rows go through
+ * vs_kernels.dot_block, a conservative screen discards the rows that cannot enter a
+ * query's top k, and the survivors are rechecked with the single-pair kernel the SQL
+ * operators use, so every reported distance is bit for bit the operator's value.  Each
+ * query keeps a bounded max-heap ordered by (distance, TID).  Query tiles are shared
+ * among compute threads (GUC vecsearch.exact_threads); the threads run pure arithmetic
+ * on memory prepared by the backend and never call PostgreSQL.  See src/README.
+ */
+#include "postgres.h"
+
+#include <float.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
+#include "catalog/objectaddress.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
+#include "utils/tuplestore.h"
+
+#include "distance.h"
+#include "exactscan.h"
+#include "vector.h"
+
+/* Rows read from the table per block (two blocks are in memory at once). */
+#define KNN_BLOCK_ROWS		1024
+/* Rows per dot_block call inside a tile (the row slab stays in L2). */
+#define KNN_SLAB_ROWS		256
+/* Queries per tile (upper bound; fewer when there are few queries per thread). */
+#define KNN_TILE_QUERIES	32
+
+int			vs_exact_threads = VS_EXACT_THREADS_DEFAULT;
+
+/* The SQL function's input function, to recognise our type when no argument gives it. */
+extern PGDLLEXPORT Datum vector_in(PG_FUNCTION_ARGS);
+
+/* Per-query state: the screen threshold and precomputed norms. */
+typedef struct QueryState
+{
+	double		thr;			/* screen threshold (+inf until the heap is full) */
+	double		qq_c;			/* l2: |q|^2 (1 - c) */
+	double		qn_c;			/* ip: c |q| */
+	double		qinv;			/* cosine: 1 / |q| (0 for a zero vector) */
+} QueryState;
+
+/* One block of rows as the compute threads see it. */
+typedef struct RowBlock
+{
+	const float *x;				/* nx rows, stride ldx */
+	int			ldx;
+	int64		nx;
+	const ItemPointerData *tids;
+	const double *xr;			/* per-row screen term (see row_screen_term) */
+} RowBlock;
+
+/* Everything one call of the engine shares between its threads. */
+typedef struct KnnRun
+{
+	const VsKnnSpec *spec;
+	VsKnnResult *res;
+	QueryState *qs;
+	double		c;				/* relative error bound of the screen */
+	int			qtile;			/* queries per tile */
+	int			ntiles;
+
+	/* current block and the tile queue, protected by mu */
+	RowBlock	blk;
+	pthread_mutex_t mu;
+	pthread_cond_t work_cv;
+	pthread_cond_t done_cv;
+	uint64		gen;
+	int			next_tile;
+	int			tiles_done;
+	bool		stop;
+
+	int			nthreads;		/* including the backend itself */
+	int			nstarted;		/* helper threads actually running */
+	pthread_t  *threads;
+	float	  **outbuf;			/* per thread: qtile x KNN_SLAB_ROWS floats */
+} KnnRun;
+
+typedef struct KnnWorker
+{
+	KnnRun	   *run;
+	int			id;
+} KnnWorker;
+
+/* ---------------------------------------------------------------------------------
+ * Metrics and distances
+ * --------------------------------------------------------------------------------- */
+
+VsMetric
+VsMetricFromName(const char *name)
+{
+	if (strcmp(name, "l2") == 0)
+		return VS_METRIC_L2;
+	if (strcmp(name, "ip") == 0)
+		return VS_METRIC_IP;
+	if (strcmp(name, "cosine") == 0)
+		return VS_METRIC_COSINE;
+	if (strcmp(name, "l1") == 0)
+		return VS_METRIC_L1;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown metric \"%s\"", name),
+			 errhint("Valid metrics are \"l2\", \"ip\", \"cosine\" and \"l1\".")));
+	return VS_METRIC_L2;		/* keep compiler quiet */
+}
+
+const char *
+VsMetricName(VsMetric metric)
+{
+	switch (metric)
+	{
+		case VS_METRIC_L2:
+			return "l2";
+		case VS_METRIC_IP:
+			return "ip";
+		case VS_METRIC_COSINE:
+			return "cosine";
+		case VS_METRIC_L1:
+			return "l1";
+	}
+	return "?";
+}
+
+/*
+ * The operator's value for "row <op> query".  Keep in step with the operators in
+ * src/vector.c: same kernels, same argument order, same double arithmetic after.
+ */
+double
+VsMetricDistance(VsMetric metric, const float *row, const float *query, int dim)
+{
+	switch (metric)
+	{
+		case VS_METRIC_L2:
+			return sqrt((double) vs_kernels.l2sq(row, query, dim));
+		case VS_METRIC_IP:
+			return -(double) vs_kernels.dot(row, query, dim);
+		case VS_METRIC_COSINE:
+			{
+				float		ab,
+							aa,
+							bb;
+				double		sim;
+
+				vs_kernels.cosparts(row, query, dim, &ab, &aa, &bb);
+				sim = (double) ab / sqrt((double) aa * (double) bb);
+				/* rounding can push |sim| a hair past 1 */
+				if (sim > 1.0)
+					sim = 1.0;
+				else if (sim < -1.0)
+					sim = -1.0;
+				return 1.0 - sim;
+			}
+		case VS_METRIC_L1:
+			return (double) vs_kernels.l1(row, query, dim);
+	}
+	return 0.0;					/* keep compiler quiet */
+}
+
+/* ---------------------------------------------------------------------------------
+ * Bounded max-heaps ordered by (distance, TID); NaN sorts after every number, as in
+ * PostgreSQL's float8 ordering.
+ * --------------------------------------------------------------------------------- */
+
+static inline int
+dist_cmp(double a, double b)
+{
+	if (isnan(a))
+		return isnan(b) ? 0 : 1;
+	if (isnan(b))
+		return -1;
+	return (a > b) - (a < b);
+}
+
+static inline int
+tid_cmp(const ItemPointerData *a, const ItemPointerData *b)
+{
+	BlockNumber ba = ItemPointerGetBlockNumberNoCheck(a);
+	BlockNumber bb = ItemPointerGetBlockNumberNoCheck(b);
+	OffsetNumber oa,
+				ob;
+
+	if (ba != bb)
+		return ba < bb ? -1 : 1;
+	oa = ItemPointerGetOffsetNumberNoCheck(a);
+	ob = ItemPointerGetOffsetNumberNoCheck(b);
+	return (oa > ob) - (oa < ob);
+}
+
+static inline int
+nbr_cmp(const VsNeighbor *a, const VsNeighbor *b)
+{
+	int			c = dist_cmp(a->dist, b->dist);
+
+	return c != 0 ? c : tid_cmp(&a->tid, &b->tid);
+}
+
+static int
+nbr_qsort_cmp(const void *a, const void *b)
+{
+	return nbr_cmp((const VsNeighbor *) a, (const VsNeighbor *) b);
+}
+
+/* Offer (d, tid) to the max-heap h of n entries (capacity k); returns the new n. */
+static inline int
+heap_offer(VsNeighbor *h, int n, int k, double d, const ItemPointerData *tid)
+{
+	VsNeighbor	e;
+	int			i;
+
+	e.dist = d;
+	e.tid = *tid;
+	if (n < k)
+	{
+		/* sift up */
+		i = n;
+		while (i > 0)
+		{
+			int			p = (i - 1) / 2;
+
+			if (nbr_cmp(&h[p], &e) >= 0)
+				break;
+			h[i] = h[p];
+			i = p;
+		}
+		h[i] = e;
+		return n + 1;
+	}
+	if (nbr_cmp(&e, &h[0]) >= 0)
+		return n;
+	/* replace the root and sift down */
+	i = 0;
+	for (;;)
+	{
+		int			l = 2 * i + 1;
+		int			m;
+
+		if (l >= n)
+			break;
+		m = l;
+		if (l + 1 < n && nbr_cmp(&h[l + 1], &h[l]) > 0)
+			m = l + 1;
+		if (nbr_cmp(&h[m], &e) <= 0)
+			break;
+		h[i] = h[m];
+		i = m;
+	}
+	h[i] = e;
+	return n;
+}
+
+/* ---------------------------------------------------------------------------------
+ * The screen
+ *
+ * For l2, ip and cosine the tile gives fl(<q,x>) from dot_block; the screen value is the
+ * approximate distance (squared for l2) minus a bound on its error, so a row is dropped
+ * only when its exact distance is certainly larger than the k-th best so far.  With
+ * gamma = dim * FLT_EPSILON / 2, every float sum of dim products (any order, with or
+ * without FMA) is within gamma * sum |a_i b_i| of the exact sum (Higham, Accuracy and
+ * Stability of Numerical Algorithms, 2nd ed., section 3.1).  For l2 the approximation
+ * |q|^2 + |x|^2 - 2<q,x> and the recheck kernel's sum of (q_i - x_i)^2 then differ by at
+ * most 4 gamma (|q|^2 + |x|^2); we use c = 4 (dim + 2) FLT_EPSILON, twice that.  The
+ * same c bounds the cosine screen (in units of the distance) and, times |q||x|, the ip
+ * screen.  l1 has no product form: its kernel is exact already.
+ * --------------------------------------------------------------------------------- */
+
+/* The per-row term of the screen: l2 |x|^2 (1 - c), ip |x|, cosine 1/|x| (0 if 0). */
+static inline double
+row_screen_term(VsMetric metric, const float *x, int dim, double c)
+{
+	double		xx;
+
+	if (metric == VS_METRIC_L1)
+		return 0.0;
+	xx = (double) vs_kernels.dot(x, x, dim);
+	switch (metric)
+	{
+		case VS_METRIC_L2:
+			return xx * (1.0 - c);
+		case VS_METRIC_IP:
+			return sqrt(xx);
+		case VS_METRIC_COSINE:
+			return xx > 0.0 ? 1.0 / sqrt(xx) : 0.0;
+		default:
+			return 0.0;
+	}
+}
+
+/* The screen threshold for a full heap whose worst distance is d. */
+static inline double
+screen_threshold(VsMetric metric, double d)
+{
+	if (isnan(d))
+		return INFINITY;
+	if (metric == VS_METRIC_L2)
+		return d * d;
+	return d;
+}
+
+/* Offer one row to query qi after the screen: exclusion, exact distance, heap. */
+static inline void
+consider(KnnRun *r, int qi, const float *row, const ItemPointerData *tid, double d,
+		 bool have_d)
+{
+	const VsKnnSpec *s = r->spec;
+	VsKnnResult *res = r->res;
+	int			n;
+
+	if (s->exclude && ItemPointerEquals((ItemPointer) &s->exclude[qi], (ItemPointer) tid))
+		return;
+	if (!have_d)
+		d = VsMetricDistance(s->metric, row, s->queries + (Size) qi * s->ldq, s->dim);
+	if (s->skip_zero && d == 0.0)
+		return;
+	n = heap_offer(res->nbr + (Size) qi * s->k, res->count[qi], s->k, d, tid);
+	res->count[qi] = n;
+	if (n == s->k)
+		r->qs[qi].thr = screen_threshold(s->metric, res->nbr[(Size) qi * s->k].dist);
+}
+
+/*
+ * Process query tile t against the current block: dot_block per slab of rows, the
+ * screen, and the exact recheck of the survivors.  Pure computation: runs in helper
+ * threads, so no palloc, no ereport, no PostgreSQL calls here.
+ */
+static void
+knn_tile(KnnRun *r, int t, float *out)
+{
+	const VsKnnSpec *s = r->spec;
+	const RowBlock *b = &r->blk;
+	int			q0 = t * r->qtile;
+	int			nqt = Min(r->qtile, s->nq - q0);
+	int64		j0;
+
+	for (j0 = 0; j0 < b->nx; j0 += KNN_SLAB_ROWS)
+	{
+		int			nxs = (int) Min((int64) KNN_SLAB_ROWS, b->nx - j0);
+		const float *xb = b->x + (Size) j0 * b->ldx;
+		const ItemPointerData *tb = b->tids + j0;
+		const double *xr = b->xr + j0;
+		int			i,
+					j;
+
+		if (s->metric == VS_METRIC_L1)
+		{
+			for (i = 0; i < nqt; i++)
+			{
+				const float *q = s->queries + (Size) (q0 + i) * s->ldq;
+				QueryState *qs = &r->qs[q0 + i];
+
+				for (j = 0; j < nxs; j++)
+				{
+					double		d = (double) vs_kernels.l1(xb + (Size) j * b->ldx, q, s->dim);
+
+					if (!(d > qs->thr))
+						consider(r, q0 + i, NULL, &tb[j], d, true);
+				}
+			}
+			continue;
+		}
+
+		vs_kernels.dot_block(s->queries + (Size) q0 * s->ldq, nqt, s->ldq,
+							 xb, nxs, b->ldx, s->dim, out, KNN_SLAB_ROWS);
+
+		for (i = 0; i < nqt; i++)
+		{
+			const float *o = out + (Size) i * KNN_SLAB_ROWS;
+			QueryState *qs = &r->qs[q0 + i];
+
+			switch (s->metric)
+			{
+				case VS_METRIC_L2:
+					for (j = 0; j < nxs; j++)
+					{
+						if (!(qs->qq_c + xr[j] - 2.0 * (double) o[j] > qs->thr))
+							consider(r, q0 + i, xb + (Size) j * b->ldx, &tb[j], 0, false);
+					}
+					break;
+				case VS_METRIC_IP:
+					for (j = 0; j < nxs; j++)
+					{
+						if (!(-(double) o[j] - qs->qn_c * xr[j] > qs->thr))
+							consider(r, q0 + i, xb + (Size) j * b->ldx, &tb[j], 0, false);
+					}
+					break;
+				case VS_METRIC_COSINE:
+					for (j = 0; j < nxs; j++)
+					{
+						double		v;
+
+						/* a zero vector's distance is the operator's (NaN): recheck */
+						if (qs->qinv == 0.0 || xr[j] == 0.0)
+							v = -INFINITY;
+						else
+							v = 1.0 - (double) o[j] * qs->qinv * xr[j] - r->c;
+						if (!(v > qs->thr))
+							consider(r, q0 + i, xb + (Size) j * b->ldx, &tb[j], 0, false);
+					}
+					break;
+				case VS_METRIC_L1:
+					break;
+			}
+		}
+	}
+}
+
+/* ---------------------------------------------------------------------------------
+ * Threads: a tile queue per block.  Helper threads block every signal (the backend's
+ * handlers run in the backend thread only) and touch only the KnnRun.
+ * --------------------------------------------------------------------------------- */
+
+static void *
+knn_worker_main(void *arg)
+{
+	KnnWorker  *w = (KnnWorker *) arg;
+	KnnRun	   *r = w->run;
+	uint64		seen = 0;
+
+	pthread_mutex_lock(&r->mu);
+	for (;;)
+	{
+		while (!r->stop && r->gen == seen)
+			pthread_cond_wait(&r->work_cv, &r->mu);
+		if (r->stop)
+			break;
+		seen = r->gen;
+		while (!r->stop && r->next_tile < r->ntiles)
+		{
+			int			t = r->next_tile++;
+
+			pthread_mutex_unlock(&r->mu);
+			knn_tile(r, t, r->outbuf[w->id]);
+			pthread_mutex_lock(&r->mu);
+			if (++r->tiles_done == r->ntiles)
+				pthread_cond_broadcast(&r->done_cv);
+		}
+	}
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+/* Start the helper threads (as many as the system gives us; none is fine). */
+static void
+knn_threads_start(KnnRun *r)
+{
+	sigset_t	all,
+				old;
+	KnnWorker  *workers;
+	int			i;
+
+	r->nstarted = 0;
+	if (r->nthreads <= 1)
+		return;
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->work_cv, NULL);
+	pthread_cond_init(&r->done_cv, NULL);
+	r->threads = palloc0(sizeof(pthread_t) * r->nthreads);
+	workers = palloc0(sizeof(KnnWorker) * r->nthreads);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (i = 1; i < r->nthreads; i++)
+	{
+		workers[i].run = r;
+		workers[i].id = i;
+		if (pthread_create(&r->threads[i], NULL, knn_worker_main, &workers[i]) != 0)
+			break;
+		r->nstarted++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* tiles are taken from a queue, so fewer threads than planned is harmless */
+}
+
+/* Stop and join the helper threads; safe to call twice and on the error path. */
+static void
+knn_threads_stop(KnnRun *r)
+{
+	int			i;
+
+	if (r->nstarted == 0)
+		return;
+	pthread_mutex_lock(&r->mu);
+	r->stop = true;
+	pthread_cond_broadcast(&r->work_cv);
+	pthread_mutex_unlock(&r->mu);
+	for (i = 1; i <= r->nstarted; i++)
+		pthread_join(r->threads[i], NULL);
+	r->nstarted = 0;
+}
+
+/* Hand a block to the helpers (they start on it at once). */
+static void
+knn_block_publish(KnnRun *r, const RowBlock *blk)
+{
+	if (r->nstarted == 0)
+	{
+		r->blk = *blk;
+		r->next_tile = 0;
+		r->tiles_done = 0;
+		return;
+	}
+	pthread_mutex_lock(&r->mu);
+	r->blk = *blk;
+	r->next_tile = 0;
+	r->tiles_done = 0;
+	r->gen++;
+	pthread_cond_broadcast(&r->work_cv);
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* Take part in the published block and wait until every tile of it is done. */
+static void
+knn_block_finish(KnnRun *r)
+{
+	if (r->nstarted == 0)
+	{
+		int			t;
+
+		for (t = 0; t < r->ntiles; t++)
+		{
+			knn_tile(r, t, r->outbuf[0]);
+			/* one tile can be long (a whole matrix): stay interruptible */
+			CHECK_FOR_INTERRUPTS();
+		}
+		return;
+	}
+	pthread_mutex_lock(&r->mu);
+	while (r->next_tile < r->ntiles)
+	{
+		int			t = r->next_tile++;
+
+		pthread_mutex_unlock(&r->mu);
+		knn_tile(r, t, r->outbuf[0]);
+		/* an error here stops the helpers in the caller's PG_FINALLY */
+		CHECK_FOR_INTERRUPTS();
+		pthread_mutex_lock(&r->mu);
+		r->tiles_done++;
+	}
+	while (r->tiles_done < r->ntiles)
+		pthread_cond_wait(&r->done_cv, &r->mu);
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* ---------------------------------------------------------------------------------
+ * Setup and finish shared by the table and matrix entry points
+ * --------------------------------------------------------------------------------- */
+
+VsKnnResult *
+VsKnnResultAlloc(int nq, int k)
+{
+	VsKnnResult *res = palloc0(sizeof(VsKnnResult));
+
+	Assert(nq > 0 && k > 0);
+	res->nq = nq;
+	res->k = k;
+	res->count = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(sizeof(int), nq));
+	memset(res->count, 0, sizeof(int) * (Size) nq);
+	res->nbr = MemoryContextAllocHuge(CurrentMemoryContext,
+									  mul_size(mul_size(sizeof(VsNeighbor), nq), k));
+	return res;
+}
+
+static void
+knn_run_init(KnnRun *r, const VsKnnSpec *spec, VsKnnResult *res)
+{
+	int			i;
+
+	Assert(spec->k >= VS_KNN_K_MIN && spec->k <= VS_KNN_K_MAX);
+	Assert(res->nq == spec->nq && res->k == spec->k);
+	memset(r, 0, sizeof(KnnRun));
+	r->spec = spec;
+	r->res = res;
+	r->c = 4.0 * ((double) spec->dim + 2.0) * FLT_EPSILON;
+	r->qs = MemoryContextAllocHuge(CurrentMemoryContext,
+								   mul_size(sizeof(QueryState), spec->nq));
+	for (i = 0; i < spec->nq; i++)
+	{
+		const float *q = spec->queries + (Size) i * spec->ldq;
+		double		qq = (spec->metric == VS_METRIC_L1) ? 0.0 :
+			(double) vs_kernels.dot(q, q, spec->dim);
+
+		r->qs[i].thr = INFINITY;
+		r->qs[i].qq_c = qq * (1.0 - r->c);
+		r->qs[i].qn_c = r->c * sqrt(qq);
+		r->qs[i].qinv = qq > 0.0 ? 1.0 / sqrt(qq) : 0.0;
+		res->count[i] = 0;
+	}
+	res->rows = 0;
+
+	/* threads: never more than there are tiles of a useful size */
+	r->nthreads = Max(1, Min(vs_exact_threads, (spec->nq + 3) / 4));
+	r->qtile = Min(KNN_TILE_QUERIES,
+				   Max(4, (spec->nq + 2 * r->nthreads - 1) / (2 * r->nthreads)));
+	r->ntiles = (spec->nq + r->qtile - 1) / r->qtile;
+	r->outbuf = palloc(sizeof(float *) * r->nthreads);
+	for (i = 0; i < r->nthreads; i++)
+		r->outbuf[i] = palloc(sizeof(float) * r->qtile * KNN_SLAB_ROWS);
+}
+
+static void
+knn_run_finish(KnnRun *r)
+{
+	VsKnnResult *res = r->res;
+	int			i;
+
+	for (i = 0; i < res->nq; i++)
+		qsort(res->nbr + (Size) i * res->k, res->count[i], sizeof(VsNeighbor),
+			  nbr_qsort_cmp);
+}
+
+/* Round a row length up to a whole number of 64-byte lines (in floats). */
+static int
+aligned_stride(int dim)
+{
+	return (dim + 15) & ~15;
+}
+
+/* A 64-byte aligned, zeroed float buffer of n floats (huge allocations allowed). */
+static float *
+alloc_aligned_floats(Size n)
+{
+	char	   *p = MemoryContextAllocHuge(CurrentMemoryContext,
+										   add_size(mul_size(n, sizeof(float)), 64));
+
+	p = (char *) TYPEALIGN(64, p);
+	memset(p, 0, n * sizeof(float));
+	return (float *) p;
+}
+
+/* ---------------------------------------------------------------------------------
+ * Reading the table
+ * --------------------------------------------------------------------------------- */
+
+typedef struct RowReader
+{
+	Relation	rel;
+	AttrNumber	attnum;
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+	MemoryContext tmpcxt;
+	int			dim;			/* expected dimensions, 0 = take the first row's */
+} RowReader;
+
+static void
+reader_begin(RowReader *rd, Relation rel, AttrNumber attnum, int dim)
+{
+	rd->rel = rel;
+	rd->attnum = attnum;
+	rd->dim = dim;
+	/* no synchronized scan: rows come in TID order from block 0 */
+	rd->scan = table_beginscan_strat(rel, GetActiveSnapshot(), 0, NULL, true, false);
+	rd->slot = table_slot_create(rel, NULL);
+	rd->tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "vecsearch row reader",
+									   ALLOCSET_DEFAULT_SIZES);
+}
+
+/*
+ * The next non-NULL vector (valid until the next call) and its TID, or NULL at the
+ * end.  Checks the dimensions against rd->dim.
+ */
+static const Vector *
+reader_next(RowReader *rd, ItemPointerData *tid)
+{
+	for (;;)
+	{
+		Datum		d;
+		bool		isnull;
+		Vector	   *v;
+		MemoryContext old;
+
+		if (!table_scan_getnextslot(rd->scan, ForwardScanDirection, rd->slot))
+			return NULL;
+		d = slot_getattr(rd->slot, rd->attnum, &isnull);
+		if (isnull)
+			continue;
+		MemoryContextReset(rd->tmpcxt);
+		old = MemoryContextSwitchTo(rd->tmpcxt);
+		v = DatumGetVector(d);
+		MemoryContextSwitchTo(old);
+		*tid = rd->slot->tts_tid;
+		if (rd->dim == 0)
+			rd->dim = v->dim;
+		else if (v->dim != rd->dim)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("different vector dimensions %d and %d", rd->dim, v->dim),
+					 errdetail("Row %s of relation \"%s\" has %d dimensions, the queries have %d.",
+							   DatumGetCString(DirectFunctionCall1(tidout, PointerGetDatum(tid))),
+							   RelationGetRelationName(rd->rel), v->dim, rd->dim)));
+		return v;
+	}
+}
+
+static void
+reader_end(RowReader *rd)
+{
+	ExecDropSingleTupleTableSlot(rd->slot);
+	table_endscan(rd->scan);
+	MemoryContextDelete(rd->tmpcxt);
+}
+
+/* ---------------------------------------------------------------------------------
+ * Entry points
+ * --------------------------------------------------------------------------------- */
+
+/*
+ * The read-and-compute loop of VsExactKnnTable.  Rows are read in blocks of
+ * KNN_BLOCK_ROWS into one of two buffers; while the helpers work on one block the
+ * backend reads the next into the other, then joins in.
+ */
+static void
+knn_table_loop(KnnRun *r, RowReader *rd, VsKnnResult *res)
+{
+	const VsKnnSpec *spec = r->spec;
+	int			ld = aligned_stride(spec->dim);
+	float	   *buf[2];
+	ItemPointerData *tids[2];
+	double	   *xr[2];
+	int			cur = 0;
+	int64		n;
+	bool		published = false;
+
+	for (n = 0; n < 2; n++)
+	{
+		buf[n] = alloc_aligned_floats((Size) KNN_BLOCK_ROWS * ld);
+		tids[n] = palloc(sizeof(ItemPointerData) * KNN_BLOCK_ROWS);
+		xr[n] = palloc(sizeof(double) * KNN_BLOCK_ROWS);
+	}
+
+	for (;;)
+	{
+		const Vector *v = NULL;
+		RowBlock	blk;
+
+		/* fill buffer cur while the helpers work on the other one */
+		for (n = 0; n < KNN_BLOCK_ROWS; n++)
+		{
+			float	   *dst = buf[cur] + (Size) n * ld;
+
+			v = reader_next(rd, &tids[cur][n]);
+			if (v == NULL)
+				break;
+			memcpy(dst, v->x, sizeof(float) * spec->dim);
+			xr[cur][n] = row_screen_term(spec->metric, dst, spec->dim, r->c);
+			if ((n & 63) == 0)
+				CHECK_FOR_INTERRUPTS();
+		}
+		if (published)
+			knn_block_finish(r);
+		if (n == 0)
+			break;
+		res->rows += n;
+		blk.x = buf[cur];
+		blk.ldx = ld;
+		blk.nx = n;
+		blk.tids = tids[cur];
+		blk.xr = xr[cur];
+		knn_block_publish(r, &blk);
+		published = true;
+		cur = 1 - cur;
+		if (v == NULL)
+		{
+			knn_block_finish(r);
+			break;
+		}
+	}
+}
+
+/* Exact KNN over every visible row of rel (active snapshot, NULLs skipped). */
+void
+VsExactKnnTable(Relation rel, AttrNumber attnum, const VsKnnSpec *spec, VsKnnResult *res)
+{
+	KnnRun		r;
+	RowReader	rd;
+
+	knn_run_init(&r, spec, res);
+	reader_begin(&rd, rel, attnum, spec->dim);
+	PG_TRY();
+	{
+		knn_threads_start(&r);
+		knn_table_loop(&r, &rd, res);
+	}
+	PG_FINALLY();
+	{
+		knn_threads_stop(&r);
+	}
+	PG_END_TRY();
+	reader_end(&rd);
+	knn_run_finish(&r);
+}
+
+/* Exact KNN over an in-memory matrix (e.g. all rows of a table, for LID). */
+void
+VsExactKnnMatrix(const float *rows, int ldx, const ItemPointerData *tids, int64 nrows,
+				 const VsKnnSpec *spec, VsKnnResult *res)
+{
+	KnnRun		r;
+	double	   *xr;
+	int64		j;
+
+	knn_run_init(&r, spec, res);
+	res->rows = nrows;
+	if (nrows == 0)
+		return;
+	xr = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(sizeof(double), nrows));
+	for (j = 0; j < nrows; j++)
+	{
+		xr[j] = row_screen_term(spec->metric, rows + (Size) j * ldx, spec->dim, r.c);
+		if ((j & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+
+	PG_TRY();
+	{
+		RowBlock	blk;
+
+		knn_threads_start(&r);
+		blk.x = rows;
+		blk.ldx = ldx;
+		blk.nx = nrows;
+		blk.tids = tids;
+		blk.xr = xr;
+		knn_block_publish(&r, &blk);
+		knn_block_finish(&r);
+	}
+	PG_FINALLY();
+	{
+		knn_threads_stop(&r);
+	}
+	PG_END_TRY();
+
+	knn_run_finish(&r);
+	pfree(xr);
+}
+
+/*
+ * splitmix64 (Steele, Lea and Flood, "Fast splittable pseudorandom number generators",
+ * OOPSLA 2014): the private PRNG of the reservoir sample.
+ */
+static inline uint64
+splitmix64_next(uint64 *state)
+{
+	uint64		z = (*state += UINT64CONST(0x9E3779B97F4A7C15));
+
+	z = (z ^ (z >> 30)) * UINT64CONST(0xBF58476D1CE4E5B9);
+	z = (z ^ (z >> 27)) * UINT64CONST(0x94D049BB133111EB);
+	return z ^ (z >> 31);
+}
+
+/* Uniform integer in [0, n) (n >= 1), by rejection so there is no modulo bias. */
+static uint64
+splitmix64_below(uint64 *state, uint64 n)
+{
+	uint64		limit = PG_UINT64_MAX - PG_UINT64_MAX % n;
+	uint64		v;
+
+	do
+		v = splitmix64_next(state);
+	while (v >= limit);
+	return v % n;
+}
+
+void
+VsLoadVectors(Relation rel, AttrNumber attnum, int64 sample, uint64 seed,
+			  float **matrix, int *ld, ItemPointerData **tids, int64 *nrows,
+			  int *dim, int64 *total)
+{
+	RowReader	rd;
+	const Vector *v;
+	ItemPointerData tid;
+	int64		cap = 0,
+				n = 0,
+				seen = 0;
+	float	   *m = NULL;
+	ItemPointerData *t = NULL;
+	uint64		state = seed;
+	int			stride = 0;
+
+	reader_begin(&rd, rel, attnum, 0);
+	while ((v = reader_next(&rd, &tid)) != NULL)
+	{
+		int64		slot;
+
+		if (stride == 0)
+		{
+			stride = aligned_stride(v->dim);
+			/* a first guess; grown by doubling up to the sample size */
+			cap = (sample < 0) ? 1024 : Max(Min(sample, (int64) 1024 * 1024), 1);
+			m = alloc_aligned_floats(mul_size((Size) cap, stride));
+			t = MemoryContextAllocHuge(CurrentMemoryContext,
+									   mul_size(sizeof(ItemPointerData), (Size) cap));
+		}
+		seen++;
+		if (sample >= 0 && n >= sample)
+		{
+			/* reservoir sampling, Algorithm R: keep row seen-1 with prob sample/seen */
+			uint64		j = splitmix64_below(&state, (uint64) seen);
+
+			if (j >= (uint64) sample)
+				continue;
+			slot = (int64) j;
+		}
+		else
+		{
+			if (n == cap)
+			{
+				/* grow by doubling (the sample may be larger than the first guess) */
+				int64		ncap = cap * 2;
+				float	   *nm;
+				ItemPointerData *nt;
+
+				if (sample >= 0)
+					ncap = Min(ncap, sample);
+				nm = alloc_aligned_floats(mul_size((Size) ncap, stride));
+				memcpy(nm, m, sizeof(float) * (Size) n * stride);
+				nt = MemoryContextAllocHuge(CurrentMemoryContext,
+											mul_size(sizeof(ItemPointerData), (Size) ncap));
+				memcpy(nt, t, sizeof(ItemPointerData) * (Size) n);
+				/* the old aligned block cannot be pfree'd from its aligned address */
+				m = nm;
+				t = nt;
+				cap = ncap;
+			}
+			slot = n++;
+		}
+		memcpy(m + (Size) slot * stride, v->x, sizeof(float) * v->dim);
+		t[slot] = tid;
+		if ((seen & 255) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	*dim = rd.dim;
+	reader_end(&rd);
+	*matrix = m;
+	*ld = stride;
+	*tids = t;
+	*nrows = n;
+	*total = seen;
+}
+
+/* ---------------------------------------------------------------------------------
+ * Opening a table's vector column with the caller's privileges
+ * --------------------------------------------------------------------------------- */
+
+/* Is typid (a base type) our vector type?  Recognised by its input function. */
+static bool
+is_vector_type(Oid typid)
+{
+	Oid			typinput,
+				typioparam;
+	FmgrInfo	finfo;
+
+	getTypeInputInfo(typid, &typinput, &typioparam);
+	fmgr_info(typinput, &finfo);
+	return finfo.fn_addr == vector_in;
+}
+
+Relation
+VsOpenVectorColumn(Oid relid, const char *colname, Oid vectype, AttrNumber *attnum)
+{
+	Relation	rel;
+	AttrNumber	att;
+	Oid			atttype;
+	Oid			basetype;
+	char		relkind;
+	AclResult	aclresult;
+
+	rel = relation_open(relid, AccessShareLock);
+	relkind = rel->rd_rel->relkind;
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_MATVIEW)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table or materialized view",
+						RelationGetRelationName(rel)),
+				 relkind == RELKIND_PARTITIONED_TABLE ?
+				 errhint("Call the function on each partition.") : 0));
+
+	att = get_attnum(relid, colname);
+	if (att == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist",
+						colname, RelationGetRelationName(rel))));
+	if (att < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" of relation \"%s\" is a system column, not a vector",
+						colname, RelationGetRelationName(rel))));
+
+	/* the caller's privileges: SELECT on the table or on the column */
+	aclresult = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+	if (aclresult != ACLCHECK_OK)
+	{
+		aclresult = pg_attribute_aclcheck(relid, att, GetUserId(), ACL_SELECT);
+		if (aclresult != ACLCHECK_OK)
+			aclcheck_error_col(aclresult, get_relkind_objtype(relkind),
+							   RelationGetRelationName(rel), colname);
+	}
+
+	/* we read every row, so row-level security policies cannot be honoured */
+	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("row-level security is enabled for relation \"%s\"",
+						RelationGetRelationName(rel)),
+				 errdetail("vecsearch's exact scans read every row and cannot apply row-level security policies.")));
+
+	atttype = get_atttype(relid, att);
+	basetype = getBaseType(atttype);
+	if (OidIsValid(vectype) ? (basetype != vectype) : !is_vector_type(basetype))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" of relation \"%s\" is of type %s, not vector",
+						colname, RelationGetRelationName(rel), format_type_be(atttype)),
+				 OidIsValid(vectype) && is_vector_type(basetype) ?
+				 errdetail("The queries are of type %s.", format_type_be(vectype)) : 0));
+
+	*attnum = att;
+	return rel;
+}
+
+/* ---------------------------------------------------------------------------------
+ * SQL: vecsearch_knn
+ * --------------------------------------------------------------------------------- */
+
+/* ereport 22004 when argument argno (0-based) is NULL. */
+static void
+check_not_null(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", name)));
+}
+
+/*
+ * vecsearch_knn(tbl regclass, col name, queries vector[], k int, metric text)
+ * RETURNS TABLE(query int, rank int, row_tid tid, distance float8)
+ *
+ * The exact k nearest rows of each query (1-based in array order), ranked 1..k by
+ * ascending (distance, TID).  Materialized SRF.
+ */
+PG_FUNCTION_INFO_V1(vecsearch_knn);
+Datum
+vecsearch_knn(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	char	   *colname;
+	ArrayType  *arr;
+	int			k;
+	VsMetric	metric;
+	Oid			vectype;
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nq,
+				dim = 0,
+				i;
+	float	   *queries;
+	VsKnnSpec	spec;
+	VsKnnResult *res;
+	Relation	rel;
+	AttrNumber	attnum;
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	check_not_null(fcinfo, 0, "tbl");
+	check_not_null(fcinfo, 1, "col");
+	check_not_null(fcinfo, 2, "queries");
+	check_not_null(fcinfo, 3, "k");
+	check_not_null(fcinfo, 4, "metric");
+
+	relid = PG_GETARG_OID(0);
+	colname = NameStr(*PG_GETARG_NAME(1));
+	arr = PG_GETARG_ARRAYTYPE_P(2);
+	k = PG_GETARG_INT32(3);
+	metric = VsMetricFromName(text_to_cstring(PG_GETARG_TEXT_PP(4)));
+
+	if (k < VS_KNN_K_MIN || k > VS_KNN_K_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("k must be between %d and %d, not %d",
+						VS_KNN_K_MIN, VS_KNN_K_MAX, k)));
+
+	/* the queries: a non-empty one-dimensional array of non-NULL vectors */
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("queries must be a one-dimensional array, not %d-dimensional",
+						ARR_NDIM(arr))));
+	vectype = ARR_ELEMTYPE(arr);
+	get_typlenbyvalalign(vectype, &typlen, &typbyval, &typalign);
+	deconstruct_array(arr, vectype, typlen, typbyval, typalign, &elems, &nulls, &nq);
+	if (nq == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("queries must not be empty")));
+	for (i = 0; i < nq; i++)
+	{
+		Vector	   *v;
+
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("query %d is NULL", i + 1)));
+		v = DatumGetVector(elems[i]);
+		if (i == 0)
+			dim = v->dim;
+		else if (v->dim != dim)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("different vector dimensions %d and %d", dim, v->dim),
+					 errdetail("Query 1 has %d dimensions, query %d has %d.",
+							   dim, i + 1, v->dim)));
+		elems[i] = PointerGetDatum(v);
+	}
+	queries = alloc_aligned_floats(mul_size((Size) nq, aligned_stride(dim)));
+	for (i = 0; i < nq; i++)
+		memcpy(queries + (Size) i * aligned_stride(dim),
+			   ((Vector *) DatumGetPointer(elems[i]))->x, sizeof(float) * dim);
+
+	rel = VsOpenVectorColumn(relid, colname, vectype, &attnum);
+
+	memset(&spec, 0, sizeof(spec));
+	spec.queries = queries;
+	spec.nq = nq;
+	spec.ldq = aligned_stride(dim);
+	spec.dim = dim;
+	spec.k = k;
+	spec.metric = metric;
+	res = VsKnnResultAlloc(nq, k);
+	VsExactKnnTable(rel, attnum, &spec, res);
+	table_close(rel, AccessShareLock);
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (i = 0; i < nq; i++)
+	{
+		int			r;
+
+		for (r = 0; r < res->count[i]; r++)
+		{
+			VsNeighbor *nb = &res->nbr[(Size) i * k + r];
+			Datum		values[4];
+			bool		isnull[4] = {false, false, false, false};
+
+			values[0] = Int32GetDatum(i + 1);
+			values[1] = Int32GetDatum(r + 1);
+			values[2] = PointerGetDatum(&nb->tid);
+			values[3] = Float8GetDatum(nb->dist);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
+		}
+	}
+	return (Datum) 0;
+}
+
+/* GUCs of the exact engine. */
+void
+VsExactScanInit(void)
+{
+	DefineCustomIntVariable("vecsearch.exact_threads",
+							"Compute threads per exact-KNN call (vecsearch_knn, LID, recall).",
+							"The threads only do arithmetic on rows the backend has read; "
+							"1 keeps everything in the backend.",
+							&vs_exact_threads,
+							VS_EXACT_THREADS_DEFAULT,
+							VS_EXACT_THREADS_MIN, VS_EXACT_THREADS_MAX,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+}
