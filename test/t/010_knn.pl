@@ -21,14 +21,14 @@ $node->safe_psql('postgres', q{
 	SELECT setseed(0.17);
 	CREATE TABLE items (id int, v vector(24));
 	INSERT INTO items
-		SELECT i, (SELECT array_agg(random() * 4 - 2 + i * 0)::real[] FROM generate_series(1, 24))::vector
+		SELECT i, (SELECT array_agg(random() * 4 - 2)::real[] FROM generate_series(1, 24 + i * 0))::vector
 		FROM generate_series(1, 550) i;
-	INSERT INTO items SELECT 550 + i, v FROM items WHERE id <= 40 ORDER BY id;
+	INSERT INTO items SELECT 550 + id, v FROM items WHERE id <= 40 ORDER BY id;
 	INSERT INTO items SELECT 590 + i, NULL FROM generate_series(1, 10) i;
 	CREATE TABLE queries (qid int, v vector(24));
-	INSERT INTO queries SELECT row_number() OVER (ORDER BY id), v FROM items WHERE id % 50 = 7;
+	INSERT INTO queries SELECT row_number() OVER (ORDER BY id), v FROM items WHERE id % 50 = 7 AND id < 500;
 	INSERT INTO queries
-		SELECT 10 + i, (SELECT array_agg(random() * 4 - 2 + i * 0)::real[] FROM generate_series(1, 24))::vector
+		SELECT 10 + i, (SELECT array_agg(random() * 4 - 2)::real[] FROM generate_series(1, 24 + i * 0))::vector
 		FROM generate_series(1, 10) i;
 	CREATE TABLE elems AS
 		SELECT id, ctid AS tid, ordinality AS j, x::float8 AS x
@@ -119,7 +119,7 @@ for my $metric (sort keys %op)
 # Cancellation while the compute threads run: the session survives and answers again.
 $node->safe_psql('postgres', q{
 	CREATE TABLE wide AS
-		SELECT i AS id, (SELECT array_agg(random() + i * 0)::real[] FROM generate_series(1, 512))::vector AS v
+		SELECT i AS id, (SELECT array_agg(random())::real[] FROM generate_series(1, 512 + i * 0))::vector AS v
 		FROM generate_series(1, 20000) i});
 my ($ret, $stdout, $stderr) = $node->psql('postgres', q{
 	SET vecsearch.exact_threads = 2;
