@@ -41,6 +41,7 @@
 #include "distance.h"
 #include "exactscan.h"
 #include "vector.h"
+#include "vsrandom.h"
 
 /* Rows read from the table per block (two blocks are in memory at once). */
 #define KNN_BLOCK_ROWS		1024
@@ -854,33 +855,6 @@ VsExactKnnMatrix(const float *rows, int ldx, const ItemPointerData *tids, int64 
 	pfree(xr);
 }
 
-/*
- * splitmix64 (Steele, Lea and Flood, "Fast splittable pseudorandom number generators",
- * OOPSLA 2014): the private PRNG of the reservoir sample.
- */
-static inline uint64
-splitmix64_next(uint64 *state)
-{
-	uint64		z = (*state += UINT64CONST(0x9E3779B97F4A7C15));
-
-	z = (z ^ (z >> 30)) * UINT64CONST(0xBF58476D1CE4E5B9);
-	z = (z ^ (z >> 27)) * UINT64CONST(0x94D049BB133111EB);
-	return z ^ (z >> 31);
-}
-
-/* Uniform integer in [0, n) (n >= 1), by rejection so there is no modulo bias. */
-static uint64
-splitmix64_below(uint64 *state, uint64 n)
-{
-	uint64		limit = PG_UINT64_MAX - PG_UINT64_MAX % n;
-	uint64		v;
-
-	do
-		v = splitmix64_next(state);
-	while (v >= limit);
-	return v % n;
-}
-
 void
 VsLoadVectors(Relation rel, AttrNumber attnum, int64 sample, uint64 seed,
 			  float **matrix, int *ld, ItemPointerData **tids, int64 *nrows,
@@ -894,9 +868,10 @@ VsLoadVectors(Relation rel, AttrNumber attnum, int64 sample, uint64 seed,
 				seen = 0;
 	float	   *m = NULL;
 	ItemPointerData *t = NULL;
-	uint64		state = seed;
+	VsRandom	rng;
 	int			stride = 0;
 
+	vs_random_seed(&rng, seed);
 	reader_begin(&rd, rel, attnum, 0);
 	while ((v = reader_next(&rd, &tid)) != NULL)
 	{
@@ -915,7 +890,7 @@ VsLoadVectors(Relation rel, AttrNumber attnum, int64 sample, uint64 seed,
 		if (sample >= 0 && n >= sample)
 		{
 			/* reservoir sampling, Algorithm R: keep row seen-1 with prob sample/seen */
-			uint64		j = splitmix64_below(&state, (uint64) seen);
+			uint64		j = vs_random_below(&rng, (uint64) seen);
 
 			if (j >= (uint64) sample)
 				continue;
