@@ -47,6 +47,8 @@
 #define KNN_BLOCK_ROWS		1024
 /* Rows per dot_block call inside a tile (the row slab stays in L2). */
 #define KNN_SLAB_ROWS		256
+/* Rows per tile in self mode (queries = rows): a job is a pair of such tiles. */
+#define KNN_SELF_TILE		256
 /* Queries per tile (upper bound; fewer when there are few queries per thread). */
 #define KNN_TILE_QUERIES	32
 
@@ -82,7 +84,12 @@ typedef struct KnnRun
 	QueryState *qs;
 	double		c;				/* relative error bound of the screen */
 	int			qtile;			/* queries per tile */
-	int			ntiles;
+	int			qtiles;			/* query tiles */
+	int			ntiles;			/* jobs in the current block or phase */
+
+	/* self mode (queries are the rows): the pairs of row tiles of the current phase */
+	const int32 *pairs;			/* NULL, or ntiles pairs (a, b) as pairs[2t], pairs[2t+1] */
+	int			self_tile;		/* rows per tile in self mode */
 
 	/* current block and the tile queue, protected by mu */
 	RowBlock	blk;
@@ -342,6 +349,80 @@ consider(KnnRun *r, int qi, const float *row, const ItemPointerData *tid, double
 }
 
 /*
+ * Self mode: job t of the current phase is the pair of row tiles (a, b), a <= b.  One
+ * dot_block gives <x_i, x_j> for i in tile a, j in tile b; the screen value is
+ * symmetric, so each pair (i, j), i < j, is screened against both heaps and its exact
+ * distance (symmetric in the kernels too) computed at most once and offered to both.
+ * Pure computation, like knn_tile.
+ */
+static void
+knn_pair(KnnRun *r, int t, float *out)
+{
+	const VsKnnSpec *s = r->spec;
+	const RowBlock *b = &r->blk;
+	int			T = r->self_tile;
+	int64		a0 = (int64) r->pairs[2 * t] * T;
+	int64		b0 = (int64) r->pairs[2 * t + 1] * T;
+	int			na = (int) Min((int64) T, b->nx - a0);
+	int			nb = (int) Min((int64) T, b->nx - b0);
+	bool		diag = (a0 == b0);
+	int			i,
+				j;
+
+	if (s->metric != VS_METRIC_L1)
+		vs_kernels.dot_block(b->x + (Size) a0 * b->ldx, na, b->ldx,
+							 b->x + (Size) b0 * b->ldx, nb, b->ldx, s->dim, out, T);
+
+	for (i = 0; i < na; i++)
+	{
+		int64		gi = a0 + i;
+		const float *xi = b->x + (Size) gi * b->ldx;
+		const float *o = out + (Size) i * T;
+		QueryState *qi = &r->qs[gi];
+
+		for (j = diag ? i + 1 : 0; j < nb; j++)
+		{
+			int64		gj = b0 + j;
+			QueryState *qj = &r->qs[gj];
+			const float *xj = b->x + (Size) gj * b->ldx;
+			double		v;
+			bool		to_i,
+						to_j;
+			double		d;
+
+			switch (s->metric)
+			{
+				case VS_METRIC_L2:
+					v = qi->qq_c + b->xr[gj] - 2.0 * (double) o[j];
+					break;
+				case VS_METRIC_IP:
+					v = -(double) o[j] - qi->qn_c * b->xr[gj];
+					break;
+				case VS_METRIC_COSINE:
+					if (qi->qinv == 0.0 || b->xr[gj] == 0.0)
+						v = -INFINITY;
+					else
+						v = 1.0 - (double) o[j] * qi->qinv * b->xr[gj] - r->c;
+					break;
+				default:
+					/* l1: the kernel is exact, no screen */
+					v = (double) vs_kernels.l1(xj, xi, s->dim);
+					break;
+			}
+			to_i = !(v > qi->thr);
+			to_j = !(v > qj->thr);
+			if (!to_i && !to_j)
+				continue;
+			d = (s->metric == VS_METRIC_L1) ? v : VsMetricDistance(s->metric, xj, xi, s->dim);
+			if (to_i)
+				consider(r, (int) gi, NULL, &b->tids[gj], d, true);
+			if (to_j)
+				consider(r, (int) gj, NULL, &b->tids[gi], d, true);
+		}
+	}
+}
+
+/*
  * Process query tile t against the current block: dot_block per slab of rows, the
  * screen, and the exact recheck of the survivors.  Pure computation: runs in helper
  * threads, so no palloc, no ereport, no PostgreSQL calls here.
@@ -355,6 +436,11 @@ knn_tile(KnnRun *r, int t, float *out)
 	int			nqt = Min(r->qtile, s->nq - q0);
 	int64		j0;
 
+	if (r->pairs)
+	{
+		knn_pair(r, t, out);
+		return;
+	}
 	for (j0 = 0; j0 < b->nx; j0 += KNN_SLAB_ROWS)
 	{
 		int			nxs = (int) Min((int64) KNN_SLAB_ROWS, b->nx - j0);
@@ -510,24 +596,26 @@ knn_threads_stop(KnnRun *r)
 	r->nstarted = 0;
 }
 
-/* Hand a block to the helpers (they start on it at once). */
+/*
+ * Hand a block to the helpers (they start on it at once): njobs jobs, query tiles, or
+ * in self mode the pairs of row tiles of one phase.
+ */
 static void
-knn_block_publish(KnnRun *r, const RowBlock *blk)
+knn_block_publish(KnnRun *r, const RowBlock *blk, const int32 *pairs, int njobs)
 {
-	if (r->nstarted == 0)
-	{
-		r->blk = *blk;
-		r->next_tile = 0;
-		r->tiles_done = 0;
-		return;
-	}
-	pthread_mutex_lock(&r->mu);
+	if (r->nstarted > 0)
+		pthread_mutex_lock(&r->mu);
 	r->blk = *blk;
+	r->pairs = pairs;
+	r->ntiles = njobs;
 	r->next_tile = 0;
 	r->tiles_done = 0;
-	r->gen++;
-	pthread_cond_broadcast(&r->work_cv);
-	pthread_mutex_unlock(&r->mu);
+	if (r->nstarted > 0)
+	{
+		r->gen++;
+		pthread_cond_broadcast(&r->work_cv);
+		pthread_mutex_unlock(&r->mu);
+	}
 }
 
 /* Take part in the published block and wait until every tile of it is done. */
@@ -613,7 +701,8 @@ knn_run_init(KnnRun *r, const VsKnnSpec *spec, VsKnnResult *res)
 	r->nthreads = Max(1, Min(vs_exact_threads, (spec->nq + 3) / 4));
 	r->qtile = Min(KNN_TILE_QUERIES,
 				   Max(4, (spec->nq + 2 * r->nthreads - 1) / (2 * r->nthreads)));
-	r->ntiles = (spec->nq + r->qtile - 1) / r->qtile;
+	r->qtiles = (spec->nq + r->qtile - 1) / r->qtile;
+	r->ntiles = r->qtiles;
 	r->outbuf = palloc(sizeof(float *) * r->nthreads);
 	for (i = 0; i < r->nthreads; i++)
 		r->outbuf[i] = palloc(sizeof(float) * r->qtile * KNN_SLAB_ROWS);
@@ -777,7 +866,7 @@ knn_table_loop(KnnRun *r, RowReader *rd, VsKnnResult *res)
 		blk.nx = n;
 		blk.tids = tids[cur];
 		blk.xr = xr[cur];
-		knn_block_publish(r, &blk);
+		knn_block_publish(r, &blk, NULL, r->qtiles);
 		published = true;
 		cur = 1 - cur;
 		if (v == NULL)
@@ -811,6 +900,47 @@ VsExactKnnTable(Relation rel, AttrNumber attnum, const VsKnnSpec *spec, VsKnnRes
 	knn_run_finish(&r);
 }
 
+/*
+ * Self mode, the schedule: the row tiles 0..m-1 form m(m+1)/2 pairs (a, a + s).  The
+ * pairs of one phase touch disjoint tiles, so the threads share no heap: phase 0 holds
+ * the diagonal (s = 0); then for each s >= 1 two phases, the pairs whose floor(a / s)
+ * is even and those where it is odd (tile x is a first member only in the phase of
+ * floor(x / s)'s parity and a second member only in the other).
+ */
+static void
+knn_self_phases(KnnRun *r, const RowBlock *blk)
+{
+	int64		m64 = (blk->nx + r->self_tile - 1) / r->self_tile;
+	int			m = (int) m64;
+	int32	   *pairs = palloc(sizeof(int32) * 2 * (Size) m);
+	int			s,
+				half;
+
+	for (s = 0; s < m; s++)
+	{
+		for (half = 0; half < (s == 0 ? 1 : 2); half++)
+		{
+			int			np = 0;
+			int			a;
+
+			for (a = 0; a + s < m; a++)
+			{
+				if (s > 0 && (a / s) % 2 != half)
+					continue;
+				pairs[2 * np] = a;
+				pairs[2 * np + 1] = a + s;
+				np++;
+			}
+			if (np == 0)
+				continue;
+			knn_block_publish(r, blk, pairs, np);
+			knn_block_finish(r);
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
+	pfree(pairs);
+}
+
 /* Exact KNN over an in-memory matrix (e.g. all rows of a table, for LID). */
 void
 VsExactKnnMatrix(const float *rows, int ldx, const ItemPointerData *tids, int64 nrows,
@@ -819,6 +949,7 @@ VsExactKnnMatrix(const float *rows, int ldx, const ItemPointerData *tids, int64 
 	KnnRun		r;
 	double	   *xr;
 	int64		j;
+	bool		self;
 
 	knn_run_init(&r, spec, res);
 	res->rows = nrows;
@@ -832,6 +963,17 @@ VsExactKnnMatrix(const float *rows, int ldx, const ItemPointerData *tids, int64 
 			CHECK_FOR_INTERRUPTS();
 	}
 
+	self = (rows == spec->queries && ldx == spec->ldq && nrows == spec->nq);
+	if (self)
+	{
+		/* self mode: one pass over the upper triangle of row-tile pairs */
+		int			i;
+
+		r.self_tile = KNN_SELF_TILE;
+		for (i = 0; i < r.nthreads; i++)
+			r.outbuf[i] = palloc(sizeof(float) * KNN_SELF_TILE * KNN_SELF_TILE);
+	}
+
 	PG_TRY();
 	{
 		RowBlock	blk;
@@ -842,8 +984,13 @@ VsExactKnnMatrix(const float *rows, int ldx, const ItemPointerData *tids, int64 
 		blk.nx = nrows;
 		blk.tids = tids;
 		blk.xr = xr;
-		knn_block_publish(&r, &blk);
-		knn_block_finish(&r);
+		if (self)
+			knn_self_phases(&r, &blk);
+		else
+		{
+			knn_block_publish(&r, &blk, NULL, r.qtiles);
+			knn_block_finish(&r);
+		}
 	}
 	PG_FINALLY();
 	{
