@@ -66,6 +66,13 @@ typedef struct QueryState
 	double		qinv;			/* cosine: 1 / |q| (0 for a zero vector) */
 } QueryState;
 
+/* Self mode: an entry of a query's approximate heap (key: a lower bound). */
+typedef struct ApproxEntry
+{
+	float		key;
+	int32		idx;			/* row index in the matrix */
+} ApproxEntry;
+
 /* One block of rows as the compute threads see it. */
 typedef struct RowBlock
 {
@@ -90,6 +97,11 @@ typedef struct KnnRun
 	/* self mode (queries are the rows): the pairs of row tiles of the current phase */
 	const int32 *pairs;			/* NULL, or ntiles pairs (a, b) as pairs[2t], pairs[2t+1] */
 	int			self_tile;		/* rows per tile in self mode */
+	bool		self_finish;	/* jobs are query tiles of the exact finish */
+	int			acap;			/* approximate heap capacity per query */
+	struct ApproxEntry *aheap;	/* nq x acap */
+	int		   *acount;
+	int64		fallbacks;		/* queries that needed the full exact pass */
 
 	/* current block and the tile queue, protected by mu */
 	RowBlock	blk;
@@ -348,12 +360,82 @@ consider(KnnRun *r, int qi, const float *row, const ItemPointerData *tid, double
 		r->qs[qi].thr = screen_threshold(s->metric, res->nbr[(Size) qi * s->k].dist);
 }
 
+/* Offer (key, idx) to the approximate max-heap h of n entries (capacity cap). */
+static inline int
+aheap_offer(ApproxEntry *h, int n, int cap, float key, int32 idx)
+{
+	int			i;
+
+	if (n < cap)
+	{
+		i = n;
+		while (i > 0)
+		{
+			int			p = (i - 1) / 2;
+
+			if (h[p].key >= key)
+				break;
+			h[i] = h[p];
+			i = p;
+		}
+		h[i].key = key;
+		h[i].idx = idx;
+		return n + 1;
+	}
+	if (!(key < h[0].key))
+		return n;
+	i = 0;
+	for (;;)
+	{
+		int			l = 2 * i + 1;
+		int			m;
+
+		if (l >= n)
+			break;
+		m = l;
+		if (l + 1 < n && h[l + 1].key > h[l].key)
+			m = l + 1;
+		if (h[m].key <= key)
+			break;
+		h[i] = h[m];
+		i = m;
+	}
+	h[i].key = key;
+	h[i].idx = idx;
+	return n;
+}
+
+/* A float not above v (v a lower bound stays one after rounding); NaN becomes -inf. */
+static inline float
+float_at_most(double v)
+{
+	float		f = (float) v;
+
+	if (isnan(v))
+		return -INFINITY;
+	if ((double) f > v)
+		f = nextafterf(f, -INFINITY);
+	return f;
+}
+
+static inline void
+self_offer(KnnRun *r, int64 qi, int64 row, double v)
+{
+	int			n = r->acount[qi];
+	ApproxEntry *h = r->aheap + (Size) qi * r->acap;
+
+	n = aheap_offer(h, n, r->acap, float_at_most(v), (int32) row);
+	r->acount[qi] = n;
+	if (n == r->acap)
+		r->qs[qi].thr = (double) h[0].key;
+}
+
 /*
  * Self mode: job t of the current phase is the pair of row tiles (a, b), a <= b.  One
- * dot_block gives <x_i, x_j> for i in tile a, j in tile b; the screen value is
- * symmetric, so each pair (i, j), i < j, is screened against both heaps and its exact
- * distance (symmetric in the kernels too) computed at most once and offered to both.
- * Pure computation, like knn_tile.
+ * dot_block gives <x_i, x_j> for i in tile a, j in tile b.  The screen value v (a lower
+ * bound of the exact distance, squared for l2) is symmetric, so each pair i < j is
+ * offered to both queries' approximate heaps, which keep the acap smallest bounds; no
+ * exact distance is computed here (see knn_self_finish_query).  Pure computation.
  */
 static void
 knn_pair(KnnRun *r, int t, float *out)
@@ -376,50 +458,116 @@ knn_pair(KnnRun *r, int t, float *out)
 	for (i = 0; i < na; i++)
 	{
 		int64		gi = a0 + i;
-		const float *xi = b->x + (Size) gi * b->ldx;
 		const float *o = out + (Size) i * T;
 		QueryState *qi = &r->qs[gi];
+		const double *xr = b->xr + b0;
 
 		for (j = diag ? i + 1 : 0; j < nb; j++)
 		{
 			int64		gj = b0 + j;
-			QueryState *qj = &r->qs[gj];
-			const float *xj = b->x + (Size) gj * b->ldx;
 			double		v;
-			bool		to_i,
-						to_j;
-			double		d;
 
 			switch (s->metric)
 			{
 				case VS_METRIC_L2:
-					v = qi->qq_c + b->xr[gj] - 2.0 * (double) o[j];
+					v = qi->qq_c + xr[j] - 2.0 * (double) o[j];
 					break;
 				case VS_METRIC_IP:
-					v = -(double) o[j] - qi->qn_c * b->xr[gj];
+					v = -(double) o[j] - qi->qn_c * xr[j];
 					break;
 				case VS_METRIC_COSINE:
-					if (qi->qinv == 0.0 || b->xr[gj] == 0.0)
+					if (qi->qinv == 0.0 || xr[j] == 0.0)
 						v = -INFINITY;
 					else
-						v = 1.0 - (double) o[j] * qi->qinv * b->xr[gj] - r->c;
+						v = 1.0 - (double) o[j] * qi->qinv * xr[j] - r->c;
 					break;
 				default:
-					/* l1: the kernel is exact, no screen */
-					v = (double) vs_kernels.l1(xj, xi, s->dim);
+					/* l1: the kernel is the operator, v is exact */
+					v = (double) vs_kernels.l1(b->x + (Size) gj * b->ldx,
+											   b->x + (Size) gi * b->ldx, s->dim);
 					break;
 			}
-			to_i = !(v > qi->thr);
-			to_j = !(v > qj->thr);
-			if (!to_i && !to_j)
-				continue;
-			d = (s->metric == VS_METRIC_L1) ? v : VsMetricDistance(s->metric, xj, xi, s->dim);
-			if (to_i)
-				consider(r, (int) gi, NULL, &b->tids[gj], d, true);
-			if (to_j)
-				consider(r, (int) gj, NULL, &b->tids[gi], d, true);
+			/* written so that a NaN bound (overflow) is always kept */
+			if (!(v >= qi->thr))
+				self_offer(r, gi, gj, v);
+			if (!(v >= r->qs[gj].thr))
+				self_offer(r, gj, gi, v);
 		}
 	}
+}
+
+/*
+ * Self mode, the exact finish of query qi.  Its approximate heap holds the acap rows
+ * with the smallest lower bounds; the exact distances of those rows (same kernels as
+ * the operators), after the exclusion and zero rules, give the top k.  That answer is
+ * exact when every row left out is certainly farther: its bound is at least the heap's
+ * largest kept bound L, so L > D_k (the k-th exact distance) suffices, strictly, so that
+ * no left-out row can even tie.  When the heap never filled, every row was kept.
+ * Otherwise (many duplicates, near-ties at the margin) the query falls back to an
+ * exact pass over all rows.  Pure computation.
+ */
+static void
+knn_self_finish_query(KnnRun *r, int64 qi)
+{
+	const VsKnnSpec *s = r->spec;
+	const RowBlock *b = &r->blk;
+	const float *x = b->x + (Size) qi * b->ldx;
+	ApproxEntry *h = r->aheap + (Size) qi * r->acap;
+	int			n = r->acount[qi];
+	VsNeighbor *nb = r->res->nbr + (Size) qi * s->k;
+	int			cnt = 0;
+	int			e;
+	bool		ok;
+
+	for (e = 0; e < n; e++)
+	{
+		int64		j = h[e].idx;
+		double		d;
+
+		if (s->exclude && ItemPointerEquals((ItemPointer) &s->exclude[qi], (ItemPointer) &b->tids[j]))
+			continue;
+		d = VsMetricDistance(s->metric, b->x + (Size) j * b->ldx, x, s->dim);
+		if (s->skip_zero && d == 0.0)
+			continue;
+		cnt = heap_offer(nb, cnt, s->k, d, &b->tids[j]);
+	}
+
+	if (n < r->acap)
+		ok = true;
+	else if (cnt < s->k)
+		ok = false;
+	else
+	{
+		double		L = (double) h[0].key;
+		double		dk = nb[0].dist;
+
+		if (s->metric == VS_METRIC_L2)
+			ok = L > dk * dk * (1.0 + 1e-12);
+		else
+			ok = L > dk;
+	}
+
+	if (!ok)
+	{
+		int64		j;
+
+		cnt = 0;
+		for (j = 0; j < b->nx; j++)
+		{
+			double		d;
+
+			if (j == qi)
+				continue;
+			if (s->exclude && ItemPointerEquals((ItemPointer) &s->exclude[qi], (ItemPointer) &b->tids[j]))
+				continue;
+			d = VsMetricDistance(s->metric, b->x + (Size) j * b->ldx, x, s->dim);
+			if (s->skip_zero && d == 0.0)
+				continue;
+			cnt = heap_offer(nb, cnt, s->k, d, &b->tids[j]);
+		}
+		__atomic_fetch_add(&r->fallbacks, 1, __ATOMIC_RELAXED);
+	}
+	r->res->count[qi] = cnt;
 }
 
 /*
@@ -439,6 +587,12 @@ knn_tile(KnnRun *r, int t, float *out)
 	if (r->pairs)
 	{
 		knn_pair(r, t, out);
+		return;
+	}
+	if (r->self_finish)
+	{
+		for (; nqt > 0; nqt--, q0++)
+			knn_self_finish_query(r, q0);
 		return;
 	}
 	for (j0 = 0; j0 < b->nx; j0 += KNN_SLAB_ROWS)
@@ -726,16 +880,27 @@ aligned_stride(int dim)
 	return (dim + 15) & ~15;
 }
 
-/* A 64-byte aligned, zeroed float buffer of n floats (huge allocations allowed). */
+/*
+ * A 64-byte aligned float buffer of n floats (huge allocations allowed), zeroed if
+ * asked.  Large callers fill it row by row instead: first-touch page faults are
+ * expensive enough here to show in profiles.
+ */
 static float *
-alloc_aligned_floats(Size n)
+alloc_aligned_floats_ext(Size n, bool zero)
 {
 	char	   *p = MemoryContextAllocHuge(CurrentMemoryContext,
 										   add_size(mul_size(n, sizeof(float)), 64));
 
 	p = (char *) TYPEALIGN(64, p);
-	memset(p, 0, n * sizeof(float));
+	if (zero)
+		memset(p, 0, n * sizeof(float));
 	return (float *) p;
+}
+
+static float *
+alloc_aligned_floats(Size n)
+{
+	return alloc_aligned_floats_ext(n, true);
 }
 
 /* ---------------------------------------------------------------------------------
@@ -939,6 +1104,13 @@ knn_self_phases(KnnRun *r, const RowBlock *blk)
 		}
 	}
 	pfree(pairs);
+
+	/* the exact finish, by query tiles */
+	r->self_finish = true;
+	knn_block_publish(r, blk, NULL, r->qtiles);
+	knn_block_finish(r);
+	elog(DEBUG1, "vecsearch exact self join: %lld rows, %lld exact fallbacks",
+		 (long long) blk->nx, (long long) r->fallbacks);
 }
 
 /* Exact KNN over an in-memory matrix (e.g. all rows of a table, for LID). */
@@ -972,6 +1144,12 @@ VsExactKnnMatrix(const float *rows, int ldx, const ItemPointerData *tids, int64 
 		r.self_tile = KNN_SELF_TILE;
 		for (i = 0; i < r.nthreads; i++)
 			r.outbuf[i] = palloc(sizeof(float) * KNN_SELF_TILE * KNN_SELF_TILE);
+		/* room for the rows whose bound ties with the k-th (see the finish) */
+		r.acap = spec->k + Max(16, spec->k / 4);
+		r.aheap = MemoryContextAllocHuge(CurrentMemoryContext,
+										 mul_size(mul_size(sizeof(ApproxEntry), nrows), r.acap));
+		r.acount = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(sizeof(int), nrows));
+		memset(r.acount, 0, sizeof(int) * (Size) nrows);
 	}
 
 	PG_TRY();
@@ -1027,9 +1205,13 @@ VsLoadVectors(Relation rel, AttrNumber attnum, int64 sample, uint64 seed,
 		if (stride == 0)
 		{
 			stride = aligned_stride(v->dim);
-			/* a first guess; grown by doubling up to the sample size */
-			cap = (sample < 0) ? 1024 : Max(Min(sample, (int64) 1024 * 1024), 1);
-			m = alloc_aligned_floats(mul_size((Size) cap, stride));
+			/* a first guess from the planner's row count; grown by doubling */
+			cap = 1024;
+			if (rel->rd_rel->reltuples > 0)
+				cap = Max(cap, (int64) (rel->rd_rel->reltuples * 1.05) + 16);
+			if (sample >= 0)
+				cap = Max(Min(cap, sample), 1);
+			m = alloc_aligned_floats_ext(mul_size((Size) cap, stride), false);
 			t = MemoryContextAllocHuge(CurrentMemoryContext,
 									   mul_size(sizeof(ItemPointerData), (Size) cap));
 		}
@@ -1054,7 +1236,7 @@ VsLoadVectors(Relation rel, AttrNumber attnum, int64 sample, uint64 seed,
 
 				if (sample >= 0)
 					ncap = Min(ncap, sample);
-				nm = alloc_aligned_floats(mul_size((Size) ncap, stride));
+				nm = alloc_aligned_floats_ext(mul_size((Size) ncap, stride), false);
 				memcpy(nm, m, sizeof(float) * (Size) n * stride);
 				nt = MemoryContextAllocHuge(CurrentMemoryContext,
 											mul_size(sizeof(ItemPointerData), (Size) ncap));
@@ -1067,6 +1249,8 @@ VsLoadVectors(Relation rel, AttrNumber attnum, int64 sample, uint64 seed,
 			slot = n++;
 		}
 		memcpy(m + (Size) slot * stride, v->x, sizeof(float) * v->dim);
+		/* the padding of a row stays zero (kernels may read whole lines) */
+		memset(m + (Size) slot * stride + v->dim, 0, sizeof(float) * (stride - v->dim));
 		t[slot] = tid;
 		if ((seen & 255) == 0)
 			CHECK_FOR_INTERRUPTS();
