@@ -21,6 +21,10 @@
 #include "exactscan.h"
 #include "vector.h"
 
+/* k of the LID functions: the estimator needs two distances at least. */
+#define VS_LID_K_MIN		2
+#define VS_LID_K_DEFAULT	100
+
 /*
  * The MLE estimate of Amsaleg, Chelly, Furon, Girard, Houle, Kawarabayashi and Nett,
  * "Estimating local intrinsic dimensionality", KDD 2015:
@@ -74,11 +78,12 @@ lid_check_not_null(FunctionCallInfo fcinfo, int argno, const char *name)
 static void
 lid_check_k_metric(int k, VsMetric metric)
 {
-	if (k < VS_KNN_K_MIN || k > VS_KNN_K_MAX)
+	if (k < VS_LID_K_MIN || k > VS_KNN_K_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("k must be between %d and %d, not %d",
-						VS_KNN_K_MIN, VS_KNN_K_MAX, k)));
+						VS_LID_K_MIN, VS_KNN_K_MAX, k),
+				 k == 1 ? errdetail("The estimate compares the k nearest distances with the k-th; it needs at least two.") : 0));
 	if (metric == VS_METRIC_IP)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
