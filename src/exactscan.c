@@ -102,6 +102,9 @@ typedef struct KnnRun
 	struct ApproxEntry *aheap;	/* nq x acap */
 	int		   *acount;
 	int64		fallbacks;		/* queries that needed the full exact pass */
+	const int64 *qmap;			/* NULL, or result index of each (reordered) query */
+	const double *nrm;			/* l2 self mode: row norms, ascending (rows reordered) */
+	int64		skipped;		/* tile pairs skipped by the norm bound */
 
 	/* current block and the tile queue, protected by mu */
 	RowBlock	blk;
@@ -451,6 +454,36 @@ knn_pair(KnnRun *r, int t, float *out)
 	int			i,
 				j;
 
+	/*
+	 * l2 with rows in ascending norm order: every row of tile b is at least
+	 * g = |x_b0| - |x_(a0+na-1)| away from every row of tile a (triangle inequality).
+	 * g_lb lowers g by the norms' rounding (c covers it), and (1 - c) the recheck
+	 * kernel's; when g_lb^2 (1 - c) exceeds every threshold of both tiles, no row of one
+	 * tile can enter a heap of the other: the pair is skipped.  Thresholds only fall,
+	 * so the finish's proof (every left-out row is farther than L) still holds.
+	 */
+	if (r->nrm && !diag)
+	{
+		double		g = r->nrm[b0] - r->nrm[a0 + na - 1];
+		double		g_lb = g - r->c * (r->nrm[b0] + r->nrm[a0 + na - 1]);
+
+		if (g_lb > 0.0)
+		{
+			double		bound = g_lb * g_lb * (1.0 - r->c);
+			bool		skip = true;
+
+			for (i = 0; i < na && skip; i++)
+				skip = bound > r->qs[a0 + i].thr;
+			for (j = 0; j < nb && skip; j++)
+				skip = bound > r->qs[b0 + j].thr;
+			if (skip)
+			{
+				__atomic_fetch_add(&r->skipped, 1, __ATOMIC_RELAXED);
+				return;
+			}
+		}
+	}
+
 	if (s->metric != VS_METRIC_L1)
 		vs_kernels.dot_block(b->x + (Size) a0 * b->ldx, na, b->ldx,
 							 b->x + (Size) b0 * b->ldx, nb, b->ldx, s->dim, out, T);
@@ -514,7 +547,8 @@ knn_self_finish_query(KnnRun *r, int64 qi)
 	const float *x = b->x + (Size) qi * b->ldx;
 	ApproxEntry *h = r->aheap + (Size) qi * r->acap;
 	int			n = r->acount[qi];
-	VsNeighbor *nb = r->res->nbr + (Size) qi * s->k;
+	int64		ri = r->qmap ? r->qmap[qi] : qi;
+	VsNeighbor *nb = r->res->nbr + (Size) ri * s->k;
 	int			cnt = 0;
 	int			e;
 	bool		ok;
@@ -567,7 +601,7 @@ knn_self_finish_query(KnnRun *r, int64 qi)
 		}
 		__atomic_fetch_add(&r->fallbacks, 1, __ATOMIC_RELAXED);
 	}
-	r->res->count[qi] = cnt;
+	r->res->count[ri] = cnt;
 }
 
 /*
@@ -1109,14 +1143,18 @@ knn_self_phases(KnnRun *r, const RowBlock *blk)
 	r->self_finish = true;
 	knn_block_publish(r, blk, NULL, r->qtiles);
 	knn_block_finish(r);
-	elog(DEBUG1, "vecsearch exact self join: %lld rows, %lld exact fallbacks",
-		 (long long) blk->nx, (long long) r->fallbacks);
+	elog(DEBUG1, "vecsearch exact self join: %lld rows, %lld tile pairs, %lld skipped by norms, %lld exact fallbacks",
+		 (long long) blk->nx, (long long) m64 * (m64 + 1) / 2, (long long) r->skipped,
+		 (long long) r->fallbacks);
 }
 
-/* Exact KNN over an in-memory matrix (e.g. all rows of a table, for LID). */
-void
-VsExactKnnMatrix(const float *rows, int ldx, const ItemPointerData *tids, int64 nrows,
-				 const VsKnnSpec *spec, VsKnnResult *res)
+/*
+ * The matrix engine.  qmap and nrm: see KnnRun (the l2 self mode on rows reordered by
+ * norm); NULL otherwise.
+ */
+static void
+knn_matrix(const float *rows, int ldx, const ItemPointerData *tids, int64 nrows,
+		   const VsKnnSpec *spec, VsKnnResult *res, const int64 *qmap, const double *nrm)
 {
 	KnnRun		r;
 	double	   *xr;
@@ -1124,6 +1162,8 @@ VsExactKnnMatrix(const float *rows, int ldx, const ItemPointerData *tids, int64 
 	bool		self;
 
 	knn_run_init(&r, spec, res);
+	r.qmap = qmap;
+	r.nrm = nrm;
 	res->rows = nrows;
 	if (nrows == 0)
 		return;
@@ -1178,6 +1218,94 @@ VsExactKnnMatrix(const float *rows, int ldx, const ItemPointerData *tids, int64 
 
 	knn_run_finish(&r);
 	pfree(xr);
+}
+
+/* Sort helper: row indexes by norm. */
+typedef struct NormIdx
+{
+	double		norm;
+	int64		idx;
+} NormIdx;
+
+static int
+normidx_cmp(const void *a, const void *b)
+{
+	const NormIdx *x = a,
+			   *y = b;
+
+	if (x->norm != y->norm)
+		return x->norm < y->norm ? -1 : 1;
+	return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/*
+ * Exact KNN over an in-memory matrix (e.g. all rows of a table, for LID).  When the
+ * queries are the rows (self mode) and the metric is l2, the engine works on a copy
+ * of the rows in ascending norm order: neighbours by norm share tiles, thresholds
+ * tighten early, and tile pairs far apart in norm are skipped (see knn_pair).
+ */
+void
+VsExactKnnMatrix(const float *rows, int ldx, const ItemPointerData *tids, int64 nrows,
+				 const VsKnnSpec *spec, VsKnnResult *res)
+{
+	bool		self = (rows == spec->queries && ldx == spec->ldq && nrows == spec->nq);
+	NormIdx    *ni;
+	float	   *pm;
+	ItemPointerData *pt;
+	ItemPointerData *pe = NULL;
+	int64	   *perm;
+	double	   *nrm;
+	VsKnnSpec	ps;
+	int64		j;
+
+	if (!self || spec->metric != VS_METRIC_L2 || nrows <= KNN_SELF_TILE)
+	{
+		knn_matrix(rows, ldx, tids, nrows, spec, res, NULL, NULL);
+		return;
+	}
+
+	ni = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(sizeof(NormIdx), nrows));
+	for (j = 0; j < nrows; j++)
+	{
+		const float *x = rows + (Size) j * ldx;
+
+		ni[j].norm = sqrt((double) vs_kernels.dot(x, x, spec->dim));
+		ni[j].idx = j;
+	}
+	qsort(ni, nrows, sizeof(NormIdx), normidx_cmp);
+
+	pm = alloc_aligned_floats_ext(mul_size((Size) nrows, ldx), false);
+	pt = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(sizeof(ItemPointerData), nrows));
+	perm = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(sizeof(int64), nrows));
+	nrm = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(sizeof(double), nrows));
+	if (spec->exclude)
+		pe = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(sizeof(ItemPointerData), nrows));
+	for (j = 0; j < nrows; j++)
+	{
+		int64		o = ni[j].idx;
+
+		memcpy(pm + (Size) j * ldx, rows + (Size) o * ldx, sizeof(float) * ldx);
+		pt[j] = tids[o];
+		if (pe)
+			pe[j] = spec->exclude[o];
+		perm[j] = o;
+		nrm[j] = ni[j].norm;
+		if ((j & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	pfree(ni);
+
+	ps = *spec;
+	ps.queries = pm;
+	ps.exclude = pe;
+	knn_matrix(pm, ldx, pt, nrows, &ps, res, perm, nrm);
+
+	/* pm is an aligned pointer into its chunk: freed with the memory context */
+	pfree(pt);
+	pfree(perm);
+	pfree(nrm);
+	if (pe)
+		pfree(pe);
 }
 
 void
