@@ -49,6 +49,8 @@
 #define KNN_SLAB_ROWS		256
 /* Rows per tile in self mode (queries = rows): a job is a pair of such tiles. */
 #define KNN_SELF_TILE		256
+/* l2 table mode sorts queries and blocks by norm from this many queries on. */
+#define KNN_SORT_MIN_QUERIES	8
 /* Queries per tile (upper bound; fewer when there are few queries per thread). */
 #define KNN_TILE_QUERIES	32
 
@@ -64,6 +66,7 @@ typedef struct QueryState
 	double		qq_c;			/* l2: |q|^2 (1 - c) */
 	double		qn_c;			/* ip: c |q| */
 	double		qinv;			/* cosine: 1 / |q| (0 for a zero vector) */
+	double		qnorm;			/* |q| */
 } QueryState;
 
 /* Self mode: an entry of a query's approximate heap (key: a lower bound). */
@@ -81,6 +84,7 @@ typedef struct RowBlock
 	int64		nx;
 	const ItemPointerData *tids;
 	const double *xr;			/* per-row screen term (see row_screen_term) */
+	const double *nrm;			/* l2 table mode: row norms, ascending; or NULL */
 } RowBlock;
 
 /* Everything one call of the engine shares between its threads. */
@@ -605,6 +609,66 @@ knn_self_finish_query(KnnRun *r, int64 qi)
 }
 
 /*
+ * l2 table mode with the queries and the block's rows in ascending norm order: the
+ * rows [*jlo, *jhi) of the block that can still enter a heap of the tile's queries
+ * q0..q0+nqt-1.  With D the largest current k-th distance of the tile (all heaps
+ * full), a row whose norm differs from every query's by more than D is strictly
+ * farther than each query's k-th (triangle inequality), so it cannot even tie.  The
+ * factors (1 +- c) cover the rounding of the norms and of the distances.
+ */
+static void
+knn_norm_window(KnnRun *r, const RowBlock *b, int q0, int nqt, int64 *jlo, int64 *jhi)
+{
+	double		c = r->c;
+	double		maxthr = 0.0;
+	double		D,
+				lo,
+				hi,
+				qlo = r->qs[q0].qnorm,
+				qhi = r->qs[q0 + nqt - 1].qnorm;
+	int64		l,
+				h;
+	int			i;
+
+	for (i = 0; i < nqt; i++)
+	{
+		double		t = r->qs[q0 + i].thr;
+
+		if (!(t < INFINITY))
+			return;				/* a heap not yet full: every row may enter */
+		maxthr = Max(maxthr, t);
+	}
+	D = sqrt(maxthr) * (1.0 + c);
+	lo = (qlo * (1.0 - c) - D) / (1.0 + c);
+	hi = (qhi * (1.0 + c) + D) / (1.0 - c);
+
+	/* first row with nrm >= lo, first row with nrm > hi */
+	l = *jlo;
+	h = b->nx;
+	while (l < h)
+	{
+		int64		m = l + (h - l) / 2;
+
+		if (b->nrm[m] < lo)
+			l = m + 1;
+		else
+			h = m;
+	}
+	*jlo = l;
+	h = *jhi;
+	while (l < h)
+	{
+		int64		m = l + (h - l) / 2;
+
+		if (b->nrm[m] <= hi)
+			l = m + 1;
+		else
+			h = m;
+	}
+	*jhi = l;
+}
+
+/*
  * Process query tile t against the current block: dot_block per slab of rows, the
  * screen, and the exact recheck of the survivors.  Pure computation: runs in helper
  * threads, so no palloc, no ereport, no PostgreSQL calls here.
@@ -616,7 +680,10 @@ knn_tile(KnnRun *r, int t, float *out)
 	const RowBlock *b = &r->blk;
 	int			q0 = t * r->qtile;
 	int			nqt = Min(r->qtile, s->nq - q0);
-	int64		j0;
+	int64		j0,
+				jlo,
+				jhi,
+				next;
 
 	if (r->pairs)
 	{
@@ -629,14 +696,20 @@ knn_tile(KnnRun *r, int t, float *out)
 			knn_self_finish_query(r, q0);
 		return;
 	}
-	for (j0 = 0; j0 < b->nx; j0 += KNN_SLAB_ROWS)
+	jlo = 0;
+	jhi = b->nx;
+	if (b->nrm)
+		knn_norm_window(r, b, q0, nqt, &jlo, &jhi);
+	for (j0 = jlo; j0 < jhi; j0 = next)
 	{
-		int			nxs = (int) Min((int64) KNN_SLAB_ROWS, b->nx - j0);
+		int			nxs = (int) Min((int64) KNN_SLAB_ROWS, jhi - j0);
 		const float *xb = b->x + (Size) j0 * b->ldx;
 		const ItemPointerData *tb = b->tids + j0;
 		const double *xr = b->xr + j0;
 		int			i,
 					j;
+
+		next = j0 + nxs;
 
 		if (s->metric == VS_METRIC_L1)
 		{
@@ -698,6 +771,9 @@ knn_tile(KnnRun *r, int t, float *out)
 					break;
 			}
 		}
+		/* the thresholds fell: narrow the window for the next slab */
+		if (b->nrm)
+			knn_norm_window(r, b, q0, nqt, &next, &jhi);
 	}
 }
 
@@ -881,6 +957,7 @@ knn_run_init(KnnRun *r, const VsKnnSpec *spec, VsKnnResult *res)
 		r->qs[i].qq_c = qq * (1.0 - r->c);
 		r->qs[i].qn_c = r->c * sqrt(qq);
 		r->qs[i].qinv = qq > 0.0 ? 1.0 / sqrt(qq) : 0.0;
+		r->qs[i].qnorm = sqrt(qq);
 		res->count[i] = 0;
 	}
 	res->rows = 0;
@@ -1013,6 +1090,24 @@ reader_end(RowReader *rd)
  * Entry points
  * --------------------------------------------------------------------------------- */
 
+/* Sort helper: row indexes by norm. */
+typedef struct NormIdx
+{
+	double		norm;
+	int64		idx;
+} NormIdx;
+
+static int
+normidx_cmp(const void *a, const void *b)
+{
+	const NormIdx *x = a,
+			   *y = b;
+
+	if (x->norm != y->norm)
+		return x->norm < y->norm ? -1 : 1;
+	return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
 /*
  * The read-and-compute loop of VsExactKnnTable.  Rows are read in blocks of
  * KNN_BLOCK_ROWS into one of two buffers; while the helpers work on one block the
@@ -1030,11 +1125,28 @@ knn_table_loop(KnnRun *r, RowReader *rd, VsKnnResult *res)
 	int64		n;
 	bool		published = false;
 
+	/* l2: each block is put in ascending norm order for the norm window */
+	bool		sort_rows = (spec->metric == VS_METRIC_L2 && spec->nq >= KNN_SORT_MIN_QUERIES);
+	float	   *sbuf = NULL;
+	ItemPointerData *stids = NULL;
+	double	   *sxr = NULL;
+	double	   *nrm[2] = {NULL, NULL};
+	NormIdx    *ni = NULL;
+
 	for (n = 0; n < 2; n++)
 	{
 		buf[n] = alloc_aligned_floats((Size) KNN_BLOCK_ROWS * ld);
 		tids[n] = palloc(sizeof(ItemPointerData) * KNN_BLOCK_ROWS);
 		xr[n] = palloc(sizeof(double) * KNN_BLOCK_ROWS);
+		if (sort_rows)
+			nrm[n] = palloc(sizeof(double) * KNN_BLOCK_ROWS);
+	}
+	if (sort_rows)
+	{
+		sbuf = alloc_aligned_floats((Size) KNN_BLOCK_ROWS * ld);
+		stids = palloc(sizeof(ItemPointerData) * KNN_BLOCK_ROWS);
+		sxr = palloc(sizeof(double) * KNN_BLOCK_ROWS);
+		ni = palloc(sizeof(NormIdx) * KNN_BLOCK_ROWS);
 	}
 
 	for (;;)
@@ -1055,6 +1167,33 @@ knn_table_loop(KnnRun *r, RowReader *rd, VsKnnResult *res)
 			if ((n & 63) == 0)
 				CHECK_FOR_INTERRUPTS();
 		}
+		if (sort_rows && n > 0)
+		{
+			/* permute the block into sbuf by norm, then swap the buffers */
+			int64		i;
+			float	   *tf;
+			ItemPointerData *tt;
+			double	   *td;
+
+			for (i = 0; i < n; i++)
+			{
+				ni[i].norm = sqrt(Max(xr[cur][i], 0.0) / (1.0 - r->c));
+				ni[i].idx = i;
+			}
+			qsort(ni, n, sizeof(NormIdx), normidx_cmp);
+			for (i = 0; i < n; i++)
+			{
+				int64		o = ni[i].idx;
+
+				memcpy(sbuf + (Size) i * ld, buf[cur] + (Size) o * ld, sizeof(float) * ld);
+				stids[i] = tids[cur][o];
+				sxr[i] = xr[cur][o];
+				nrm[cur][i] = ni[i].norm;
+			}
+			tf = buf[cur], buf[cur] = sbuf, sbuf = tf;
+			tt = tids[cur], tids[cur] = stids, stids = tt;
+			td = xr[cur], xr[cur] = sxr, sxr = td;
+		}
 		if (published)
 			knn_block_finish(r);
 		if (n == 0)
@@ -1065,6 +1204,7 @@ knn_table_loop(KnnRun *r, RowReader *rd, VsKnnResult *res)
 		blk.nx = n;
 		blk.tids = tids[cur];
 		blk.xr = xr[cur];
+		blk.nrm = nrm[cur];
 		knn_block_publish(r, &blk, NULL, r->qtiles);
 		published = true;
 		cur = 1 - cur;
@@ -1076,9 +1216,9 @@ knn_table_loop(KnnRun *r, RowReader *rd, VsKnnResult *res)
 	}
 }
 
-/* Exact KNN over every visible row of rel (active snapshot, NULLs skipped). */
-void
-VsExactKnnTable(Relation rel, AttrNumber attnum, const VsKnnSpec *spec, VsKnnResult *res)
+/* The table engine on spec as given. */
+static void
+knn_table(Relation rel, AttrNumber attnum, const VsKnnSpec *spec, VsKnnResult *res)
 {
 	KnnRun		r;
 	RowReader	rd;
@@ -1097,6 +1237,65 @@ VsExactKnnTable(Relation rel, AttrNumber attnum, const VsKnnSpec *spec, VsKnnRes
 	PG_END_TRY();
 	reader_end(&rd);
 	knn_run_finish(&r);
+}
+
+/*
+ * Exact KNN over every visible row of rel (active snapshot, NULLs skipped).  For l2
+ * with enough queries, the queries are sorted by norm (so a tile covers a narrow range
+ * of norms) and each block of rows too, and knn_tile only visits the rows of a block
+ * inside the tile's norm window (knn_norm_window); the answer is mapped back to the
+ * callers' query order.
+ */
+void
+VsExactKnnTable(Relation rel, AttrNumber attnum, const VsKnnSpec *spec, VsKnnResult *res)
+{
+	NormIdx    *ni;
+	float	   *pq;
+	ItemPointerData *pe = NULL;
+	VsKnnSpec	ps;
+	VsKnnResult *pr;
+	int			i;
+
+	if (spec->metric != VS_METRIC_L2 || spec->nq < KNN_SORT_MIN_QUERIES)
+	{
+		knn_table(rel, attnum, spec, res);
+		return;
+	}
+
+	ni = palloc(sizeof(NormIdx) * spec->nq);
+	for (i = 0; i < spec->nq; i++)
+	{
+		const float *q = spec->queries + (Size) i * spec->ldq;
+
+		ni[i].norm = sqrt((double) vs_kernels.dot(q, q, spec->dim));
+		ni[i].idx = i;
+	}
+	qsort(ni, spec->nq, sizeof(NormIdx), normidx_cmp);
+	pq = alloc_aligned_floats_ext(mul_size((Size) spec->nq, spec->ldq), false);
+	if (spec->exclude)
+		pe = palloc(sizeof(ItemPointerData) * spec->nq);
+	for (i = 0; i < spec->nq; i++)
+	{
+		memcpy(pq + (Size) i * spec->ldq, spec->queries + (Size) ni[i].idx * spec->ldq,
+			   sizeof(float) * spec->ldq);
+		if (pe)
+			pe[i] = spec->exclude[ni[i].idx];
+	}
+	ps = *spec;
+	ps.queries = pq;
+	ps.exclude = pe;
+	pr = VsKnnResultAlloc(spec->nq, spec->k);
+	knn_table(rel, attnum, &ps, pr);
+
+	res->rows = pr->rows;
+	for (i = 0; i < spec->nq; i++)
+	{
+		int64		o = ni[i].idx;
+
+		res->count[o] = pr->count[i];
+		memcpy(res->nbr + (Size) o * spec->k, pr->nbr + (Size) i * spec->k,
+			   sizeof(VsNeighbor) * pr->count[i]);
+	}
 }
 
 /*
@@ -1202,6 +1401,7 @@ knn_matrix(const float *rows, int ldx, const ItemPointerData *tids, int64 nrows,
 		blk.nx = nrows;
 		blk.tids = tids;
 		blk.xr = xr;
+		blk.nrm = NULL;
 		if (self)
 			knn_self_phases(&r, &blk);
 		else
@@ -1218,24 +1418,6 @@ knn_matrix(const float *rows, int ldx, const ItemPointerData *tids, int64 nrows,
 
 	knn_run_finish(&r);
 	pfree(xr);
-}
-
-/* Sort helper: row indexes by norm. */
-typedef struct NormIdx
-{
-	double		norm;
-	int64		idx;
-} NormIdx;
-
-static int
-normidx_cmp(const void *a, const void *b)
-{
-	const NormIdx *x = a,
-			   *y = b;
-
-	if (x->norm != y->norm)
-		return x->norm < y->norm ? -1 : 1;
-	return (x->idx > y->idx) - (x->idx < y->idx);
 }
 
 /*
