@@ -109,6 +109,7 @@ typedef struct KnnRun
 	const int64 *qmap;			/* NULL, or result index of each (reordered) query */
 	const double *nrm;			/* l2 self mode: row norms, ascending (rows reordered) */
 	int64		skipped;		/* tile pairs skipped by the norm bound */
+	int64		visited;		/* table mode: query-tile x row products computed */
 
 	/* current block and the tile queue, protected by mu */
 	RowBlock	blk;
@@ -611,40 +612,38 @@ knn_self_finish_query(KnnRun *r, int64 qi)
 /*
  * l2 table mode with the queries and the block's rows in ascending norm order: the
  * rows [*jlo, *jhi) of the block that can still enter a heap of the tile's queries
- * q0..q0+nqt-1.  With D the largest current k-th distance of the tile (all heaps
- * full), a row whose norm differs from every query's by more than D is strictly
- * farther than each query's k-th (triangle inequality), so it cannot even tie.  The
- * factors (1 +- c) cover the rounding of the norms and of the distances.
+ * q0..q0+nqt-1.  With d the current k-th distance of query q (all heaps full), a row
+ * whose norm differs from |q| by more than d is strictly farther than q's k-th
+ * (triangle inequality), so it cannot even tie; rows outside the union of the
+ * queries' windows are skipped.  The factors (1 +- c) cover the rounding of the norms
+ * and of the distances.
  */
 static void
 knn_norm_window(KnnRun *r, const RowBlock *b, int q0, int nqt, int64 *jlo, int64 *jhi)
 {
 	double		c = r->c;
-	double		maxthr = 0.0;
-	double		D,
-				lo,
-				hi,
-				qlo = r->qs[q0].qnorm,
-				qhi = r->qs[q0 + nqt - 1].qnorm;
+	double		lo = INFINITY,
+				hi = -INFINITY;
 	int64		l,
 				h;
 	int			i;
 
+	/* the union of the queries' windows [|q| - d, |q| + d], widened for rounding */
 	for (i = 0; i < nqt; i++)
 	{
-		double		t = r->qs[q0 + i].thr;
+		const QueryState *q = &r->qs[q0 + i];
+		double		d;
 
-		if (!(t < INFINITY))
+		if (!(q->thr < INFINITY))
 			return;				/* a heap not yet full: every row may enter */
-		maxthr = Max(maxthr, t);
+		d = sqrt(q->thr) * (1.0 + c);
+		lo = Min(lo, (q->qnorm * (1.0 - c) - d) / (1.0 + c));
+		hi = Max(hi, (q->qnorm * (1.0 + c) + d) / (1.0 - c));
 	}
-	D = sqrt(maxthr) * (1.0 + c);
-	lo = (qlo * (1.0 - c) - D) / (1.0 + c);
-	hi = (qhi * (1.0 + c) + D) / (1.0 - c);
 
-	/* first row with nrm >= lo, first row with nrm > hi */
+	/* in [*jlo, *jhi): first row with nrm >= lo, then first row with nrm > hi */
 	l = *jlo;
-	h = b->nx;
+	h = *jhi;
 	while (l < h)
 	{
 		int64		m = l + (h - l) / 2;
@@ -710,6 +709,8 @@ knn_tile(KnnRun *r, int t, float *out)
 					j;
 
 		next = j0 + nxs;
+		if (b->nrm)
+			__atomic_fetch_add(&r->visited, (int64) nxs * nqt, __ATOMIC_RELAXED);
 
 		if (s->metric == VS_METRIC_L1)
 		{
@@ -1237,6 +1238,10 @@ knn_table(Relation rel, AttrNumber attnum, const VsKnnSpec *spec, VsKnnResult *r
 	PG_END_TRY();
 	reader_end(&rd);
 	knn_run_finish(&r);
+	if (r.visited > 0)
+		elog(DEBUG1, "vecsearch exact scan: %lld rows, %d queries, %.1f%% of query-row products computed (norm window)",
+			 (long long) res->rows, spec->nq,
+			 100.0 * (double) r.visited / ((double) res->rows * spec->nq));
 }
 
 /*
