@@ -105,6 +105,33 @@ FROM (VALUES ('l2', '<->'), ('ip', '<#>'), ('cosine', '<=>'), ('l1', '<+>')) AS 
 ORDER BY m;
 RESET vecsearch.exact_threads;
 
+-- rows on three shells of very different norms and 12 queries: the l2 norm window skips
+-- most of the other shells' rows (queries and blocks are sorted by norm); the answer
+-- must not change
+CREATE TABLE shells (id int, v vector(8));
+INSERT INTO shells
+	SELECT i, (SELECT array_agg((sin(i * 1.7 + j * 0.9) + 1.5) * (1 + 10 * (i % 3)) + i * 0)::real[]
+			   FROM generate_series(1, 8) j)::vector
+	FROM generate_series(1, 2500) i;
+CREATE TABLE shellq AS SELECT id AS qid, v FROM shells WHERE id % 200 = 1;
+SELECT count(*) FROM shellq;
+SELECT th, k, count(*) AS compared,
+	count(*) FILTER (WHERE knn.row_tid IS DISTINCT FROM sql.row_tid
+		OR knn.distance IS DISTINCT FROM sql.distance) AS mismatches
+FROM (VALUES (1), (2)) ts(th), (VALUES (3), (40)) ks(k),
+	LATERAL (SELECT set_config('vecsearch.exact_threads', th::text, false)) g,
+	LATERAL (SELECT * FROM vecsearch_knn('shells', 'v',
+		(SELECT array_agg(v ORDER BY qid) FROM shellq), k)) knn
+	FULL JOIN LATERAL (
+		SELECT * FROM (
+			SELECT (q.qid + 199) / 200 AS query,
+				row_number() OVER (PARTITION BY q.qid ORDER BY s.v <-> q.v, s.ctid)::int AS rank,
+				s.ctid AS row_tid, s.v <-> q.v AS distance
+			FROM shellq q, shells s) x
+		WHERE rank <= k) sql USING (query, rank)
+GROUP BY th, k ORDER BY th, k;
+RESET vecsearch.exact_threads;
+
 -- fewer rows than k, an empty table, a materialized view, a table with a domain column
 SELECT count(*) FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], 1000);
 CREATE TABLE empty (v vector(3));

@@ -59,6 +59,20 @@ RESET vecsearch.exact_threads;
 SELECT count(*) FILTER (WHERE abs(c.lid - s.lid) > 1e-9 * s.lid) AS mismatches, count(*)
 FROM vecsearch_lid('pts', 'v', 10, 1000) c JOIN pg_temp.lid_sql(10, '<->') s USING (row_tid);
 
+-- every row (one pass over pairs of row tiles, l2 rows sorted by norm, tile pairs far
+-- apart in norm skipped) against a sample covering every row (one scan per query
+-- block): the same LIDs, on data with shells of very different norms and duplicates
+CREATE TABLE lid_shells AS
+	SELECT v + array_fill(s::real, ARRAY[16])::vector AS v
+	FROM (VALUES (0), (3), (-1)) ss(s), LATERAL vecsearch_synthetic(1200, 16, 6, s + 10) v;
+INSERT INTO lid_shells SELECT v FROM lid_shells LIMIT 20;
+SELECT m, k, count(*) AS rows, count(a.lid) AS defined,
+	count(*) FILTER (WHERE a.lid IS DISTINCT FROM b.lid) AS mismatches
+FROM (VALUES ('l2'), ('cosine'), ('l1')) ms(m), (VALUES (3), (50)) ks(k),
+	LATERAL vecsearch_lid('lid_shells', 'v', k, NULL, m) a
+	JOIN LATERAL vecsearch_lid('lid_shells', 'v', k, 100000, m) b USING (row_tid)
+GROUP BY m, k ORDER BY m, k;
+
 -- a sample: seeded, in TID order, the same values as the full run
 SELECT count(*), count(DISTINCT row_tid),
 	bool_and(s.lid = f.lid) AS same_values
