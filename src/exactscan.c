@@ -50,7 +50,7 @@
 /* Rows per tile in self mode (queries = rows): a job is a pair of such tiles. */
 #define KNN_SELF_TILE		256
 /* l2 table mode sorts queries and blocks by norm from this many queries on. */
-#define KNN_SORT_MIN_QUERIES	8
+#define KNN_SORT_MIN_QUERIES	256
 /* Queries per tile (upper bound; fewer when there are few queries per thread). */
 #define KNN_TILE_QUERIES	32
 
