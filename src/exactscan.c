@@ -44,7 +44,7 @@
 #include "vsrandom.h"
 
 /* Rows read from the table per block (two blocks are in memory at once). */
-#define KNN_BLOCK_ROWS		1024
+#define KNN_BLOCK_ROWS		2048
 /* Rows per dot_block call inside a tile (the row slab stays in L2). */
 #define KNN_SLAB_ROWS		256
 /* Rows per tile in self mode (queries = rows): a job is a pair of such tiles. */
@@ -100,6 +100,9 @@ typedef struct KnnRun
 
 	/* self mode (queries are the rows): the pairs of row tiles of the current phase */
 	const int32 *pairs;			/* NULL, or ntiles pairs (a, b) as pairs[2t], pairs[2t+1] */
+	bool	   *tile_busy;		/* self mode with threads: row tiles in use by a job */
+	bool	   *pair_taken;		/* self mode with threads: pairs handed out */
+	int			pair_head;		/* first pair not handed out */
 	int			self_tile;		/* rows per tile in self mode */
 	bool		self_finish;	/* jobs are query tiles of the exact finish */
 	int			acap;			/* approximate heap capacity per query */
@@ -783,6 +786,52 @@ knn_tile(KnnRun *r, int t, float *out)
  * handlers run in the backend thread only) and touch only the KnnRun.
  * --------------------------------------------------------------------------------- */
 
+/*
+ * Under r->mu: the next job to run; -1 when none can start now (self mode: every pair
+ * left shares a row tile with a running one), -2 when every job is handed out.
+ * Self-mode pairs go in schedule order, skipping those whose tiles are busy, so two
+ * threads never touch the same heaps and nobody waits at a barrier.
+ */
+static int
+knn_take_job(KnnRun *r)
+{
+	int			i;
+	bool		blocked = false;
+
+	if (r->tile_busy == NULL)
+		return r->next_tile < r->ntiles ? r->next_tile++ : -2;
+	while (r->pair_head < r->ntiles && r->pair_taken[r->pair_head])
+		r->pair_head++;
+	for (i = r->pair_head; i < r->ntiles; i++)
+	{
+		int32		pa = r->pairs[2 * i],
+					pb = r->pairs[2 * i + 1];
+
+		if (r->pair_taken[i])
+			continue;
+		if (r->tile_busy[pa] || r->tile_busy[pb])
+		{
+			blocked = true;
+			continue;
+		}
+		r->pair_taken[i] = true;
+		r->tile_busy[pa] = r->tile_busy[pb] = true;
+		return i;
+	}
+	return blocked ? -1 : -2;
+}
+
+/* Under r->mu: job t is done. */
+static void
+knn_job_done(KnnRun *r, int t)
+{
+	if (r->tile_busy)
+		r->tile_busy[r->pairs[2 * t]] = r->tile_busy[r->pairs[2 * t + 1]] = false;
+	r->tiles_done++;
+	/* wakes the backend at the end, and threads waiting for a busy tile */
+	pthread_cond_broadcast(&r->done_cv);
+}
+
 static void *
 knn_worker_main(void *arg)
 {
@@ -798,15 +847,21 @@ knn_worker_main(void *arg)
 		if (r->stop)
 			break;
 		seen = r->gen;
-		while (!r->stop && r->next_tile < r->ntiles)
+		while (!r->stop)
 		{
-			int			t = r->next_tile++;
+			int			t = knn_take_job(r);
 
+			if (t == -2)
+				break;
+			if (t == -1)
+			{
+				pthread_cond_wait(&r->done_cv, &r->mu);
+				continue;
+			}
 			pthread_mutex_unlock(&r->mu);
 			knn_tile(r, t, r->outbuf[w->id]);
 			pthread_mutex_lock(&r->mu);
-			if (++r->tiles_done == r->ntiles)
-				pthread_cond_broadcast(&r->done_cv);
+			knn_job_done(r, t);
 		}
 	}
 	pthread_mutex_unlock(&r->mu);
@@ -855,6 +910,8 @@ knn_threads_stop(KnnRun *r)
 	pthread_mutex_lock(&r->mu);
 	r->stop = true;
 	pthread_cond_broadcast(&r->work_cv);
+	/* a helper may wait for a tile the backend held when it raised an error */
+	pthread_cond_broadcast(&r->done_cv);
 	pthread_mutex_unlock(&r->mu);
 	for (i = 1; i <= r->nstarted; i++)
 		pthread_join(r->threads[i], NULL);
@@ -900,16 +957,23 @@ knn_block_finish(KnnRun *r)
 		return;
 	}
 	pthread_mutex_lock(&r->mu);
-	while (r->next_tile < r->ntiles)
+	for (;;)
 	{
-		int			t = r->next_tile++;
+		int			t = knn_take_job(r);
 
+		if (t == -2)
+			break;
+		if (t == -1)
+		{
+			pthread_cond_wait(&r->done_cv, &r->mu);
+			continue;
+		}
 		pthread_mutex_unlock(&r->mu);
 		knn_tile(r, t, r->outbuf[0]);
 		/* an error here stops the helpers in the caller's PG_FINALLY */
 		CHECK_FOR_INTERRUPTS();
 		pthread_mutex_lock(&r->mu);
-		r->tiles_done++;
+		knn_job_done(r, t);
 	}
 	while (r->tiles_done < r->ntiles)
 		pthread_cond_wait(&r->done_cv, &r->mu);
@@ -1304,49 +1368,52 @@ VsExactKnnTable(Relation rel, AttrNumber attnum, const VsKnnSpec *spec, VsKnnRes
 }
 
 /*
- * Self mode, the schedule: the row tiles 0..m-1 form m(m+1)/2 pairs (a, a + s).  The
- * pairs of one phase touch disjoint tiles, so the threads share no heap: phase 0 holds
- * the diagonal (s = 0); then for each s >= 1 two phases, the pairs whose floor(a / s)
- * is even and those where it is odd (tile x is a first member only in the phase of
- * floor(x / s)'s parity and a second member only in the other).
+ * Self mode, the schedule: the row tiles 0..m-1 form m(m+1)/2 pairs (a, a + s), handed
+ * out by increasing tile distance s (with l2 the tiles are bands of norms, so near
+ * bands first: thresholds tighten early).  Without helper threads they simply run in
+ * that order.  With helpers, knn_take_job hands out the first pair whose two tiles are
+ * free, so no two running jobs share a heap and nobody waits at a barrier (which costs
+ * dearly when the machine is shared).
  */
 static void
 knn_self_phases(KnnRun *r, const RowBlock *blk)
 {
 	int64		m64 = (blk->nx + r->self_tile - 1) / r->self_tile;
 	int			m = (int) m64;
-	int32	   *pairs = palloc(sizeof(int32) * 2 * (Size) m);
+	int64		npairs = m64 * (m64 + 1) / 2;
+	int32	   *pairs;
+	int64		np = 0;
 	int			s,
-				half;
+				a;
 
+	if (npairs > PG_INT32_MAX / 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many rows for an all-pairs exact scan: %lld", (long long) blk->nx)));
+	pairs = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(sizeof(int32) * 2, npairs));
 	for (s = 0; s < m; s++)
-	{
-		for (half = 0; half < (s == 0 ? 1 : 2); half++)
+		for (a = 0; a + s < m; a++)
 		{
-			int			np = 0;
-			int			a;
-
-			for (a = 0; a + s < m; a++)
-			{
-				if (s > 0 && (a / s) % 2 != half)
-					continue;
-				pairs[2 * np] = a;
-				pairs[2 * np + 1] = a + s;
-				np++;
-			}
-			if (np == 0)
-				continue;
-			knn_block_publish(r, blk, pairs, np);
-			knn_block_finish(r);
-			CHECK_FOR_INTERRUPTS();
+			pairs[2 * np] = a;
+			pairs[2 * np + 1] = a + s;
+			np++;
 		}
+	if (r->nstarted > 0)
+	{
+		r->tile_busy = palloc0(sizeof(bool) * m);
+		r->pair_taken = MemoryContextAllocHuge(CurrentMemoryContext, npairs);
+		memset(r->pair_taken, 0, npairs);
+		r->pair_head = 0;
 	}
-	pfree(pairs);
+	knn_block_publish(r, blk, pairs, (int) npairs);
+	knn_block_finish(r);
+	r->tile_busy = NULL;
 
 	/* the exact finish, by query tiles */
 	r->self_finish = true;
 	knn_block_publish(r, blk, NULL, r->qtiles);
 	knn_block_finish(r);
+	pfree(pairs);
 	elog(DEBUG1, "vecsearch exact self join: %lld rows, %lld tile pairs, %lld skipped by norms, %lld exact fallbacks",
 		 (long long) blk->nx, (long long) m64 * (m64 + 1) / 2, (long long) r->skipped,
 		 (long long) r->fallbacks);

@@ -133,5 +133,21 @@ like($stderr, qr/canceling statement due to statement timeout/, 'a long call is 
 is($stdout, '10', 'the same session answers the next call');
 is($node->safe_psql('postgres', 'SELECT 1'), '1', 'the server is up');
 
+# The same during an all-pairs pass (LID of every row: pairs of row tiles shared by
+# the threads) and during a sampled one (table mode).
+for my $sample ('NULL', '3000')
+{
+	($ret, $stdout, $stderr) = $node->psql('postgres', qq{
+		SET vecsearch.exact_threads = 2;
+		SET statement_timeout = '200ms';
+		SELECT * FROM vecsearch_lid_summary('wide', 'v', 50, $sample);
+		RESET statement_timeout;
+		SELECT rows_used FROM vecsearch_lid_summary('items', 'v', 10);},
+		on_error_stop => 0);
+	like($stderr, qr/canceling statement due to statement timeout/,
+		"LID with sample $sample is cancelled");
+	is($stdout, '590', "the same session computes LID again (sample $sample)");
+}
+
 $node->stop;
 done_testing();
