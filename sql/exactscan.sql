@@ -162,6 +162,7 @@ SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']
 SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], -3)$q$);
 SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], 10001)$q$);
 SELECT count(*) FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], 10000);
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', array_fill('[1,1,1]'::vector, ARRAY[10001]), 10000)$q$);
 SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', NULL)$q$);
 SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', '{}')$q$);
 SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]', NULL]::vector[])$q$);

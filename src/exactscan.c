@@ -990,6 +990,12 @@ VsKnnResultAlloc(int nq, int k)
 	VsKnnResult *res = palloc0(sizeof(VsKnnResult));
 
 	Assert(nq > 0 && k > 0);
+	if ((int64) nq * k > VS_KNN_RESULTS_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%d queries with k = %d need %lld neighbours, at most %lld are supported",
+						nq, k, (long long) nq * k, (long long) VS_KNN_RESULTS_MAX),
+				 errhint("Use fewer queries per call, a sample, or a smaller k.")));
 	res->nq = nq;
 	res->k = k;
 	res->count = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(sizeof(int), nq));

@@ -20,6 +20,8 @@
 #define VS_KNN_K_MIN		1
 #define VS_KNN_K_DEFAULT	10
 #define VS_KNN_K_MAX		10000
+/* Queries x k of one call (16 bytes each): 1.6 GB of answers. */
+#define VS_KNN_RESULTS_MAX	INT64CONST(100000000)
 
 /* Compute threads per call (GUC vecsearch.exact_threads). */
 #define VS_EXACT_THREADS_MIN		1
