@@ -31,9 +31,10 @@ ALTER TABLE fmnist_plain ALTER embedding SET STORAGE plain;
 INSERT INTO fmnist_plain SELECT id, embedding::text::vector FROM fmnist_train;
 VACUUM ANALYZE fmnist_plain;
 
--- the backend's CPU time (all its threads) in ms, from /proc (clock ticks of 10 ms)
+-- the backend's CPU time (all its threads) in ms: utime + stime of /proc/PID/stat
+-- (fields 14 and 15, here 12 and 13 after the command name; clock ticks of 10 ms)
 CREATE FUNCTION backend_cpu_ms() RETURNS float8 LANGUAGE sql AS $$
-	SELECT (split_part(s, ' ', 14)::float8 + split_part(s, ' ', 15)::float8) * 10
+	SELECT (split_part(s, ' ', 12)::float8 + split_part(s, ' ', 13)::float8) * 10
 	FROM (SELECT split_part(pg_read_file('/proc/' || pg_backend_pid() || '/stat'), ') ', 2) AS s) x
 $$;
 
@@ -91,7 +92,7 @@ for tbl in fmnist_train fmnist_plain; do
 			read -r ms cpu < <(vs_psql -At -F ' ' -c "SELECT * FROM bench_knn('$tbl', $nq, 10, $th)")
 			awk -v t="$tbl" -v nq="$nq" -v th="$th" -v ms="$ms" -v cpu="$cpu" 'BEGIN {
 				printf "%-14s %7d %7d %9.1f %10.0f %9.0f %14.0f\n", t, nq, th, ms, nq / (ms / 1000), cpu,
-					cpu > 0 ? nq / (cpu / 1000) : 0 }'
+					(cpu > 0 ? nq / (cpu / 1000) : 0) }'
 		done
 	done
 done
