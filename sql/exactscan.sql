@@ -148,6 +148,23 @@ INSERT INTO "Mixed Case" VALUES ('[1,2]'), ('[3,4]');
 SELECT rank, row_tid, distance FROM vecsearch_knn('"Mixed Case"', 'My Vec', ARRAY['[3,3]']::vector[], 2);
 INSERT INTO "Mixed Case" VALUES ('[1,2,3]');
 
+-- vectors too large for a page are stored out of line (TOAST) and detoasted per row
+CREATE TABLE wide (id int, v vector(3000));
+INSERT INTO wide SELECT i, (SELECT array_agg(sin(i * j * 0.001)) FROM generate_series(1, 3000 + i * 0) j)::real[]::vector
+	FROM generate_series(1, 12) i;
+SELECT pg_column_size(v) > 8000 AS out_of_line FROM wide LIMIT 1;
+SELECT count(*) AS compared,
+	count(*) FILTER (WHERE knn.row_tid IS DISTINCT FROM sql.row_tid
+		OR knn.distance IS DISTINCT FROM sql.distance) AS mismatches
+FROM vecsearch_knn('wide', 'v', ARRAY(SELECT v FROM wide WHERE id IN (3, 8) ORDER BY id), 5) knn
+FULL JOIN (
+	SELECT * FROM (
+		SELECT q.n AS query,
+			row_number() OVER (PARTITION BY q.n ORDER BY w.v <-> q.v, w.ctid)::int AS rank,
+			w.ctid AS row_tid, w.v <-> q.v AS distance
+		FROM (SELECT row_number() OVER (ORDER BY id)::int AS n, v FROM wide WHERE id IN (3, 8)) q, wide w) x
+	WHERE rank <= 5) sql USING (query, rank);
+
 -- errors
 SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('"Mixed Case"', 'My Vec', ARRAY['[3,3]']::vector[], 5)$q$);
 SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], 5, 'hamming')$q$);
