@@ -1382,7 +1382,7 @@ VsExactKnnTable(Relation rel, AttrNumber attnum, const VsKnnSpec *spec, VsKnnRes
  * dearly when the machine is shared).
  */
 static void
-knn_self_phases(KnnRun *r, const RowBlock *blk)
+knn_self_run(KnnRun *r, const RowBlock *blk)
 {
 	int64		m64 = (blk->nx + r->self_tile - 1) / r->self_tile;
 	int			m = (int) m64;
@@ -1481,7 +1481,7 @@ knn_matrix(const float *rows, int ldx, const ItemPointerData *tids, int64 nrows,
 		blk.xr = xr;
 		blk.nrm = NULL;
 		if (self)
-			knn_self_phases(&r, &blk);
+			knn_self_run(&r, &blk);
 		else
 		{
 			knn_block_publish(&r, &blk, NULL, r.qtiles);
