@@ -96,9 +96,9 @@ typedef struct KnnRun
 	double		c;				/* relative error bound of the screen */
 	int			qtile;			/* queries per tile */
 	int			qtiles;			/* query tiles */
-	int			ntiles;			/* jobs in the current block or phase */
+	int			ntiles;			/* jobs of the current block (or stage) */
 
-	/* self mode (queries are the rows): the pairs of row tiles of the current phase */
+	/* self mode (queries are the rows): all pairs of row tiles, in schedule order */
 	const int32 *pairs;			/* NULL, or ntiles pairs (a, b) as pairs[2t], pairs[2t+1] */
 	bool	   *tile_busy;		/* self mode with threads: row tiles in use by a job */
 	bool	   *pair_taken;		/* self mode with threads: pairs handed out */
@@ -442,7 +442,7 @@ self_offer(KnnRun *r, int64 qi, int64 row, double v)
 }
 
 /*
- * Self mode: job t of the current phase is the pair of row tiles (a, b), a <= b.  One
+ * Self mode: job t is the pair of row tiles (a, b), a <= b.  One
  * dot_block gives <x_i, x_j> for i in tile a, j in tile b.  The screen value v (a lower
  * bound of the exact distance, squared for l2) is symmetric, so each pair i < j is
  * offered to both queries' approximate heaps, which keep the acap smallest bounds; no
@@ -920,7 +920,7 @@ knn_threads_stop(KnnRun *r)
 
 /*
  * Hand a block to the helpers (they start on it at once): njobs jobs, query tiles, or
- * in self mode the pairs of row tiles of one phase.
+ * in self mode the pairs of row tiles.
  */
 static void
 knn_block_publish(KnnRun *r, const RowBlock *blk, const int32 *pairs, int njobs)
