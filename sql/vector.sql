@@ -200,6 +200,18 @@ SELECT proname, provolatile, proparallel FROM pg_proc
 WHERE proname IN ('l2_distance', 'cosine_distance', 'l1_distance', 'vector_negative_inner_product')
 ORDER BY proname;
 
+-- an exact scan can run in parallel and gives the serial answer
+CREATE TABLE t_big (id int, v vector(16));
+INSERT INTO t_big SELECT i, array_fill((i % 97)::real, ARRAY[16])::vector FROM generate_series(1, 5000) i;
+ANALYZE t_big;
+SET parallel_setup_cost = 0;
+SET min_parallel_table_scan_size = 0;
+EXPLAIN (COSTS OFF) SELECT id FROM t_big ORDER BY v <-> (SELECT v FROM t_big WHERE id = 3), id LIMIT 5;
+SELECT id FROM t_big ORDER BY v <-> (SELECT v FROM t_big WHERE id = 3), id LIMIT 5;
+RESET parallel_setup_cost;
+RESET min_parallel_table_scan_size;
+DROP TABLE t_big;
+
 -- storage: vectors stay inline (see README "Storage")
 SELECT typstorage FROM pg_type WHERE typname = 'vector';
 
