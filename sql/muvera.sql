@@ -1,15 +1,7 @@
 -- Multi-vector retrieval: max_sim and MUVERA fixed-dimensional encodings (FDE).
 -- Property tests from MUVERA's definition (ALGORITHMS.md section 4), then errors.
 
--- err(statement): runs it and shows "SQLSTATE: message" of the error it raises.
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE q;
-	RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || SQLERRM;
-END
-$$;
+\i sql/helpers.psql
 
 -- rvec(d, scale): a vector of d uniform values in [-scale, scale] (seeded by setseed)
 CREATE FUNCTION pg_temp.rvec(d int, scale float8) RETURNS vector LANGUAGE sql AS

@@ -5,6 +5,7 @@
 #include "postgres.h"
 
 #include "distance.h"
+#include "exactscan.h"
 #include "fmgr.h"
 
 PG_MODULE_MAGIC;
@@ -15,4 +16,5 @@ void
 _PG_init(void)
 {
 	VsKernelsInit();
+	VsExactScanInit();
 }
