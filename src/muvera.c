@@ -822,10 +822,14 @@ FdeRound(const double *in, float *out, int n)
 {
 	bool		overflow = false;
 
+	/*
+	 * A double rounds to an infinite float4 exactly when its magnitude is at least
+	 * FLT_MAX + half an ulp (0x1.ffffffp+127, which rounds to even, i.e. up).
+	 */
 	for (int c = 0; c < n; c++)
 	{
 		out[c] = (float) in[c];
-		overflow |= isinf(out[c]);
+		overflow |= fabs(in[c]) >= 0x1.ffffffp+127;
 	}
 	if (overflow)
 		ereport(ERROR,
@@ -854,6 +858,10 @@ FdeEncode(const FdeState *s, const float *x, int n, bool is_query, bool fill_emp
 										MCXT_ALLOC_HUGE);
 	double	   *fde = palloc0(sizeof(double) * (Size) s->fdedim);
 	int		   *count = palloc(sizeof(int) * nb);
+	uint32	   *first = palloc(sizeof(uint32) * nb);	/* lowest point per bucket */
+	uint32	   *occ_code = palloc(sizeof(uint32) * nb);	/* occupied buckets' bits */
+	uint32	   *occ_first = palloc(sizeof(uint32) * nb);
+	int			nocc;
 	double	   *xt = NULL;
 	double	   *proj = NULL;
 	Vector	   *result;
@@ -884,6 +892,9 @@ FdeEncode(const FdeState *s, const float *x, int n, bool is_query, bool fill_emp
 			uint32		b = FdeBucket(codes[(Size) p * s->reps + r]);
 			double	   *block = rep + (Size) b * dproj;
 
+			if (count[b] == 0)
+				first[b] = p;
+
 			if (proj)
 			{
 				for (int c = 0; c < dproj; c++)
@@ -900,6 +911,13 @@ FdeEncode(const FdeState *s, const float *x, int n, bool is_query, bool fill_emp
 		}
 		if (is_query)
 			continue;
+		nocc = 0;
+		for (int b = 0; b < nb; b++)
+			if (count[b] > 0)
+			{
+				occ_code[nocc] = (uint32) b ^ ((uint32) b >> 1);
+				occ_first[nocc++] = first[b];
+			}
 		for (int b = 0; b < nb; b++)
 		{
 			double	   *block = rep + (Size) b * dproj;
@@ -914,19 +932,22 @@ FdeEncode(const FdeState *s, const float *x, int n, bool is_query, bool fill_emp
 			else if (count[b] == 0 && fill_empty)
 			{
 				uint32		want = (uint32) b ^ ((uint32) b >> 1);
-				int			best = 0,
-							bestdist = INT_MAX;
+				uint64		key = PG_UINT64_MAX;
+				uint32		best;
 
-				for (int p = 0; p < n; p++)
+				/*
+				 * The nearest occupied bucket by Hamming distance of the sign bits,
+				 * ties to the lowest point index: a bucket's lowest point wins its
+				 * ties, so comparing (distance, first point) keys over the
+				 * occupied buckets equals comparing over all points.
+				 */
+				for (int o = 0; o < nocc; o++)
 				{
-					int			dist = FdePopcount(codes[(Size) p * s->reps + r] ^ want);
+					uint64		k = ((uint64) FdePopcount(occ_code[o] ^ want) << 32) | occ_first[o];
 
-					if (dist < bestdist)
-					{
-						best = p;
-						bestdist = dist;
-					}
+					key = k < key ? k : key;
 				}
+				best = (uint32) key;
 				for (int c = 0; c < dproj; c++)
 					block[c] = proj ? proj[(Size) c * npad + best] : x[(Size) best * dim + c];
 			}
@@ -948,6 +969,9 @@ FdeEncode(const FdeState *s, const float *x, int n, bool is_query, bool fill_emp
 	pfree(codes);
 	pfree(fde);
 	pfree(count);
+	pfree(first);
+	pfree(occ_code);
+	pfree(occ_first);
 	if (xt)
 	{
 		pfree(xt);
