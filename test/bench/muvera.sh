@@ -25,6 +25,8 @@
 #   - recall@10 of "top K' by FDE inner product (exact scan), then max_sim re-rank" for
 #     K' = 10, 50, 100, 200, 500 (tie-aware: a returned document counts when its
 #     max_sim is at least the 10th best exact score),
+#   - the per-token baseline: each query token's kt nearest document tokens (exact, by
+#     vecsearch_knn) give the candidates; recall@10 after re-rank vs candidates per query,
 #   - latency of the one-statement pipeline at K' = 100,
 #   - the same with an hnsw index on the FDE column when the hnsw access method exists.
 # Numbers are medians; the machine is shared, so compare ratios from one run.
@@ -183,6 +185,31 @@ SQL
 			  FROM ${name}_gt g, unnest('{$(echo $KPRIMES | tr ' ' ',')}'::int[]) k) r
 		GROUP BY k ORDER BY k"
 	echo "(top1_in_candidates: share of queries whose exact MaxSim top-1 is among the K' candidates)"
+
+	# baseline: the per-token heuristic (each query token's kt nearest document tokens by
+	# inner product, exact, through vecsearch_knn; their documents are the candidates)
+	"${PSQL[@]}" <<SQL
+CREATE TABLE ${name}_tokens AS SELECT d.id AS doc, u.v AS tok FROM $docs d, unnest(d.tokens) u(v);
+CREATE TABLE ${name}_tokcand AS
+WITH qt AS (SELECT q.id AS qid, u.v, u.o FROM $queries q, unnest(q.tokens) WITH ORDINALITY u(v, o)),
+qa AS (SELECT array_agg(v ORDER BY qid, o) AS arr, array_agg(qid ORDER BY qid, o) AS qids FROM qt)
+SELECT qa.qids[k.query] AS qid, tk.doc, min(k.rank) AS minrank
+FROM qa, vecsearch_knn('${name}_tokens', 'tok', qa.arr, 200, 'ip') k
+JOIN ${name}_tokens tk ON tk.ctid = k.row_tid
+GROUP BY 1, 2;
+CREATE TABLE ${name}_tokscore AS
+SELECT c.qid, c.doc, c.minrank, max_sim(q.tokens, d.tokens) AS score
+FROM ${name}_tokcand c JOIN $queries q ON q.id = c.qid JOIN $docs d ON d.id = c.doc;
+SQL
+	echo "baseline, per-token heuristic (kt nearest tokens per query token, exact) then max_sim re-rank:"
+	"${PSQL[@]}" -c "
+		SELECT kt AS tokens_per_query_token, round(avg(ncand), 1) AS candidates, round(avg(hits) / 10, 3) AS recall_at_10
+		FROM (SELECT g.qid, kt,
+				(SELECT count(*) FROM ${name}_tokscore s WHERE s.qid = g.qid AND s.minrank <= kt) AS ncand,
+				(SELECT count(*) FROM (SELECT score FROM ${name}_tokscore s WHERE s.qid = g.qid AND s.minrank <= kt
+									   ORDER BY score DESC LIMIT 10) t WHERE t.score >= g.kth) AS hits
+			  FROM ${name}_gt g, unnest('{5,10,20,50,100,200}'::int[]) kt) r
+		GROUP BY kt ORDER BY kt"
 
 	# one-statement pipeline latency at K' = 100, exact FDE scan; then hnsw if present
 	pipeline_latency "$name" "$docs" "$queries" exact
