@@ -1,0 +1,717 @@
+/*
+ * hnswbuild.c: CREATE INDEX for hnsw (ambuild, ambuildempty).
+ *
+ * The build collects every indexed vector into one flat array (each vector
+ * copied once, normalised for cosine), builds the whole graph in process
+ * memory (HNSW paper Alg. 1, 2 and 4 over flat arrays), then writes the slot
+ * stream sequentially with smgrextend and WAL-logs the pages in batches
+ * (log_newpages), never per tuple.  Element ids are positions in the
+ * insertion order, which is a permutation of the collection order chosen by
+ * build_insert_order() (heap order for now), so a different order changes
+ * nothing else.  When the vectors no longer fit in maintenance_work_mem the
+ * graph built so far is written and the remaining rows are inserted through
+ * the on-disk insert path (slow, announced with a NOTICE).
+ * See src/README ("hnsw", "Build").
+ */
+#include "postgres.h"
+
+#include "access/generic_xlog.h"
+#include "access/tableam.h"
+#include "access/xloginsert.h"
+#include "catalog/index.h"
+#include "commands/progress.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/bufmgr.h"
+#include "storage/smgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "distance.h"
+#include "hnsw.h"
+
+#define HNSW_PHASE_LOAD		2
+#define HNSW_PHASE_GRAPH	3
+#define HNSW_PHASE_WRITE	4
+
+#define HNSW_WRITE_BATCH	32	/* pages per log_newpages call */
+
+typedef struct HnswBuildState
+{
+	Relation	heap;
+	Relation	index;
+	HnswMetric	metric;
+	HnswDistFn	dist;
+	int			dims;			/* 0 until known */
+	int			m;
+	int			efc;
+	uint32		seed;
+
+	/* collected rows */
+	float	   *vecs;			/* n * dims, stored form */
+	ItemPointerData *tids;
+	int64		n;
+	int64		cap;
+	int64		maxn;			/* fits in maintenance_work_mem */
+	bool		ondisk;			/* graph written, insert the rest on disk */
+	double		indtuples;
+	MemoryContext tmpctx;
+
+	/* graph, indexed by element id (= insertion position) */
+	uint8	   *levels;
+	uint32	   *list0;			/* n * 2m */
+	uint32	  **upper;			/* level * m ids, NULL for level 0 */
+	uint32		entry;
+	int			maxlevel;
+	HnswVisited visited;
+	HnswHeap	W;
+	HnswHeap	C;
+	HnswCand   *cands;
+	MemoryContext graphctx;
+} HnswBuildState;
+
+#define VEC(st, id)		((st)->vecs + (Size) (id) * (st)->dims)
+
+/* Distance between two elements of the in-memory graph. */
+static float
+pairdist_mem(void *arg, uint32 a, uint32 b)
+{
+	HnswBuildState *st = arg;
+
+	return st->dist(VEC(st, a), VEC(st, b), st->dims);
+}
+
+static inline uint32 *
+list_mem(HnswBuildState *st, uint32 id, int layer, int *cap)
+{
+	if (layer == 0)
+	{
+		*cap = 2 * st->m;
+		return st->list0 + (Size) id * 2 * st->m;
+	}
+	*cap = st->m;
+	return st->upper[id] + (Size) (layer - 1) * st->m;
+}
+
+static int
+cand_cmp(const void *a, const void *b)
+{
+	const HnswCand *x = a;
+	const HnswCand *y = b;
+
+	if (x->dist < y->dist)
+		return -1;
+	if (x->dist > y->dist)
+		return 1;
+	return x->id < y->id ? -1 : (x->id > y->id ? 1 : 0);
+}
+
+/*
+ * search_layer_mem: HNSW paper Alg. 2 over the in-memory graph.  W and C hold
+ * the entry points on entry; W holds the ef nearest found on exit.  The next
+ * candidates' vectors are prefetched while the current one is measured.
+ */
+static void
+search_layer_mem(HnswBuildState *st, const float *q, int ef, int layer)
+{
+	HnswHeap   *W = &st->W;
+	HnswHeap   *C = &st->C;
+	HnswVisited *v = &st->visited;
+
+	while (C->n > 0)
+	{
+		HnswCand	c = HnswHeapPop(C);
+		int			cap;
+		uint32	   *list;
+
+		if (W->n >= ef && c.dist > HnswHeapTop(W).dist)
+			break;
+		list = list_mem(st, c.id, layer, &cap);
+		for (int i = 0; i < cap && list[i] != HNSW_INVALID_ID; i++)
+		{
+			uint32		e = list[i];
+			float		d;
+
+			if (i + 1 < cap && list[i + 1] != HNSW_INVALID_ID)
+				__builtin_prefetch(VEC(st, list[i + 1]));
+			if (HnswVisitedTest(v, e))
+				continue;
+			HnswVisitedSet(v, e);
+			d = st->dist(q, VEC(st, e), st->dims);
+			if (W->n < ef || d < HnswHeapTop(W).dist)
+			{
+				HnswHeapPush(C, d, e);
+				HnswHeapPush(W, d, e);
+				if (W->n > ef)
+					(void) HnswHeapPop(W);
+			}
+		}
+	}
+}
+
+/*
+ * add_link_mem: add newid to nb's list on layer (HNSW paper Alg. 1 lines
+ * 11-16).  When the list is full, re-select it from its members plus newid
+ * with the heuristic (Alg. 4), as hnswlib does.
+ */
+static void
+add_link_mem(HnswBuildState *st, uint32 nb, uint32 newid, int layer, float d)
+{
+	int			cap;
+	uint32	   *list = list_mem(st, nb, layer, &cap);
+	int			n = 0;
+	HnswCand   *cands = st->cands;
+	int			nsel;
+
+	while (n < cap && list[n] != HNSW_INVALID_ID)
+		n++;
+	if (n < cap)
+	{
+		list[n] = newid;
+		return;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		cands[i].id = list[i];
+		cands[i].dist = pairdist_mem(st, nb, list[i]);
+	}
+	cands[n].id = newid;
+	cands[n].dist = d;
+	qsort(cands, n + 1, sizeof(HnswCand), cand_cmp);
+	nsel = HnswSelectNeighbors(cands, n + 1, cap, pairdist_mem, st, list);
+	for (int i = nsel; i < cap; i++)
+		list[i] = HNSW_INVALID_ID;
+}
+
+/*
+ * insert_mem: HNSW paper Alg. 1 (INSERT) of element id into the in-memory
+ * graph: greedy descent to its level, then per layer SEARCH-LAYER with
+ * ef_construction, the heuristic picks at most m neighbours, links both ways.
+ */
+static void
+insert_mem(HnswBuildState *st, uint32 id)
+{
+	const float *q = VEC(st, id);
+	int			level = st->levels[id];
+	uint32		ep;
+	float		epd;
+	int			ncands;
+	HnswCand   *eps;
+	int			neps;
+
+	if (st->entry == HNSW_INVALID_ID)
+	{
+		st->entry = id;
+		st->maxlevel = level;
+		return;
+	}
+
+	ep = st->entry;
+	epd = st->dist(q, VEC(st, ep), st->dims);
+	for (int layer = st->maxlevel; layer > level; layer--)
+	{
+		bool		changed = true;
+
+		while (changed)
+		{
+			int			cap;
+			uint32	   *list = list_mem(st, ep, layer, &cap);
+
+			changed = false;
+			for (int i = 0; i < cap && list[i] != HNSW_INVALID_ID; i++)
+			{
+				float		d = st->dist(q, VEC(st, list[i]), st->dims);
+
+				if (d < epd)
+				{
+					epd = d;
+					ep = list[i];
+					changed = true;
+				}
+			}
+		}
+	}
+
+	eps = palloc(sizeof(HnswCand) * (st->efc + 1));
+	eps[0].id = ep;
+	eps[0].dist = epd;
+	neps = 1;
+	for (int layer = Min(level, st->maxlevel); layer >= 0; layer--)
+	{
+		int			cap;
+		uint32	   *mylist = list_mem(st, id, layer, &cap);
+		uint32		sel[HNSW_M_MAX];
+		int			nsel;
+
+		HnswVisitedReset(&st->visited, st->n);
+		st->W.n = 0;
+		st->C.n = 0;
+		HnswVisitedSet(&st->visited, id);
+		for (int i = 0; i < neps; i++)
+		{
+			HnswVisitedSet(&st->visited, eps[i].id);
+			HnswHeapPush(&st->W, eps[i].dist, eps[i].id);
+			HnswHeapPush(&st->C, eps[i].dist, eps[i].id);
+		}
+		search_layer_mem(st, q, st->efc, layer);
+
+		/* W, nearest first */
+		ncands = st->W.n;
+		for (int i = ncands - 1; i >= 0; i--)
+			eps[i] = HnswHeapPop(&st->W);
+		neps = ncands;
+
+		nsel = HnswSelectNeighbors(eps, ncands, st->m, pairdist_mem, st, sel);
+		for (int i = 0; i < nsel; i++)
+		{
+			float		d = 0;
+
+			mylist[i] = sel[i];
+			for (int j = 0; j < ncands; j++)
+				if (eps[j].id == sel[i])
+				{
+					d = eps[j].dist;
+					break;
+				}
+			add_link_mem(st, sel[i], id, layer, d);
+		}
+	}
+	pfree(eps);
+
+	if (level > st->maxlevel)
+	{
+		st->entry = id;
+		st->maxlevel = level;
+	}
+}
+
+/*
+ * build_insert_order: the permutation of the collected rows in which they are
+ * inserted (order[k] = collection index of the k-th insertion).  Heap order
+ * for now; a later build_order option plugs in here.
+ */
+static uint32 *
+build_insert_order(HnswBuildState *st)
+{
+	uint32	   *order = palloc_extended(sizeof(uint32) * Max(st->n, 1), MCXT_ALLOC_HUGE);
+
+	for (int64 i = 0; i < st->n; i++)
+		order[i] = (uint32) i;
+	return order;
+}
+
+/* Rearrange vecs and tids so that element id k is the k-th insertion. */
+static void
+apply_order(HnswBuildState *st, const uint32 *order)
+{
+	bool		identity = true;
+	float	   *nv;
+	ItemPointerData *nt;
+
+	for (int64 i = 0; i < st->n && identity; i++)
+		identity = order[i] == i;
+	if (identity)
+		return;
+	nv = palloc_extended(sizeof(float) * (Size) st->n * st->dims, MCXT_ALLOC_HUGE);
+	nt = palloc_extended(sizeof(ItemPointerData) * (Size) st->n, MCXT_ALLOC_HUGE);
+	for (int64 i = 0; i < st->n; i++)
+	{
+		memcpy(nv + (Size) i * st->dims, VEC(st, order[i]), sizeof(float) * st->dims);
+		nt[i] = st->tids[order[i]];
+	}
+	pfree(st->vecs);
+	pfree(st->tids);
+	st->vecs = nv;
+	st->tids = nt;
+}
+
+/* Build the graph over the collected rows (all in memory). */
+static void
+build_graph(HnswBuildState *st)
+{
+	HnswRng		rng;
+	uint32	   *order;
+	MemoryContext old = MemoryContextSwitchTo(st->graphctx);
+
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_GRAPH);
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, st->n);
+
+	order = build_insert_order(st);
+	apply_order(st, order);
+	pfree(order);
+
+	st->levels = palloc_extended(Max(st->n, 1), MCXT_ALLOC_HUGE);
+	st->list0 = palloc_extended(sizeof(uint32) * 2 * st->m * (Size) Max(st->n, 1), MCXT_ALLOC_HUGE);
+	memset(st->list0, 0xFF, sizeof(uint32) * 2 * st->m * (Size) st->n);
+	st->upper = palloc_extended(sizeof(uint32 *) * (Size) Max(st->n, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	HnswRngSeed(&rng, st->seed);
+	for (int64 i = 0; i < st->n; i++)
+	{
+		int			level = HnswRandomLevel(&rng, st->m);
+
+		st->levels[i] = level;
+		if (level > 0)
+		{
+			st->upper[i] = palloc(sizeof(uint32) * st->m * level);
+			memset(st->upper[i], 0xFF, sizeof(uint32) * st->m * level);
+		}
+	}
+	st->entry = HNSW_INVALID_ID;
+	st->maxlevel = -1;
+	HnswVisitedInit(&st->visited, st->n);
+	HnswHeapInit(&st->W, st->efc + 2, true);
+	HnswHeapInit(&st->C, st->efc * 4, false);
+	st->cands = palloc(sizeof(HnswCand) * (2 * st->m + 2));
+
+	for (int64 i = 0; i < st->n; i++)
+	{
+		insert_mem(st, (uint32) i);
+		if ((i & 1023) == 0)
+		{
+			CHECK_FOR_INTERRUPTS();
+			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, i);
+		}
+	}
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, st->n);
+	MemoryContextSwitchTo(old);
+}
+
+/* Sequential page writer for the slot stream (smgrextend + log_newpages). */
+typedef struct HnswPageWriter
+{
+	Relation	index;
+	bool		wal;
+	char	   *pages;			/* HNSW_WRITE_BATCH pages */
+	int			npages;			/* full pages waiting in the batch */
+	BlockNumber nextblk;		/* block number of pages[0] */
+	uint32		used;			/* bytes used in the current page */
+} HnswPageWriter;
+
+static void
+writer_flush(HnswPageWriter *w, int npages)
+{
+	BlockNumber blknos[HNSW_WRITE_BATCH];
+	Page		pages[HNSW_WRITE_BATCH];
+
+	if (npages == 0)
+		return;
+	for (int i = 0; i < npages; i++)
+	{
+		blknos[i] = w->nextblk + i;
+		pages[i] = w->pages + (Size) i * BLCKSZ;
+	}
+	if (w->wal)
+		log_newpages(&w->index->rd_node, MAIN_FORKNUM, npages, blknos, pages, true);
+	for (int i = 0; i < npages; i++)
+	{
+		PageSetChecksumInplace(pages[i], blknos[i]);
+		smgrextend(RelationGetSmgr(w->index), MAIN_FORKNUM, blknos[i], pages[i], true);
+	}
+	w->nextblk += npages;
+	w->npages = 0;
+	w->used = 0;
+	for (int i = 0; i < HNSW_WRITE_BATCH; i++)
+		HnswInitSlotPage((Page) (w->pages + (Size) i * BLCKSZ));
+}
+
+/* Append len bytes to the stream. */
+static void
+writer_emit(HnswPageWriter *w, const void *src, Size len)
+{
+	const char *s = src;
+
+	while (len > 0)
+	{
+		Size		chunk = Min(len, (Size) (HNSW_PAGE_DATA - w->used));
+
+		memcpy(w->pages + (Size) w->npages * BLCKSZ + HNSW_PAGE_DATA_START + w->used, s, chunk);
+		w->used += chunk;
+		s += chunk;
+		len -= chunk;
+		if (w->used == HNSW_PAGE_DATA)
+		{
+			w->used = 0;
+			if (++w->npages == HNSW_WRITE_BATCH)
+				writer_flush(w, HNSW_WRITE_BATCH);
+		}
+	}
+}
+
+/* Write the metapage and the slot stream of the in-memory graph. */
+static void
+write_graph(HnswBuildState *st)
+{
+	HnswPageWriter w;
+	uint32		slot_size = st->dims > 0 ? HNSW_SLOT_SIZE(st->m, st->dims) : 0;
+	uint32	   *upperslot = NULL;
+	uint64		next = st->n;
+	Page		meta;
+	HnswMetaPageData *md;
+	char	   *zeros;
+
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_WRITE);
+
+	/* upper records follow all elements */
+	if (st->n > 0)
+		upperslot = palloc_extended(sizeof(uint32) * (Size) st->n, MCXT_ALLOC_HUGE);
+	for (int64 i = 0; i < st->n; i++)
+	{
+		if (st->levels[i] > 0)
+		{
+			upperslot[i] = (uint32) next;
+			next += HNSW_UPPER_SLOTS(st->m, st->levels[i], slot_size);
+		}
+		else
+			upperslot[i] = HNSW_INVALID_ID;
+	}
+	if (next >= HNSW_INVALID_ID)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("hnsw index would need %llu slots, more than the maximum of %u",
+						(unsigned long long) next, HNSW_INVALID_ID - 1)));
+
+	w.index = st->index;
+	w.wal = RelationNeedsWAL(st->index);
+	w.pages = palloc((Size) BLCKSZ * HNSW_WRITE_BATCH);
+	w.npages = 0;
+	w.used = 0;
+	w.nextblk = 1;
+	for (int i = 0; i < HNSW_WRITE_BATCH; i++)
+		HnswInitSlotPage((Page) (w.pages + (Size) i * BLCKSZ));
+
+	/* metapage first (block 0) */
+	meta = palloc(BLCKSZ);
+	HnswInitMetaPage(meta, st->dims, st->m, st->efc, st->metric, st->seed);
+	md = (HnswMetaPageData *) PageGetContents(meta);
+	md->next_slot = (uint32) next;
+	md->entry_id = st->entry;
+	md->entry_level = st->entry == HNSW_INVALID_ID ? -1 : st->maxlevel;
+	md->nelements = (uint32) st->n;
+	md->rng_state = (uint64) st->seed + st->n;
+	if (w.wal)
+		log_newpage(&st->index->rd_node, MAIN_FORKNUM, HNSW_METAPAGE_BLKNO, meta, true);
+	PageSetChecksumInplace(meta, HNSW_METAPAGE_BLKNO);
+	smgrextend(RelationGetSmgr(st->index), MAIN_FORKNUM, HNSW_METAPAGE_BLKNO, meta, true);
+	pfree(meta);
+
+	zeros = palloc0(Max(slot_size, 1));
+	for (int64 i = 0; i < st->n; i++)
+	{
+		HnswElementHeader hdr;
+
+		hdr.heaptid = st->tids[i];
+		hdr.kind = HNSW_KIND_ELEMENT;
+		hdr.level = st->levels[i];
+		HnswHeaderSetUpper(&hdr, upperslot[i]);
+		writer_emit(&w, &hdr, HNSW_ELEMENT_HEADER_SIZE);
+		writer_emit(&w, st->list0 + (Size) i * 2 * st->m, sizeof(uint32) * 2 * st->m);
+		writer_emit(&w, VEC(st, i), sizeof(float) * st->dims);
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	for (int64 i = 0; i < st->n; i++)
+	{
+		HnswUpperHeader uh;
+		Size		bytes;
+		Size		slots;
+
+		if (st->levels[i] == 0)
+			continue;
+		uh.owner = (uint32) i;
+		uh.kind = HNSW_KIND_UPPER;
+		uh.level = st->levels[i];
+		uh.unused = 0;
+		writer_emit(&w, &uh, HNSW_UPPER_HEADER_SIZE);
+		writer_emit(&w, st->upper[i], sizeof(uint32) * st->m * st->levels[i]);
+		bytes = HNSW_UPPER_BYTES(st->m, st->levels[i]);
+		slots = HNSW_UPPER_SLOTS(st->m, st->levels[i], slot_size);
+		for (Size pad = slots * slot_size - bytes; pad > 0;)
+		{
+			Size		c = Min(pad, (Size) slot_size);
+
+			writer_emit(&w, zeros, c);
+			pad -= c;
+		}
+	}
+	/* the last, partly filled page */
+	writer_flush(&w, w.npages + (w.used > 0 ? 1 : 0));
+
+	if (RelationNeedsWAL(st->index))
+		smgrimmedsync(RelationGetSmgr(st->index), MAIN_FORKNUM);
+}
+
+/* Memory for one more collected row plus its share of the graph. */
+static Size
+per_element_bytes(HnswBuildState *st)
+{
+	return sizeof(float) * st->dims + sizeof(ItemPointerData) + 1 +
+		sizeof(uint32 *) + sizeof(uint32) * 2 * st->m + sizeof(uint32) +
+		sizeof(uint32) * st->m / 8 + 16;
+}
+
+/* Build the graph from what was collected, write it, continue on disk. */
+static void
+spill_to_disk(HnswBuildState *st)
+{
+	ereport(NOTICE,
+			(errmsg("hnsw graph no longer fits in maintenance_work_mem after %lld tuples",
+					(long long) st->n),
+			 errdetail("Building will take significantly more time."),
+			 errhint("Increase maintenance_work_mem to speed up builds.")));
+	build_graph(st);
+	write_graph(st);
+	MemoryContextReset(st->graphctx);
+	st->vecs = NULL;
+	st->tids = NULL;
+	st->ondisk = true;
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_LOAD);
+}
+
+/* table_index_build_scan callback: collect one row. */
+static void
+build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
+			   bool tupleIsAlive, void *state)
+{
+	HnswBuildState *st = state;
+	MemoryContext old;
+	Vector	   *v;
+
+	if (isnull[0])
+		return;
+
+	old = MemoryContextSwitchTo(st->tmpctx);
+	v = DatumGetVector(values[0]);
+	if (st->dims == 0)
+	{
+		st->dims = v->dim;
+		st->maxn = Max((int64) 16, (int64) ((Size) maintenance_work_mem * 1024 / per_element_bytes(st)));
+	}
+	else if (v->dim != st->dims)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %d dimensions, not %d", st->dims, v->dim)));
+
+	if (st->ondisk)
+	{
+		float	   *x = palloc(sizeof(float) * st->dims);
+
+		memcpy(x, v->x, sizeof(float) * st->dims);
+		if (HnswInsertVector(st->index, x, st->dims, tid, false))
+			st->indtuples++;
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(st->tmpctx);
+		return;
+	}
+
+	MemoryContextSwitchTo(st->graphctx);
+	if (st->n == st->cap)
+	{
+		int64		newcap;
+
+		if (st->n >= st->maxn || st->n >= (int64) HNSW_INVALID_ID / 2)
+		{
+			MemoryContextSwitchTo(old);
+			spill_to_disk(st);
+			build_callback(index, tid, values, isnull, tupleIsAlive, state);
+			return;
+		}
+		newcap = Min(Max(st->cap * 2, 1024), st->maxn);
+		if (st->vecs == NULL)
+		{
+			st->vecs = palloc_extended(sizeof(float) * (Size) newcap * st->dims, MCXT_ALLOC_HUGE);
+			st->tids = palloc_extended(sizeof(ItemPointerData) * (Size) newcap, MCXT_ALLOC_HUGE);
+		}
+		else
+		{
+			st->vecs = repalloc_huge(st->vecs, sizeof(float) * (Size) newcap * st->dims);
+			st->tids = repalloc_huge(st->tids, sizeof(ItemPointerData) * (Size) newcap);
+		}
+		st->cap = newcap;
+	}
+	memcpy(VEC(st, st->n), v->x, sizeof(float) * st->dims);
+	if (HnswPrepareVector(st->metric, VEC(st, st->n), st->dims))
+	{
+		st->tids[st->n] = *tid;
+		st->n++;
+		st->indtuples++;
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(st->tmpctx);
+}
+
+/* Check the build options and fill the common state. */
+static void
+init_build_state(HnswBuildState *st, Relation heap, Relation index)
+{
+	int			typmod = TupleDescAttr(index->rd_att, 0)->atttypmod;
+
+	memset(st, 0, sizeof(HnswBuildState));
+	st->heap = heap;
+	st->index = index;
+	st->m = HnswGetM(index);
+	st->efc = HnswGetEfConstruction(index);
+	st->seed = (uint32) HnswGetSeed(index);
+	if (st->efc < 2 * st->m)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ef_construction (%d) must be greater than or equal to 2 * m (%d)",
+						st->efc, 2 * st->m)));
+	st->metric = HnswGetMetric(index);
+	st->dist = HnswDistance(st->metric);
+	st->dims = typmod > 0 ? typmod : 0;
+	if (st->dims > 0)
+		st->maxn = Max((int64) 16, (int64) ((Size) maintenance_work_mem * 1024 / per_element_bytes(st)));
+}
+
+/* ambuild */
+IndexBuildResult *
+hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
+{
+	IndexBuildResult *result;
+	HnswBuildState st;
+	double		reltuples;
+
+	if (RelationGetNumberOfBlocks(index) != 0)
+		elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
+
+	init_build_state(&st, heap, index);
+	st.tmpctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw build tuple",
+									  ALLOCSET_DEFAULT_SIZES);
+	st.graphctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw build graph",
+										ALLOCSET_DEFAULT_SIZES);
+
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_LOAD);
+	reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
+									   build_callback, &st, NULL);
+
+	if (!st.ondisk)
+	{
+		build_graph(&st);
+		write_graph(&st);
+	}
+
+	MemoryContextDelete(st.graphctx);
+	MemoryContextDelete(st.tmpctx);
+
+	result = palloc(sizeof(IndexBuildResult));
+	result->heap_tuples = reltuples;
+	result->index_tuples = st.indtuples;
+	return result;
+}
+
+/* ambuildempty: the init fork of an UNLOGGED index is an empty metapage. */
+void
+hnswbuildempty(Relation index)
+{
+	HnswBuildState st;
+	Page		page = palloc(BLCKSZ);
+
+	init_build_state(&st, NULL, index);
+	HnswInitMetaPage(page, st.dims, st.m, st.efc, st.metric, st.seed);
+	PageSetChecksumInplace(page, HNSW_METAPAGE_BLKNO);
+	smgrwrite(RelationGetSmgr(index), INIT_FORKNUM, HNSW_METAPAGE_BLKNO, (char *) page, true);
+	log_newpage(&(RelationGetSmgr(index))->smgr_rnode.node, INIT_FORKNUM,
+				HNSW_METAPAGE_BLKNO, page, true);
+	smgrimmedsync(RelationGetSmgr(index), INIT_FORKNUM);
+	pfree(page);
+}
