@@ -1,0 +1,836 @@
+/*
+ * vector.c: the vector type (text and binary I/O, typmod, casts), its operators,
+ * functions and aggregates.  The SQL surface follows pgvector 0.8 so that clients and
+ * ORMs work unchanged; errors follow PostgreSQL's message style with the values.
+ *
+ * Distances go through the kernels in distance.c (vs_kernels), so the exact scan in SQL
+ * and every index share one implementation.
+ */
+#include "postgres.h"
+
+#include <float.h>
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "common/int.h"
+#include "common/shortest_dec.h"
+#include "distance.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "libpq/pqformat.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/lsyscache.h"
+#include "utils/numeric.h"
+#include "vector.h"
+
+/* ------------------------------------------------------------------------
+ * Helpers shared by the whole extension
+ * ------------------------------------------------------------------------
+ */
+
+Vector *
+InitVector(int dim)
+{
+	Size		size = VECTOR_SIZE(dim);
+	Vector	   *v = (Vector *) palloc0(size);
+
+	SET_VARSIZE(v, size);
+	v->dim = dim;
+	return v;
+}
+
+void
+CheckVectorDim(int dim)
+{
+	if (dim < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("vector must have at least 1 dimension")));
+	if (dim > VECTOR_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("vector cannot have more than %d dimensions, not %d",
+						VECTOR_MAX_DIM, dim)));
+}
+
+void
+CheckVectorDimsMatch(const Vector *a, const Vector *b)
+{
+	if (a->dim != b->dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("different vector dimensions %d and %d", a->dim, b->dim)));
+}
+
+/* ereport unless x is finite: NaN and infinity are never stored in a vector. */
+static inline void
+CheckElement(float x)
+{
+	if (isnan(x))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("NaN not allowed in vector")));
+	if (isinf(x))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("infinite value not allowed in vector")));
+}
+
+void
+CheckVectorFinite(const float *x, int dim)
+{
+	for (int i = 0; i < dim; i++)
+		CheckElement(x[i]);
+}
+
+/* ereport unless the vector's dimensions agree with the column's typmod (-1: any). */
+static void
+CheckExpectedDim(int32 typmod, int dim)
+{
+	if (typmod != -1 && typmod != dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %d dimensions, not %d", typmod, dim)));
+}
+
+/* An arithmetic result that overflowed float4 is an error, never an infinity. */
+static inline void
+CheckOverflow(float x)
+{
+	if (isinf(x))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("value out of range: overflow")));
+}
+
+/* ------------------------------------------------------------------------
+ * Text I/O
+ * ------------------------------------------------------------------------
+ */
+
+static inline bool
+vector_isspace(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\v' || ch == '\f';
+}
+
+/* ereport for malformed text, quoting the whole input as PostgreSQL's own types do. */
+static void
+MalformedVector(const char *lit, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("invalid input syntax for type vector: \"%s\"", lit),
+			 errdetail("%s", detail)));
+}
+
+PG_FUNCTION_INFO_V1(vector_in);
+Datum
+vector_in(PG_FUNCTION_ARGS)
+{
+	char	   *lit = PG_GETARG_CSTRING(0);
+	int32		typmod = PG_GETARG_INT32(2);
+	const char *pt = lit;
+	int			dim = 0;
+	int			cap = 16;
+	float	   *x = palloc(sizeof(float) * cap);
+	Vector	   *result;
+
+	while (vector_isspace(*pt))
+		pt++;
+	if (*pt != '[')
+		MalformedVector(lit, "Vector contents must start with \"[\".");
+	pt++;
+	while (vector_isspace(*pt))
+		pt++;
+	if (*pt == ']')
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("vector must have at least 1 dimension")));
+
+	for (;;)
+	{
+		char	   *end;
+		float		val;
+
+		while (vector_isspace(*pt))
+			pt++;
+		if (*pt == '\0')
+			MalformedVector(lit, "Unexpected end of input.");
+		if (*pt == ',' || *pt == ']')
+			MalformedVector(lit, "Expected a number before a separator.");
+
+		errno = 0;
+		val = strtof(pt, &end);
+		if (end == pt)
+			MalformedVector(lit, "Vector elements must be numbers.");
+		if (errno == ERANGE && isinf(val))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("\"%.*s%s\" is out of range for type vector",
+							(int) Min(end - pt, 40), pt, end - pt > 40 ? "..." : "")));
+		CheckElement(val);
+
+		if (dim == VECTOR_MAX_DIM)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("vector cannot have more than %d dimensions",
+							VECTOR_MAX_DIM)));
+		if (dim == cap)
+		{
+			cap *= 2;
+			x = repalloc(x, sizeof(float) * cap);
+		}
+		x[dim++] = val;
+
+		pt = end;
+		while (vector_isspace(*pt))
+			pt++;
+		if (*pt == ',')
+		{
+			pt++;
+			continue;
+		}
+		if (*pt == ']')
+		{
+			pt++;
+			break;
+		}
+		if (*pt == '\0')
+			MalformedVector(lit, "Unexpected end of input.");
+		MalformedVector(lit, "Vector elements must be separated by \",\".");
+	}
+
+	while (vector_isspace(*pt))
+		pt++;
+	if (*pt != '\0')
+		MalformedVector(lit, "Junk after closing right bracket.");
+
+	CheckExpectedDim(typmod, dim);
+	result = InitVector(dim);
+	memcpy(result->x, x, sizeof(float) * dim);
+	pfree(x);
+	PG_RETURN_VECTOR_P(result);
+}
+
+PG_FUNCTION_INFO_V1(vector_out);
+Datum
+vector_out(PG_FUNCTION_ARGS)
+{
+	Vector	   *v = PG_GETARG_VECTOR_P(0);
+	StringInfoData buf;
+
+	/* Each element takes at most FLOAT_SHORTEST_DECIMAL_LEN - 1 chars plus a comma. */
+	initStringInfo(&buf);
+	enlargeStringInfo(&buf, (int) (v->dim * FLOAT_SHORTEST_DECIMAL_LEN + 2));
+	appendStringInfoChar(&buf, '[');
+	for (int i = 0; i < v->dim; i++)
+	{
+		if (i > 0)
+			appendStringInfoChar(&buf, ',');
+		buf.len += float_to_shortest_decimal_bufn(v->x[i], buf.data + buf.len);
+	}
+	appendStringInfoChar(&buf, ']');
+	buf.data[buf.len] = '\0';
+	PG_FREE_IF_COPY(v, 0);
+	PG_RETURN_CSTRING(buf.data);
+}
+
+PG_FUNCTION_INFO_V1(vector_typmod_in);
+Datum
+vector_typmod_in(PG_FUNCTION_ARGS)
+{
+	ArrayType  *ta = PG_GETARG_ARRAYTYPE_P(0);
+	int32	   *tl;
+	int			n;
+
+	tl = ArrayGetIntegerTypmods(ta, &n);
+	if (n != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid type modifier for vector: expected 1 value, not %d", n)));
+	if (tl[0] < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("dimensions for type vector must be at least 1, not %d", tl[0])));
+	if (tl[0] > VECTOR_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("dimensions for type vector cannot exceed %d, not %d",
+						VECTOR_MAX_DIM, tl[0])));
+	PG_RETURN_INT32(tl[0]);
+}
+
+/* ------------------------------------------------------------------------
+ * Binary I/O: uint16 dim, uint16 unused, dim x float4, network byte order
+ * ------------------------------------------------------------------------
+ */
+
+PG_FUNCTION_INFO_V1(vector_recv);
+Datum
+vector_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+	int32		typmod = PG_GETARG_INT32(2);
+	int			dim;
+	int			unused;
+	Vector	   *result;
+
+	if (buf->len - buf->cursor < 4)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid binary vector: expected a 4-byte header, got %d bytes",
+						buf->len - buf->cursor)));
+	dim = pq_getmsgint(buf, sizeof(uint16));
+	unused = pq_getmsgint(buf, sizeof(uint16));
+	CheckVectorDim(dim);
+	CheckExpectedDim(typmod, dim);
+	if (unused != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("expected unused to be 0, not %d", unused)));
+	if ((Size) (buf->len - buf->cursor) != sizeof(float) * (Size) dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid binary vector: %d dimensions need %d bytes of data, got %d",
+						dim, (int) (sizeof(float) * dim), buf->len - buf->cursor)));
+
+	result = InitVector(dim);
+	for (int i = 0; i < dim; i++)
+	{
+		result->x[i] = pq_getmsgfloat4(buf);
+		CheckElement(result->x[i]);
+	}
+	PG_RETURN_VECTOR_P(result);
+}
+
+PG_FUNCTION_INFO_V1(vector_send);
+Datum
+vector_send(PG_FUNCTION_ARGS)
+{
+	Vector	   *v = PG_GETARG_VECTOR_P(0);
+	StringInfoData buf;
+
+	pq_begintypsend(&buf);
+	pq_sendint(&buf, v->dim, sizeof(uint16));
+	pq_sendint(&buf, v->unused, sizeof(uint16));
+	for (int i = 0; i < v->dim; i++)
+		pq_sendfloat4(&buf, v->x[i]);
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+/* ------------------------------------------------------------------------
+ * Casts
+ * ------------------------------------------------------------------------
+ */
+
+/* vector(vector, typmod, explicit): enforce the target column's dimensions. */
+PG_FUNCTION_INFO_V1(vector);
+Datum
+vector(PG_FUNCTION_ARGS)
+{
+	Vector	   *v = PG_GETARG_VECTOR_P(0);
+
+	CheckExpectedDim(PG_GETARG_INT32(1), v->dim);
+	PG_RETURN_VECTOR_P(v);
+}
+
+PG_FUNCTION_INFO_V1(array_to_vector);
+Datum
+array_to_vector(PG_FUNCTION_ARGS)
+{
+	ArrayType  *array = PG_GETARG_ARRAYTYPE_P(0);
+	int32		typmod = PG_GETARG_INT32(1);
+	Oid			elemtype = ARR_ELEMTYPE(array);
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	Vector	   *result;
+
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("array must be 1-D, not %d-D", ARR_NDIM(array))));
+
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	deconstruct_array(array, elemtype, typlen, typbyval, typalign, &elems, &nulls, &n);
+	CheckVectorDim(n);
+	CheckExpectedDim(typmod, n);
+
+	result = InitVector(n);
+	for (int i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("array must not contain nulls"),
+					 errdetail("Element %d is null.", i + 1)));
+		switch (elemtype)
+		{
+			case INT4OID:
+				result->x[i] = (float) DatumGetInt32(elems[i]);
+				break;
+			case FLOAT8OID:
+				{
+					double		d = DatumGetFloat8(elems[i]);
+
+					if (!isnan(d) && !isinf(d) && (d > FLT_MAX || d < -FLT_MAX))
+						ereport(ERROR,
+								(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+								 errmsg("value %g is out of range for type vector", d)));
+					result->x[i] = (float) d;
+				}
+				break;
+			case FLOAT4OID:
+				result->x[i] = DatumGetFloat4(elems[i]);
+				break;
+			case NUMERICOID:
+				/* numeric -> float4 raises its own out-of-range error */
+				result->x[i] = DatumGetFloat4(DirectFunctionCall1(numeric_float4, elems[i]));
+				break;
+			default:
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("unsupported array element type %s",
+								format_type_be(elemtype))));
+		}
+		CheckElement(result->x[i]);
+	}
+	PG_RETURN_VECTOR_P(result);
+}
+
+PG_FUNCTION_INFO_V1(vector_to_float4);
+Datum
+vector_to_float4(PG_FUNCTION_ARGS)
+{
+	Vector	   *v = PG_GETARG_VECTOR_P(0);
+	Datum	   *d = palloc(sizeof(Datum) * v->dim);
+
+	for (int i = 0; i < v->dim; i++)
+		d[i] = Float4GetDatum(v->x[i]);
+	PG_RETURN_POINTER(construct_array(d, v->dim, FLOAT4OID, sizeof(float4), true, TYPALIGN_INT));
+}
+
+/* ------------------------------------------------------------------------
+ * Distances (through the shared kernels)
+ * ------------------------------------------------------------------------
+ */
+
+PG_FUNCTION_INFO_V1(l2_distance);
+Datum
+l2_distance(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+
+	CheckVectorDimsMatch(a, b);
+	PG_RETURN_FLOAT8(sqrt((double) vs_kernels.l2sq(a->x, b->x, a->dim)));
+}
+
+/* Squared L2 distance: what the l2 opclass uses internally (cheaper, same order). */
+PG_FUNCTION_INFO_V1(vector_l2_squared_distance);
+Datum
+vector_l2_squared_distance(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+
+	CheckVectorDimsMatch(a, b);
+	PG_RETURN_FLOAT8((double) vs_kernels.l2sq(a->x, b->x, a->dim));
+}
+
+PG_FUNCTION_INFO_V1(inner_product);
+Datum
+inner_product(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+
+	CheckVectorDimsMatch(a, b);
+	PG_RETURN_FLOAT8((double) vs_kernels.dot(a->x, b->x, a->dim));
+}
+
+PG_FUNCTION_INFO_V1(vector_negative_inner_product);
+Datum
+vector_negative_inner_product(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+
+	CheckVectorDimsMatch(a, b);
+	PG_RETURN_FLOAT8(-(double) vs_kernels.dot(a->x, b->x, a->dim));
+}
+
+/*
+ * cosine_distance: 1 - cos(a, b), clamped to [0, 2].  NaN when either vector is zero
+ * (the angle is undefined), as pgvector returns.
+ */
+PG_FUNCTION_INFO_V1(cosine_distance);
+Datum
+cosine_distance(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	float		ab,
+				aa,
+				bb;
+	double		sim;
+
+	CheckVectorDimsMatch(a, b);
+	vs_kernels.cosparts(a->x, b->x, a->dim, &ab, &aa, &bb);
+	sim = (double) ab / sqrt((double) aa * (double) bb);
+	if (isnan(sim))
+		PG_RETURN_FLOAT8(get_float8_nan());
+	if (sim > 1.0)
+		sim = 1.0;
+	else if (sim < -1.0)
+		sim = -1.0;
+	PG_RETURN_FLOAT8(1.0 - sim);
+}
+
+PG_FUNCTION_INFO_V1(l1_distance);
+Datum
+l1_distance(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+
+	CheckVectorDimsMatch(a, b);
+	PG_RETURN_FLOAT8((double) vs_kernels.l1(a->x, b->x, a->dim));
+}
+
+/* ------------------------------------------------------------------------
+ * Other functions
+ * ------------------------------------------------------------------------
+ */
+
+PG_FUNCTION_INFO_V1(vector_dims);
+Datum
+vector_dims(PG_FUNCTION_ARGS)
+{
+	Vector	   *v = PG_GETARG_VECTOR_P(0);
+
+	PG_RETURN_INT32(v->dim);
+}
+
+PG_FUNCTION_INFO_V1(vector_norm);
+Datum
+vector_norm(PG_FUNCTION_ARGS)
+{
+	Vector	   *v = PG_GETARG_VECTOR_P(0);
+	double		norm = 0.0;
+
+	for (int i = 0; i < v->dim; i++)
+		norm += (double) v->x[i] * (double) v->x[i];
+	PG_RETURN_FLOAT8(sqrt(norm));
+}
+
+/* l2_normalize: the unit vector in v's direction; a zero vector stays zero. */
+PG_FUNCTION_INFO_V1(l2_normalize);
+Datum
+l2_normalize(PG_FUNCTION_ARGS)
+{
+	Vector	   *v = PG_GETARG_VECTOR_P(0);
+	Vector	   *result = InitVector(v->dim);
+	double		norm = 0.0;
+
+	for (int i = 0; i < v->dim; i++)
+		norm += (double) v->x[i] * (double) v->x[i];
+	norm = sqrt(norm);
+	if (norm > 0)
+	{
+		for (int i = 0; i < v->dim; i++)
+			result->x[i] = (float) (v->x[i] / norm);
+		/* dividing by a denormal norm can overflow */
+		for (int i = 0; i < v->dim; i++)
+			CheckOverflow(result->x[i]);
+	}
+	PG_RETURN_VECTOR_P(result);
+}
+
+/*
+ * subvector(v, start, count): elements start .. start + count - 1 (1-based), clipped to
+ * the vector as pgvector does; an empty result is an error.
+ */
+PG_FUNCTION_INFO_V1(subvector);
+Datum
+subvector(PG_FUNCTION_ARGS)
+{
+	Vector	   *v = PG_GETARG_VECTOR_P(0);
+	int32		start = PG_GETARG_INT32(1);
+	int32		count = PG_GETARG_INT32(2);
+	int32		end;
+	Vector	   *result;
+
+	if (count < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("vector must have at least 1 dimension"),
+				 errdetail("subvector count is %d.", count)));
+	/* start + count may overflow int32: clip at the largest value */
+	if (pg_add_s32_overflow(start, count, &end))
+		end = PG_INT32_MAX;
+	if (start < 1)
+		start = 1;
+	if (end > v->dim + 1)
+		end = v->dim + 1;
+	if (end <= start)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("vector must have at least 1 dimension"),
+				 errdetail("subvector start %d is past the last dimension %d.",
+						   PG_GETARG_INT32(1), v->dim)));
+
+	result = InitVector(end - start);
+	memcpy(result->x, v->x + (start - 1), sizeof(float) * (end - start));
+	PG_RETURN_VECTOR_P(result);
+}
+
+/* ------------------------------------------------------------------------
+ * Elementwise arithmetic and concatenation
+ * ------------------------------------------------------------------------
+ */
+
+typedef enum
+{
+	VEC_ADD,
+	VEC_SUB,
+	VEC_MUL
+} VectorArith;
+
+static Vector *
+vector_arith(Vector *a, Vector *b, VectorArith op)
+{
+	Vector	   *r;
+
+	CheckVectorDimsMatch(a, b);
+	r = InitVector(a->dim);
+	for (int i = 0; i < a->dim; i++)
+	{
+		switch (op)
+		{
+			case VEC_ADD:
+				r->x[i] = a->x[i] + b->x[i];
+				break;
+			case VEC_SUB:
+				r->x[i] = a->x[i] - b->x[i];
+				break;
+			case VEC_MUL:
+				r->x[i] = a->x[i] * b->x[i];
+				break;
+		}
+	}
+	for (int i = 0; i < r->dim; i++)
+	{
+		CheckOverflow(r->x[i]);
+		/* a product of nonzero values that underflows to 0 is a silent wrong answer */
+		if (op == VEC_MUL && r->x[i] == 0 && a->x[i] != 0 && b->x[i] != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("value out of range: underflow")));
+	}
+	return r;
+}
+
+PG_FUNCTION_INFO_V1(vector_add);
+Datum
+vector_add(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_VECTOR_P(vector_arith(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1), VEC_ADD));
+}
+
+PG_FUNCTION_INFO_V1(vector_sub);
+Datum
+vector_sub(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_VECTOR_P(vector_arith(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1), VEC_SUB));
+}
+
+PG_FUNCTION_INFO_V1(vector_mul);
+Datum
+vector_mul(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_VECTOR_P(vector_arith(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1), VEC_MUL));
+}
+
+PG_FUNCTION_INFO_V1(vector_concat);
+Datum
+vector_concat(PG_FUNCTION_ARGS)
+{
+	Vector	   *a = PG_GETARG_VECTOR_P(0);
+	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	int			dim = a->dim + b->dim;
+	Vector	   *r;
+
+	CheckVectorDim(dim);
+	r = InitVector(dim);
+	memcpy(r->x, a->x, sizeof(float) * a->dim);
+	memcpy(r->x + a->dim, b->x, sizeof(float) * b->dim);
+	PG_RETURN_VECTOR_P(r);
+}
+
+/* ------------------------------------------------------------------------
+ * Comparison (btree): elementwise, then by dimensions
+ * ------------------------------------------------------------------------
+ */
+
+static int
+vector_cmp_internal(const Vector *a, const Vector *b)
+{
+	int			n = Min(a->dim, b->dim);
+
+	for (int i = 0; i < n; i++)
+	{
+		if (a->x[i] < b->x[i])
+			return -1;
+		if (a->x[i] > b->x[i])
+			return 1;
+	}
+	if (a->dim < b->dim)
+		return -1;
+	if (a->dim > b->dim)
+		return 1;
+	return 0;
+}
+
+#define VECTOR_CMP_FN(name, expr) \
+PG_FUNCTION_INFO_V1(name); \
+Datum \
+name(PG_FUNCTION_ARGS) \
+{ \
+	int			c = vector_cmp_internal(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1)); \
+	PG_RETURN_BOOL(expr); \
+}
+
+VECTOR_CMP_FN(vector_lt, c < 0)
+VECTOR_CMP_FN(vector_le, c <= 0)
+VECTOR_CMP_FN(vector_eq, c == 0)
+VECTOR_CMP_FN(vector_ne, c != 0)
+VECTOR_CMP_FN(vector_ge, c >= 0)
+VECTOR_CMP_FN(vector_gt, c > 0)
+
+PG_FUNCTION_INFO_V1(vector_cmp);
+Datum
+vector_cmp(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(vector_cmp_internal(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1)));
+}
+
+/* ------------------------------------------------------------------------
+ * Aggregates: avg(vector) keeps float8[] {n, sum_1 .. sum_dim}; sum(vector) uses
+ * vector_add as transition and combine function.
+ * ------------------------------------------------------------------------
+ */
+
+static float8 *
+CheckAccumState(ArrayType *a, int *n)
+{
+	if (ARR_NDIM(a) != 1 || ARR_HASNULL(a) || ARR_ELEMTYPE(a) != FLOAT8OID ||
+		ARR_DIMS(a)[0] < 1)
+		elog(ERROR, "vector aggregate state is not a valid float8 array");
+	*n = ARR_DIMS(a)[0];
+	return (float8 *) ARR_DATA_PTR(a);
+}
+
+PG_FUNCTION_INFO_V1(vector_accum);
+Datum
+vector_accum(PG_FUNCTION_ARGS)
+{
+	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
+	Vector	   *v = PG_GETARG_VECTOR_P(1);
+	int			n;
+	float8	   *s = CheckAccumState(state, &n);
+	Datum	   *d;
+
+	if (n == 1)
+	{
+		/* the initial state {0}: size it for this vector */
+		d = palloc(sizeof(Datum) * (v->dim + 1));
+		d[0] = Float8GetDatum(1.0);
+		for (int i = 0; i < v->dim; i++)
+			d[i + 1] = Float8GetDatum((double) v->x[i]);
+	}
+	else
+	{
+		if (n - 1 != v->dim)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("different vector dimensions %d and %d", n - 1, v->dim)));
+		d = palloc(sizeof(Datum) * n);
+		d[0] = Float8GetDatum(s[0] + 1.0);
+		for (int i = 0; i < v->dim; i++)
+		{
+			double		sum = s[i + 1] + (double) v->x[i];
+
+			if (isinf(sum))
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("value out of range: overflow")));
+			d[i + 1] = Float8GetDatum(sum);
+		}
+		n = v->dim + 1;
+	}
+	PG_RETURN_ARRAYTYPE_P(construct_array(d, v->dim + 1, FLOAT8OID, sizeof(float8),
+										  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+PG_FUNCTION_INFO_V1(vector_combine);
+Datum
+vector_combine(PG_FUNCTION_ARGS)
+{
+	ArrayType  *sa = PG_GETARG_ARRAYTYPE_P(0);
+	ArrayType  *sb = PG_GETARG_ARRAYTYPE_P(1);
+	int			na,
+				nb;
+	float8	   *a = CheckAccumState(sa, &na);
+	float8	   *b = CheckAccumState(sb, &nb);
+	Datum	   *d;
+
+	if (na == 1)
+		PG_RETURN_ARRAYTYPE_P(sb);
+	if (nb == 1)
+		PG_RETURN_ARRAYTYPE_P(sa);
+	if (na != nb)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("different vector dimensions %d and %d", na - 1, nb - 1)));
+	d = palloc(sizeof(Datum) * na);
+	for (int i = 0; i < na; i++)
+	{
+		double		sum = a[i] + b[i];
+
+		if (isinf(sum))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("value out of range: overflow")));
+		d[i] = Float8GetDatum(sum);
+	}
+	PG_RETURN_ARRAYTYPE_P(construct_array(d, na, FLOAT8OID, sizeof(float8),
+										  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+PG_FUNCTION_INFO_V1(vector_avg);
+Datum
+vector_avg(PG_FUNCTION_ARGS)
+{
+	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
+	int			n;
+	float8	   *s = CheckAccumState(state, &n);
+	Vector	   *r;
+
+	/* no rows: avg is NULL */
+	if (n == 1 || s[0] == 0)
+		PG_RETURN_NULL();
+	r = InitVector(n - 1);
+	for (int i = 0; i < n - 1; i++)
+	{
+		r->x[i] = (float) (s[i + 1] / s[0]);
+		CheckOverflow(r->x[i]);
+	}
+	PG_RETURN_VECTOR_P(r);
+}
