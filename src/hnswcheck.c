@@ -211,8 +211,8 @@ vecsearch_index_check(PG_FUNCTION_ARGS)
 	}
 
 	HnswReaderInit(&r, index, &meta);
-	kinds = palloc0_extended(Max(nslots, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	levels = palloc0_extended(Max(nslots, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	kinds = palloc_extended(Max(nslots, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	levels = palloc_extended(Max(nslots, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 
 	/* slots and upper records */
 	for (uint32 id = 0; id < nslots; id++)
@@ -280,7 +280,7 @@ vecsearch_index_check(PG_FUNCTION_ARGS)
 
 	/* lists, and reachability by BFS over all layers */
 	queue = palloc_extended(sizeof(uint32) * Max(nslots, 1), MCXT_ALLOC_HUGE);
-	seen = palloc0_extended(Max(nslots, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	seen = palloc_extended(Max(nslots, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	for (uint32 id = 0; id < nslots; id++)
 		if (kinds[id] == HNSW_KIND_ELEMENT)
 			check_lists(&cs, &r, id, levels[id], kinds, levels, nslots);

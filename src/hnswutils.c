@@ -211,7 +211,7 @@ void
 HnswVisitedInit(HnswVisited *v, uint32 cap)
 {
 	v->cap = Max(cap, 64);
-	v->tag = palloc0_extended(sizeof(uint32) * (Size) v->cap, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	v->tag = palloc_extended(sizeof(uint32) * (Size) v->cap, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	v->epoch = 1;
 }
 

@@ -146,9 +146,9 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		return stats;
 	}
 	HnswReaderInit(&r, index, &meta);
-	dead = palloc0_extended(nslots, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	kinds = palloc0_extended(nslots, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	levels = palloc0_extended(nslots, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	dead = palloc_extended(nslots, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	kinds = palloc_extended(nslots, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	levels = palloc_extended(nslots, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 
 	/* pass 1 */
 	for (uint32 id = 0; id < nslots; id++)

@@ -6,6 +6,7 @@
 
 #include "distance.h"
 #include "fmgr.h"
+#include "hnsw.h"
 
 PG_MODULE_MAGIC;
 
@@ -15,4 +16,5 @@ void
 _PG_init(void)
 {
 	VsKernelsInit();
+	HnswInit();
 }
