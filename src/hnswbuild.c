@@ -43,6 +43,7 @@ typedef struct HnswBuildState
 	HnswMetric	metric;
 	HnswDistFn	dist;
 	int			dims;			/* 0 until known */
+	Size		vecbytes;		/* dims * 4 */
 	int			m;
 	int			efc;
 	uint32		seed;
@@ -133,7 +134,12 @@ search_layer_mem(HnswBuildState *st, const float *q, int ef, int layer)
 			float		d;
 
 			if (i + 1 < cap && list[i + 1] != HNSW_INVALID_ID)
-				__builtin_prefetch(VEC(st, list[i + 1]));
+			{
+				const char *p = (const char *) VEC(st, list[i + 1]);
+
+				__builtin_prefetch(p);
+				__builtin_prefetch(p + 64);
+			}
 			if (HnswVisitedTest(v, e))
 				continue;
 			HnswVisitedSet(v, e);
@@ -358,6 +364,7 @@ build_graph(HnswBuildState *st)
 	}
 	st->entry = HNSW_INVALID_ID;
 	st->maxlevel = -1;
+	st->vecbytes = sizeof(float) * st->dims;
 	HnswVisitedInit(&st->visited, st->n);
 	HnswHeapInit(&st->W, st->efc + 2, true);
 	HnswHeapInit(&st->C, st->efc * 4, false);
