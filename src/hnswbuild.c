@@ -292,6 +292,124 @@ insert_mem(HnswBuildState *st, uint32 id)
 }
 
 /*
+ * repair_reachability: HNSW with the pruning heuristic can leave a few
+ * elements with no incoming link (0.4% of Fashion-MNIST): no search can
+ * return them.  Link each such element from one of its own layer-0
+ * neighbours, preferring one with a free entry, else replacing the last
+ * (farthest kept) entry of its nearest neighbour's list; repeat while the
+ * breadth-first walk from the entry point still misses elements.
+ */
+static void
+repair_reachability(HnswBuildState *st)
+{
+	bool	   *seen;
+	uint32	   *queue;
+	int			cap0 = 2 * st->m;
+
+	if (st->n < 2)
+		return;
+	seen = palloc_extended(st->n, MCXT_ALLOC_HUGE);
+	queue = palloc_extended(sizeof(uint32) * st->n, MCXT_ALLOC_HUGE);
+	for (int round = 0; round < 8; round++)
+	{
+		int64		qh = 0,
+					qt = 0,
+					missing = 0;
+
+		memset(seen, 0, st->n);
+		queue[qt++] = st->entry;
+		seen[st->entry] = true;
+		while (qh < qt)
+		{
+			uint32		id = queue[qh++];
+
+			for (int layer = 0; layer <= st->levels[id]; layer++)
+			{
+				int			cap;
+				uint32	   *list = list_mem(st, id, layer, &cap);
+
+				for (int i = 0; i < cap && list[i] != HNSW_INVALID_ID; i++)
+					if (!seen[list[i]])
+					{
+						seen[list[i]] = true;
+						queue[qt++] = list[i];
+					}
+			}
+		}
+		for (int64 u = 0; u < st->n; u++)
+		{
+			uint32	   *mine = st->list0 + (Size) u * cap0;
+			bool		done = false;
+
+			if (seen[u])
+				continue;
+			missing++;
+			/* a reachable neighbour with a free entry */
+			for (int i = 0; i < cap0 && mine[i] != HNSW_INVALID_ID && !done; i++)
+			{
+				uint32	   *theirs = st->list0 + (Size) mine[i] * cap0;
+
+				if (!seen[mine[i]])
+					continue;
+				for (int j = 0; j < cap0; j++)
+				{
+					if (theirs[j] == (uint32) u)
+						break;
+					if (theirs[j] == HNSW_INVALID_ID)
+					{
+						theirs[j] = (uint32) u;
+						done = true;
+						break;
+					}
+				}
+			}
+			/* a reachable neighbour of a neighbour with a free entry */
+			for (int i = 0; i < cap0 && mine[i] != HNSW_INVALID_ID && !done; i++)
+			{
+				uint32	   *hop = st->list0 + (Size) mine[i] * cap0;
+
+				for (int k = 0; k < cap0 && hop[k] != HNSW_INVALID_ID && !done; k++)
+				{
+					uint32	   *theirs = st->list0 + (Size) hop[k] * cap0;
+
+					if (!seen[hop[k]] || hop[k] == (uint32) u)
+						continue;
+					for (int j = 0; j < cap0; j++)
+					{
+						if (theirs[j] == (uint32) u)
+							break;
+						if (theirs[j] == HNSW_INVALID_ID)
+						{
+							theirs[j] = (uint32) u;
+							done = true;
+							break;
+						}
+					}
+				}
+			}
+			/* else the nearest reachable neighbour gives up its last entry */
+			for (int i = 0; i < cap0 && mine[i] != HNSW_INVALID_ID && !done; i++)
+			{
+				uint32	   *theirs = st->list0 + (Size) mine[i] * cap0;
+				bool		present = false;
+
+				if (!seen[mine[i]])
+					continue;
+				for (int j = 0; j < cap0; j++)
+					present |= theirs[j] == (uint32) u;
+				if (!present)
+					theirs[cap0 - 1] = (uint32) u;
+				done = true;
+			}
+		}
+		if (missing == 0)
+			break;
+	}
+	pfree(seen);
+	pfree(queue);
+}
+
+/*
  * build_insert_order: the permutation of the collected rows in which they are
  * inserted (order[k] = collection index of the k-th insertion).  Heap order
  * for now; a later build_order option plugs in here.
@@ -380,6 +498,7 @@ build_graph(HnswBuildState *st)
 		}
 	}
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, st->n);
+	repair_reachability(st);
 	MemoryContextSwitchTo(old);
 }
 
