@@ -198,11 +198,16 @@ HnswCandCmp(const void *a, const void *b)
  * when full, re-select from the members plus newid with the heuristic.  The
  * write is a compare-and-write, retried a few times when a concurrent insert
  * or VACUUM changed the list meanwhile (then the link is dropped: a missing
- * backlink costs recall, never correctness).
+ * backlink costs recall, never correctness).  With force, a full list that
+ * the heuristic would not open to newid gives up its last (farthest kept)
+ * entry instead, so that a new element always has an incoming link.
+ * Returns true when newid is in the list afterwards.
  */
-static void
-add_backlink(HnswReader *r, uint32 nb, uint32 newid, int layer, float d)
+static bool
+add_backlink(HnswReader *r, uint32 nb, uint32 newid, int layer, float d,
+			 bool force)
 {
+	bool		linked = false;
 	int			cap;
 	uint32		cur[2 * HNSW_M_MAX];
 	uint32		upd[2 * HNSW_M_MAX];
@@ -229,7 +234,10 @@ add_backlink(HnswReader *r, uint32 nb, uint32 newid, int layer, float d)
 			n++;
 		}
 		if (present)
+		{
+			linked = true;
 			break;
+		}
 		memcpy(upd, cur, sizeof(uint32) * cap);
 		if (n < cap)
 			upd[n] = newid;
@@ -254,15 +262,24 @@ add_backlink(HnswReader *r, uint32 nb, uint32 newid, int layer, float d)
 			for (int i = 0; i < nsel; i++)
 				if (upd[i] == newid)
 					kept = true;
-			if (!kept)
-				break;
 			for (int i = nsel; i < cap; i++)
 				upd[i] = HNSW_INVALID_ID;
+			if (!kept)
+			{
+				if (!force)
+					break;
+				memcpy(upd, cur, sizeof(uint32) * cap);
+				upd[cap - 1] = newid;
+			}
 		}
 		if (HnswWriteIfUnchanged(r->index, off, cur, upd, sizeof(uint32) * cap))
+		{
+			linked = true;
 			break;
+		}
 	}
 	pfree(ps.vec);
+	return linked;
 }
 
 /* Is element id a live element (not deleted, not free)? */
@@ -483,8 +500,15 @@ retry:
 
 	/* step 5: backlinks */
 	for (int layer = top; layer >= 0; layer--)
+	{
+		bool		linked = false;
+
 		for (int i = 0; i < nnbrs[layer]; i++)
-			add_backlink(&r, nbrs[layer][i], id, layer, nbrd[layer][i]);
+			linked |= add_backlink(&r, nbrs[layer][i], id, layer, nbrd[layer][i], false);
+		/* nobody kept the new element on layer 0: make its nearest keep it */
+		if (layer == 0 && !linked && nnbrs[0] > 0)
+			(void) add_backlink(&r, nbrs[0][0], id, 0, nbrd[0][0], true);
+	}
 
 	/* step 6: a new top level moves the entry point */
 	if (level > meta.entry_level)
