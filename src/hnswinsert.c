@@ -3,7 +3,8 @@
  * builds that outgrow maintenance_work_mem.  WAL through GenericXLog.
  *
  * Steps (numbered as in src/README, "Insert"):
- *  1. read the metapage; draw the level from a backend-private generator;
+ *  1. read the metapage; draw the level from a generator seeded by the
+ *     index seed and the heap TID (reproducible);
  *  2. search the graph with no lock held across page accesses (HNSW paper
  *     Alg. 1: greedy descent, then SEARCH-LAYER with ef_construction per
  *     layer, Alg. 4 heuristic picks at most m neighbours);
@@ -24,12 +25,8 @@
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
-#include "utils/timestamp.h"
 
 #include "hnsw.h"
-
-static HnswRng insert_rng;
-static bool insert_rng_seeded = false;
 
 /* Blocks needed to hold slots [0, nslots). */
 static BlockNumber
@@ -319,6 +316,7 @@ HnswInsertVector(Relation index, float *x, int dims, ItemPointer heaptid,
 	char	   *rec;
 	Size		reclen;
 	bool		searched_empty;
+	HnswRng		rng;
 
 	meta = HnswReadMeta(index);
 	if (meta.dims == 0)
@@ -345,14 +343,16 @@ HnswInsertVector(Relation index, float *x, int dims, ItemPointer heaptid,
 	if (!prepared && !HnswPrepareVector(meta.metric, x, dims))
 		return false;
 
-	if (!insert_rng_seeded)
-	{
-		HnswRngSeed(&insert_rng, (uint64) meta.seed ^ ((uint64) MyProcPid << 32) ^
-					(uint64) GetCurrentTimestamp());
-		insert_rng_seeded = true;
-	}
+	/*
+	 * The level comes from the index seed and the heap TID, so inserting the
+	 * same rows into the same heap gives the same graph.
+	 */
+	HnswRngSeed(&rng, ((uint64) meta.seed << 32) ^
+				((uint64) ItemPointerGetBlockNumber(heaptid) << 16) ^
+				ItemPointerGetOffsetNumber(heaptid));
+	(void) HnswRngNext(&rng);
 	m = meta.m;
-	level = HnswRandomLevel(&insert_rng, m);
+	level = HnswRandomLevel(&rng, m);
 	nbrs = palloc(sizeof(uint32) * HNSW_M_MAX * (level + 1));
 	nbrd = palloc(sizeof(float) * HNSW_M_MAX * (level + 1));
 
