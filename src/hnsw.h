@@ -315,6 +315,8 @@ extern void HnswWriteBytes(Relation index, uint64 off, const void *src, Size len
 extern bool HnswWriteIfUnchanged(Relation index, uint64 off, const void *expected,
 								 const void *newbytes, Size len);
 extern int	HnswCandCmp(const void *a, const void *b);
+extern bool HnswAddBacklink(HnswReader *r, uint32 nb, uint32 newid, int layer,
+							float d, bool force);
 
 /* Pair distances on disk for the heuristic, caching the outer vector. */
 typedef struct HnswDiskPair

@@ -191,7 +191,7 @@ HnswCandCmp(const void *a, const void *b)
 }
 
 /*
- * HnswUpdateList: add newid (at distance d from nb) to nb's list on layer;
+ * HnswAddBacklink: add newid (at distance d from nb) to nb's list on layer;
  * when full, re-select from the members plus newid with the heuristic.  The
  * write is a compare-and-write, retried a few times when a concurrent insert
  * or VACUUM changed the list meanwhile (then the link is dropped: a missing
@@ -200,8 +200,8 @@ HnswCandCmp(const void *a, const void *b)
  * entry instead, so that a new element always has an incoming link.
  * Returns true when newid is in the list afterwards.
  */
-static bool
-add_backlink(HnswReader *r, uint32 nb, uint32 newid, int layer, float d,
+bool
+HnswAddBacklink(HnswReader *r, uint32 nb, uint32 newid, int layer, float d,
 			 bool force)
 {
 	bool		linked = false;
@@ -504,10 +504,10 @@ retry:
 		bool		linked = false;
 
 		for (int i = 0; i < nnbrs[layer]; i++)
-			linked |= add_backlink(&r, nbrs[layer][i], id, layer, nbrd[layer][i], false);
+			linked |= HnswAddBacklink(&r, nbrs[layer][i], id, layer, nbrd[layer][i], false);
 		/* nobody kept the new element on layer 0: make its nearest keep it */
 		if (layer == 0 && !linked && nnbrs[0] > 0)
-			(void) add_backlink(&r, nbrs[0][0], id, 0, nbrd[0][0], true);
+			(void) HnswAddBacklink(&r, nbrs[0][0], id, 0, nbrd[0][0], true);
 	}
 
 	/* step 6: a new top level moves the entry point */

@@ -9,6 +9,8 @@
  *     members of the dead elements' lists on that layer, so the paths that
  *     ran through a dead element survive; the entry point moves to the live
  *     element of highest level if it died;
+ *     then a walk from the entry point relinks live elements that lost
+ *     every incoming link;
  *  3. mark the dead elements HNSW_KIND_DELETED.
  * Until pass 3 a dead element can still be returned by a concurrent scan;
  * its heap row still exists then (the heap is cleaned after the indexes).
@@ -117,6 +119,82 @@ repair_list(HnswReader *r, uint32 id, int layer, const bool *dead,
 	pfree(ps.vec);
 }
 
+/*
+ * relink_orphans: after the repair, walk the graph from the entry point
+ * without entering dead elements; a live element no longer reached (its only
+ * incoming links came from dead ones and the heuristic did not keep it) is
+ * linked from a reached layer-0 neighbour of its own (HnswAddBacklink with
+ * force), and the walk continues from it.
+ */
+static void
+relink_orphans(HnswReader *r, uint32 entry, const bool *dead, const uint8 *kinds,
+			   const uint8 *levels, uint32 nslots)
+{
+	bool	   *seen = palloc_extended(nslots, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	uint32	   *queue = palloc_extended(sizeof(uint32) * nslots, MCXT_ALLOC_HUGE);
+	uint32		list[2 * HNSW_M_MAX];
+	float	   *vec = palloc(sizeof(float) * r->dims);
+	uint32		qh = 0,
+				qt = 0;
+
+	if (entry == HNSW_INVALID_ID || entry >= nslots)
+		return;
+	queue[qt++] = entry;
+	seen[entry] = true;
+	for (int sweep = 0; sweep < 3; sweep++)
+	{
+		bool		again = false;
+
+		for (uint32 u = 0; u <= nslots; u++)
+		{
+			/* drain the walk */
+			while (qh < qt)
+			{
+				uint32		id = queue[qh++];
+
+				for (int layer = 0; layer <= levels[id]; layer++)
+				{
+					int			n = HnswReadList(r, id, layer, list);
+
+					for (int i = 0; i < n; i++)
+					{
+						uint32		e = list[i];
+
+						if (e < nslots && !seen[e] && !dead[e] && kinds[e] == HNSW_KIND_ELEMENT)
+						{
+							seen[e] = true;
+							queue[qt++] = e;
+						}
+					}
+				}
+			}
+			if (u == nslots || seen[u] || dead[u] || kinds[u] != HNSW_KIND_ELEMENT)
+				continue;
+			vacuum_delay_point();
+			{
+				int			n = HnswReadList(r, u, 0, list);
+				bool		linked = false;
+
+				HnswReadBytes(r, (uint64) u * r->slot_size + HNSW_VECTOR_OFFSET(r->m),
+							  vec, sizeof(float) * r->dims);
+				for (int i = 0; i < n && !linked; i++)
+					if (list[i] < nslots && seen[list[i]] && !dead[list[i]])
+						linked = HnswAddBacklink(r, list[i], u, 0,
+												 HnswSlotDistance(r, list[i], vec), true);
+				if (linked)
+				{
+					seen[u] = true;
+					queue[qt++] = u;
+				}
+				else
+					again = true;
+			}
+		}
+		if (!again)
+			break;
+	}
+}
+
 /* ambulkdelete */
 IndexBulkDeleteResult *
 hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
@@ -209,6 +287,7 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			GenericXLogFinish(state);
 		}
 		UnlockReleaseBuffer(metabuf);
+		relink_orphans(&r, HnswReadMeta(index).entry_id, dead, kinds, levels, nslots);
 
 		/* pass 3 */
 		for (uint32 id = 0; id < nslots; id++)
