@@ -12,6 +12,8 @@
  *     then a walk from the entry point relinks live elements that lost
  *     every incoming link;
  *  3. mark the dead elements HNSW_KIND_DELETED.
+ * Elements deleted by an earlier VACUUM count as dead in pass 2 too: a
+ * concurrent insert may have linked to one while it was being deleted.
  * Until pass 3 a dead element can still be returned by a concurrent scan;
  * its heap row still exists then (the heap is cleaned after the indexes).
  * Deleted elements keep their vector and lists, so a walk that reaches one
@@ -209,6 +211,7 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	uint8	   *levels;
 	double		ndead = 0;
 	double		nlive = 0;
+	double		nstale = 0;
 	uint32		best = HNSW_INVALID_ID;
 	int			bestlevel = -1;
 	MemoryContext ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum",
@@ -254,11 +257,17 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 				}
 			}
 		}
+		else if (hdr.kind == HNSW_KIND_DELETED)
+		{
+			/* deleted by an earlier VACUUM; links made to it since get repaired */
+			dead[id] = true;
+			nstale++;
+		}
 		else if (hdr.kind == HNSW_KIND_UPPER)
 			id += HNSW_UPPER_SLOTS(meta.m, hdr.level, meta.slot_size) - 1;
 	}
 
-	if (ndead > 0)
+	if (ndead > 0 || nstale > 0)
 	{
 		Buffer		metabuf;
 		HnswMetaPageData *mp;
@@ -294,7 +303,7 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		{
 			uint8		kind = HNSW_KIND_DELETED;
 
-			if (!dead[id])
+			if (!dead[id] || kinds[id] == HNSW_KIND_DELETED)
 				continue;
 			vacuum_delay_point();
 			HnswWriteBytes(index, (uint64) id * meta.slot_size +
