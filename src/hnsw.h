@@ -24,9 +24,13 @@
  *     uint32 ids, then dims float4): expanding a node on layer 0 reads its
  *     header and list, which sit next to its vector;
  *   - the first slot of an upper record (HnswUpperHeader, then level * m
- *     uint32 ids, layer l's list at [(l - 1) * m]); an upper record for an
- *     element of level L > 0 takes HNSW_UPPER_SLOTS consecutive slots, the
- *     later ones being continuations without a header;
+ *     uint32 ids, layer l's list at [(l - 1) * m]); an upper record written
+ *     by aminsert for an element of level L > 0 takes HNSW_UPPER_SLOTS
+ *     consecutive slots, the later ones being continuations without a header;
+ *   - part of the packed upper area of a build (metapage packed_start ..
+ *     packed_end): the build's upper records (6% of the elements for m = 16)
+ *     are packed back to back there, each HNSW_UPPER_BYTES long, so they cost
+ *     their size and not a slot each; passes over all slots skip the area;
  *   - nothing yet (all zero bytes: kind HNSW_KIND_FREE).
  * Unused neighbour entries are HNSW_INVALID_ID; a list ends at the first one.
  * Vectors are stored in the form the distance uses (normalised for cosine).
@@ -126,24 +130,29 @@ typedef struct HnswMetaPageData
 	uint32		entry_id;		/* entry point element or HNSW_INVALID_ID */
 	int32		entry_level;	/* its level, -1 when the graph is empty */
 	uint32		nelements;		/* elements inserted (incl. later deleted) */
+	uint32		packed_start;	/* slots [packed_start, packed_end) hold the */
+	uint32		packed_end;		/* build's upper records packed back to back */
 	uint64		rng_state;		/* level generator state for aminsert */
 } HnswMetaPageData;
 
 /*
- * Header of an element slot (12 bytes, 2-byte aligned within the 4-byte
- * aligned slot).  The layer-0 list (2 * m uint32) starts at offset 12 and the
- * vector (dims float4) at 12 + 8 * m.
+ * Header of an element slot (16 bytes, 2-byte aligned within the 4-byte
+ * aligned slot).  The layer-0 list (2 * m uint32) starts at offset 16 and the
+ * vector (dims float4) at 16 + 8 * m.  The upper record of an element of level
+ * L > 0 starts at stream offset upper * slot_size + upper_off.
  */
 typedef struct HnswElementHeader
 {
 	ItemPointerData heaptid;	/* the indexed heap row */
 	uint8		kind;			/* HNSW_KIND_ELEMENT / _DELETED */
 	uint8		level;			/* top layer of this element */
-	uint16		upper_lo;		/* slot id of the upper record, split into */
-	uint16		upper_hi;		/* two halves to keep 2-byte alignment */
+	uint16		upper_lo;		/* slot id where the upper record starts, */
+	uint16		upper_hi;		/* split to keep 2-byte alignment */
+	uint16		upper_off;		/* byte offset of the record in that slot */
+	uint16		unused;
 } HnswElementHeader;
 
-#define HNSW_ELEMENT_HEADER_SIZE	12
+#define HNSW_ELEMENT_HEADER_SIZE	16
 #define HNSW_LIST0_OFFSET			HNSW_ELEMENT_HEADER_SIZE
 #define HNSW_VECTOR_OFFSET(m)		(HNSW_ELEMENT_HEADER_SIZE + 8 * (m))
 #define HNSW_SLOT_SIZE(m, dims)		(HNSW_VECTOR_OFFSET(m) + 4 * (Size) (dims))
@@ -290,7 +299,7 @@ extern void HnswReadBytes(HnswReader *r, uint64 off, void *dst, Size len);
 extern float HnswSlotDistance(HnswReader *r, uint32 id, const float *q);
 extern void HnswReadHeader(HnswReader *r, uint32 id, HnswElementHeader *hdr);
 extern uint32 HnswHeaderUpper(const HnswElementHeader *hdr);
-extern void HnswHeaderSetUpper(HnswElementHeader *hdr, uint32 upper);
+extern void HnswHeaderSetUpper(HnswElementHeader *hdr, uint32 upper, uint16 off);
 extern int	HnswReadList(HnswReader *r, uint32 id, int layer, uint32 *out);
 extern uint64 HnswListOffset(HnswReader *r, uint32 id, int layer, int *cap);
 extern void HnswSearchLayerDisk(HnswReader *r, const float *q, HnswHeap *W,

@@ -570,6 +570,8 @@ write_graph(HnswBuildState *st)
 	HnswPageWriter w;
 	uint32		slot_size = st->dims > 0 ? HNSW_SLOT_SIZE(st->m, st->dims) : 0;
 	uint32	   *upperslot = NULL;
+	uint16	   *upperoff = NULL;
+	uint64		packed = 0;
 	uint64		next = st->n;
 	Page		meta;
 	HnswMetaPageData *md;
@@ -577,19 +579,30 @@ write_graph(HnswBuildState *st)
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_WRITE);
 
-	/* upper records follow all elements */
+	/* upper records follow all elements, packed back to back */
 	if (st->n > 0)
+	{
 		upperslot = palloc_extended(sizeof(uint32) * (Size) st->n, MCXT_ALLOC_HUGE);
+		upperoff = palloc_extended(sizeof(uint16) * (Size) st->n, MCXT_ALLOC_HUGE);
+	}
 	for (int64 i = 0; i < st->n; i++)
 	{
 		if (st->levels[i] > 0)
 		{
-			upperslot[i] = (uint32) next;
-			next += HNSW_UPPER_SLOTS(st->m, st->levels[i], slot_size);
+			uint64		o = (uint64) st->n * slot_size + packed;
+
+			upperslot[i] = (uint32) (o / slot_size);
+			upperoff[i] = (uint16) (o % slot_size);
+			packed += HNSW_UPPER_BYTES(st->m, st->levels[i]);
 		}
 		else
+		{
 			upperslot[i] = HNSW_INVALID_ID;
+			upperoff[i] = 0;
+		}
 	}
+	if (slot_size > 0)
+		next = st->n + (packed + slot_size - 1) / slot_size;
 	if (next >= HNSW_INVALID_ID)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -610,6 +623,8 @@ write_graph(HnswBuildState *st)
 	HnswInitMetaPage(meta, st->dims, st->m, st->efc, st->metric, st->seed);
 	md = (HnswMetaPageData *) PageGetContents(meta);
 	md->next_slot = (uint32) next;
+	md->packed_start = (uint32) st->n;
+	md->packed_end = (uint32) next;
 	md->entry_id = st->entry;
 	md->entry_level = st->entry == HNSW_INVALID_ID ? -1 : st->maxlevel;
 	md->nelements = (uint32) st->n;
@@ -628,7 +643,7 @@ write_graph(HnswBuildState *st)
 		hdr.heaptid = st->tids[i];
 		hdr.kind = HNSW_KIND_ELEMENT;
 		hdr.level = st->levels[i];
-		HnswHeaderSetUpper(&hdr, upperslot[i]);
+		HnswHeaderSetUpper(&hdr, upperslot[i], upperoff[i]);
 		writer_emit(&w, &hdr, HNSW_ELEMENT_HEADER_SIZE);
 		writer_emit(&w, st->list0 + (Size) i * 2 * st->m, sizeof(uint32) * 2 * st->m);
 		writer_emit(&w, VEC(st, i), sizeof(float) * st->dims);
@@ -638,8 +653,6 @@ write_graph(HnswBuildState *st)
 	for (int64 i = 0; i < st->n; i++)
 	{
 		HnswUpperHeader uh;
-		Size		bytes;
-		Size		slots;
 
 		if (st->levels[i] == 0)
 			continue;
@@ -649,15 +662,14 @@ write_graph(HnswBuildState *st)
 		uh.unused = 0;
 		writer_emit(&w, &uh, HNSW_UPPER_HEADER_SIZE);
 		writer_emit(&w, st->upper[i], sizeof(uint32) * st->m * st->levels[i]);
-		bytes = HNSW_UPPER_BYTES(st->m, st->levels[i]);
-		slots = HNSW_UPPER_SLOTS(st->m, st->levels[i], slot_size);
-		for (Size pad = slots * slot_size - bytes; pad > 0;)
-		{
-			Size		c = Min(pad, (Size) slot_size);
+	}
+	/* pad the packed area to a whole slot */
+	for (uint64 pad = (next - st->n) * slot_size - packed; pad > 0;)
+	{
+		Size		c = Min(pad, (uint64) slot_size);
 
-			writer_emit(&w, zeros, c);
-			pad -= c;
-		}
+		writer_emit(&w, zeros, c);
+		pad -= c;
 	}
 	/* the last, partly filled page */
 	writer_flush(&w, w.npages + (w.used > 0 ? 1 : 0));

@@ -177,6 +177,9 @@ vecsearch_index_check(PG_FUNCTION_ARGS)
 		relation_close(index, AccessShareLock);
 		return (Datum) 0;
 	}
+	if (meta.packed_start > meta.packed_end || meta.packed_end > meta.next_slot)
+		report(&cs, -1, "packed upper area %u..%u is outside the %u slots",
+			   meta.packed_start, meta.packed_end, meta.next_slot);
 	if (meta.m < HNSW_M_MIN || meta.m > HNSW_M_MAX)
 		report(&cs, -1, "metapage m %u is out of range", meta.m);
 	if (meta.dims == 0)
@@ -220,6 +223,11 @@ vecsearch_index_check(PG_FUNCTION_ARGS)
 		HnswElementHeader hdr;
 
 		CHECK_FOR_INTERRUPTS();
+		if (id >= meta.packed_start && id < meta.packed_end)
+		{
+			kinds[id] = 0xFE;	/* packed upper records of the build */
+			continue;
+		}
 		HnswReadHeader(&r, id, &hdr);
 		kinds[id] = hdr.kind;
 		levels[id] = hdr.level;
@@ -237,11 +245,13 @@ vecsearch_index_check(PG_FUNCTION_ARGS)
 			{
 				HnswUpperHeader uh;
 
-				if (upper >= nslots)
-					report(&cs, id, "upper record slot %u is beyond the last slot %u", upper, nslots);
+				if (upper >= nslots || hdr.upper_off + HNSW_UPPER_BYTES(meta.m, hdr.level) >
+					(uint64) (nslots - upper) * meta.slot_size)
+					report(&cs, id, "upper record at slot %u offset %u is beyond the last slot %u",
+						   upper, hdr.upper_off, nslots);
 				else
 				{
-					HnswReadBytes(&r, (uint64) upper * meta.slot_size, &uh, sizeof(uh));
+					HnswReadBytes(&r, (uint64) upper * meta.slot_size + hdr.upper_off, &uh, sizeof(uh));
 					if (uh.kind != HNSW_KIND_UPPER || uh.owner != id || uh.level != hdr.level)
 						report(&cs, id, "upper record at slot %u does not belong to this element", upper);
 				}

@@ -449,7 +449,7 @@ retry:
 		hdr->heaptid = *heaptid;
 		hdr->kind = HNSW_KIND_FREE;
 		hdr->level = level;
-		HnswHeaderSetUpper(hdr, upper);
+		HnswHeaderSetUpper(hdr, upper, 0);
 		for (int i = 0; i < 2 * m; i++)
 			l0[i] = i < nnbrs[0] ? nbrs[0][i] : HNSW_INVALID_ID;
 		memcpy(rec + HNSW_VECTOR_OFFSET(m), x, sizeof(float) * dims);

@@ -169,6 +169,11 @@ exact_all(HnswScanOpaque so)
 	{
 		HnswElementHeader hdr;
 
+		if (id >= so->meta.packed_start && id < so->meta.packed_end)
+		{
+			id = so->meta.packed_end - 1;	/* the build's packed upper records */
+			continue;
+		}
 		HnswReadHeader(r, id, &hdr);
 		if (hdr.kind == HNSW_KIND_ELEMENT)
 		{

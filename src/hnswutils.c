@@ -10,6 +10,7 @@
 #include <math.h>
 
 #include "access/generic_xlog.h"
+#include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
 #include "storage/bufpage.h"
 #include "utils/rel.h"
@@ -471,9 +472,12 @@ HnswSlotDistance(HnswReader *r, uint32 id, const float *q)
 		int			n = Min(left, (int) ((HNSW_PAGE_DATA - in) / sizeof(float)));
 		Buffer		buf = HnswPinBlock(r, blk);
 
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		/*
+		 * No content lock: a vector is written once, before any list links
+		 * to its element, and never changes; the pin keeps the page in place.
+		 */
 		sum += r->dist(q, (const float *) ((char *) BufferGetPage(buf) + HNSW_PAGE_DATA_START + in), n);
-		UnlockReleaseBuffer(buf);
+		ReleaseBuffer(buf);
 		q += n;
 		left -= n;
 		off += (uint64) n * sizeof(float);
@@ -495,10 +499,12 @@ HnswHeaderUpper(const HnswElementHeader *hdr)
 }
 
 void
-HnswHeaderSetUpper(HnswElementHeader *hdr, uint32 upper)
+HnswHeaderSetUpper(HnswElementHeader *hdr, uint32 upper, uint16 off)
 {
 	hdr->upper_lo = upper & 0xFFFF;
 	hdr->upper_hi = upper >> 16;
+	hdr->upper_off = off;
+	hdr->unused = 0;
 }
 
 /*
@@ -522,7 +528,7 @@ HnswListOffset(HnswReader *r, uint32 id, int layer, int *cap)
 	upper = HnswHeaderUpper(&hdr);
 	if (hdr.level < layer || upper == HNSW_INVALID_ID)
 		return 0;
-	return (uint64) upper * r->slot_size + HNSW_UPPER_HEADER_SIZE +
+	return (uint64) upper * r->slot_size + hdr.upper_off + HNSW_UPPER_HEADER_SIZE +
 		(uint64) (layer - 1) * r->m * sizeof(uint32);
 }
 
@@ -579,6 +585,34 @@ HnswDescendDisk(HnswReader *r, const float *q, uint32 *ep, float *epdist,
 }
 
 /*
+ * prefetch_vector: hint the CPU to fetch the vector of element id and the
+ * descriptor of its buffer, through the buffer this backend last saw for its
+ * block, while the previous distance is computed (hnswlib prefetches the next
+ * candidate the same way).  Only a hint: the buffer may hold another page by
+ * now, which costs nothing but the hint.
+ */
+static inline void
+prefetch_vector(HnswReader *r, HnswRelCache *c, uint32 id)
+{
+	uint64		off = (uint64) id * r->slot_size + HNSW_VECTOR_OFFSET(r->m);
+	BlockNumber blk = HNSW_STREAM_BLOCK(off);
+	Buffer		buf;
+	const char *p;
+	uint32		in;
+	Size		len;
+
+	if (c == NULL || blk >= c->nrecent || c->recent[blk] <= 0)
+		return;
+	buf = c->recent[blk];
+	__builtin_prefetch(GetBufferDescriptor(buf - 1));
+	in = HNSW_STREAM_INPAGE(off);
+	p = (const char *) BufferGetBlock(buf) + HNSW_PAGE_DATA_START + in;
+	len = Min((Size) r->dims * sizeof(float), (Size) (HNSW_PAGE_DATA - in));
+	for (Size o = 0; o < len; o += 64)
+		__builtin_prefetch(p + o);
+}
+
+/*
  * HnswSearchLayerDisk: HNSW paper Alg. 2 (SEARCH-LAYER) on the index pages.
  * On entry W (max-heap) and C (min-heap) hold the entry points, already marked
  * in v.  On exit W holds up to ef nearest elements found.  When the nearest
@@ -605,15 +639,29 @@ HnswSearchLayerDisk(HnswReader *r, const float *q, HnswHeap *W, HnswHeap *C,
 			break;
 		}
 		n = HnswReadList(r, c.id, layer, list);
+		/* keep the unvisited ones */
+		{
+			int			k = 0;
+
+			for (int i = 0; i < n; i++)
+			{
+				visited_ensure(v, list[i]);
+				if (HnswVisitedTest(v, list[i]))
+					continue;
+				HnswVisitedSet(v, list[i]);
+				list[k++] = list[i];
+			}
+			n = k;
+		}
+		if (n > 0)
+			prefetch_vector(r, (HnswRelCache *) r->index->rd_amcache, list[0]);
 		for (int i = 0; i < n; i++)
 		{
 			uint32		e = list[i];
 			float		d;
 
-			visited_ensure(v, e);
-			if (HnswVisitedTest(v, e))
-				continue;
-			HnswVisitedSet(v, e);
+			if (i + 1 < n)
+				prefetch_vector(r, (HnswRelCache *) r->index->rd_amcache, list[i + 1]);
 			d = HnswSlotDistance(r, e, q);
 			if (W->n < ef || d < HnswHeapTop(W).dist)
 			{

@@ -237,6 +237,11 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		HnswElementHeader hdr;
 
 		vacuum_delay_point();
+		if (id >= meta.packed_start && id < meta.packed_end)
+		{
+			id = meta.packed_end - 1;	/* the build's packed upper records */
+			continue;
+		}
 		HnswReadHeader(&r, id, &hdr);
 		kinds[id] = hdr.kind;
 		levels[id] = hdr.level;
