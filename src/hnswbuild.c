@@ -16,13 +16,18 @@
 #include "postgres.h"
 
 #include "access/generic_xlog.h"
+#include "access/parallel.h"
 #include "access/tableam.h"
 #include "access/xloginsert.h"
 #include "catalog/index.h"
+#include "catalog/pg_class.h"
 #include "commands/progress.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "port/atomics.h"
 #include "storage/bufmgr.h"
+#include "storage/shm_toc.h"
+#include "storage/spin.h"
 #include "storage/smgr.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -35,6 +40,33 @@
 #define HNSW_PHASE_WRITE	4
 
 #define HNSW_WRITE_BATCH	32	/* pages per log_newpages call */
+
+/*
+ * Shared state of a parallel build: the graph lives in one DSM chunk after
+ * this header (offsets, since each process maps it at its own address).
+ */
+typedef struct HnswBuildShared
+{
+	int			dims;
+	int			m;
+	int			efc;
+	uint32		metric;
+	int64		n;
+	uint64		upperlen;
+	slock_t		mutex;			/* protects entry and maxlevel */
+	uint32		entry;
+	int			maxlevel;
+	pg_atomic_uint64 next;		/* next element to insert */
+	Size		off_vecs;
+	Size		off_levels;
+	Size		off_list0;
+	Size		off_upperidx;
+	Size		off_upperpool;
+	Size		off_locks;
+	Size		total;
+} HnswBuildShared;
+
+#define HNSW_SHM_KEY	UINT64CONST(0x5653485700000001)
 
 typedef struct HnswBuildState
 {
@@ -61,14 +93,24 @@ typedef struct HnswBuildState
 	/* graph, indexed by element id (= insertion position) */
 	uint8	   *levels;
 	uint32	   *list0;			/* n * 2m */
-	uint32	  **upper;			/* level * m ids, NULL for level 0 */
-	uint32		entry;
+	uint64	   *upperidx;		/* start of each element's upper lists */
+	uint32	   *upperpool;		/* level * m ids per element of level > 0 */
+	uint64		upperlen;		/* entries in upperpool */
+	slock_t    *locks;			/* per-element list locks (parallel only) */
+	HnswBuildShared *shared;	/* parallel only */
+	uint32		entry;			/* serial only (else in shared) */
 	int			maxlevel;
+	uint64		next;			/* next element to insert (serial) */
+
+	/* per-process search state */
 	HnswVisited visited;
 	HnswHeap	W;
 	HnswHeap	C;
 	HnswCand   *cands;
+	HnswCand   *eps;
+	uint32	   *listbuf;
 	MemoryContext graphctx;
+	ParallelContext *pcxt;		/* of a parallel build, until written */
 } HnswBuildState;
 
 #define VEC(st, id)		((st)->vecs + (Size) (id) * (st)->dims)
@@ -91,7 +133,7 @@ list_mem(HnswBuildState *st, uint32 id, int layer, int *cap)
 		return st->list0 + (Size) id * 2 * st->m;
 	}
 	*cap = st->m;
-	return st->upper[id] + (Size) (layer - 1) * st->m;
+	return st->upperpool + st->upperidx[id] + (Size) (layer - 1) * st->m;
 }
 
 static int
@@ -108,9 +150,40 @@ cand_cmp(const void *a, const void *b)
 }
 
 /*
+ * copy_list: copy element id's list on layer into out (a build worker may be
+ * changing it: under the element's spinlock in a parallel build); returns
+ * the number of entries.
+ */
+static inline int
+copy_list(HnswBuildState *st, uint32 id, int layer, uint32 *out)
+{
+	int			cap;
+	uint32	   *list = list_mem(st, id, layer, &cap);
+	int			n = 0;
+
+	if (st->locks)
+		SpinLockAcquire(&st->locks[id]);
+	memcpy(out, list, sizeof(uint32) * cap);
+	if (st->locks)
+		SpinLockRelease(&st->locks[id]);
+	while (n < cap && out[n] != HNSW_INVALID_ID)
+		n++;
+	return n;
+}
+
+static inline void
+prefetch_mem(HnswBuildState *st, uint32 id)
+{
+	const char *p = (const char *) VEC(st, id);
+
+	__builtin_prefetch(p);
+	__builtin_prefetch(p + 64);
+}
+
+/*
  * search_layer_mem: HNSW paper Alg. 2 over the in-memory graph.  W and C hold
  * the entry points on entry; W holds the ef nearest found on exit.  The next
- * candidates' vectors are prefetched while the current one is measured.
+ * candidate's vector is prefetched while the current one is measured.
  */
 static void
 search_layer_mem(HnswBuildState *st, const float *q, int ef, int layer)
@@ -118,28 +191,23 @@ search_layer_mem(HnswBuildState *st, const float *q, int ef, int layer)
 	HnswHeap   *W = &st->W;
 	HnswHeap   *C = &st->C;
 	HnswVisited *v = &st->visited;
+	uint32	   *list = st->listbuf;
 
 	while (C->n > 0)
 	{
 		HnswCand	c = HnswHeapPop(C);
-		int			cap;
-		uint32	   *list;
+		int			n;
 
 		if (W->n >= ef && c.dist > HnswHeapTop(W).dist)
 			break;
-		list = list_mem(st, c.id, layer, &cap);
-		for (int i = 0; i < cap && list[i] != HNSW_INVALID_ID; i++)
+		n = copy_list(st, c.id, layer, list);
+		for (int i = 0; i < n; i++)
 		{
 			uint32		e = list[i];
 			float		d;
 
-			if (i + 1 < cap && list[i + 1] != HNSW_INVALID_ID)
-			{
-				const char *p = (const char *) VEC(st, list[i + 1]);
-
-				__builtin_prefetch(p);
-				__builtin_prefetch(p + 64);
-			}
+			if (i + 1 < n)
+				prefetch_mem(st, list[i + 1]);
 			if (HnswVisitedTest(v, e))
 				continue;
 			HnswVisitedSet(v, e);
@@ -158,41 +226,110 @@ search_layer_mem(HnswBuildState *st, const float *q, int ef, int layer)
 /*
  * add_link_mem: add newid to nb's list on layer (HNSW paper Alg. 1 lines
  * 11-16).  When the list is full, re-select it from its members plus newid
- * with the heuristic (Alg. 4), as hnswlib does.
+ * with the heuristic (Alg. 4), as hnswlib does.  In a parallel build the new
+ * list is computed from a copy and written only if the list is unchanged
+ * (a few retries), so no spinlock is held while distances are computed.
  */
 static void
 add_link_mem(HnswBuildState *st, uint32 nb, uint32 newid, int layer, float d)
 {
 	int			cap;
 	uint32	   *list = list_mem(st, nb, layer, &cap);
-	int			n = 0;
+	uint32		cur[2 * HNSW_M_MAX];
+	uint32		upd[2 * HNSW_M_MAX];
 	HnswCand   *cands = st->cands;
-	int			nsel;
 
-	while (n < cap && list[n] != HNSW_INVALID_ID)
-		n++;
-	if (n < cap)
+	for (int attempt = 0; attempt < 5; attempt++)
 	{
-		list[n] = newid;
-		return;
+		int			n;
+		int			nsel;
+		bool		done = false;
+
+		if (st->locks)
+			SpinLockAcquire(&st->locks[nb]);
+		memcpy(cur, list, sizeof(uint32) * cap);
+		n = 0;
+		while (n < cap && cur[n] != HNSW_INVALID_ID)
+			n++;
+		if (n < cap)
+		{
+			list[n] = newid;
+			done = true;
+		}
+		if (st->locks)
+			SpinLockRelease(&st->locks[nb]);
+		if (done)
+			return;
+
+		for (int i = 0; i < n; i++)
+		{
+			cands[i].id = cur[i];
+			cands[i].dist = pairdist_mem(st, nb, cur[i]);
+		}
+		cands[n].id = newid;
+		cands[n].dist = d;
+		qsort(cands, n + 1, sizeof(HnswCand), cand_cmp);
+		nsel = HnswSelectNeighbors(cands, n + 1, cap, pairdist_mem, st, upd);
+		for (int i = nsel; i < cap; i++)
+			upd[i] = HNSW_INVALID_ID;
+
+		if (st->locks)
+			SpinLockAcquire(&st->locks[nb]);
+		if (memcmp(cur, list, sizeof(uint32) * cap) == 0)
+		{
+			memcpy(list, upd, sizeof(uint32) * cap);
+			done = true;
+		}
+		if (st->locks)
+			SpinLockRelease(&st->locks[nb]);
+		if (done)
+			return;
 	}
-	for (int i = 0; i < n; i++)
+}
+
+/* The entry point and the top level (shared in a parallel build). */
+static inline void
+get_entry(HnswBuildState *st, uint32 *entry, int *maxlevel)
+{
+	if (st->shared)
 	{
-		cands[i].id = list[i];
-		cands[i].dist = pairdist_mem(st, nb, list[i]);
+		SpinLockAcquire(&st->shared->mutex);
+		*entry = st->shared->entry;
+		*maxlevel = st->shared->maxlevel;
+		SpinLockRelease(&st->shared->mutex);
 	}
-	cands[n].id = newid;
-	cands[n].dist = d;
-	qsort(cands, n + 1, sizeof(HnswCand), cand_cmp);
-	nsel = HnswSelectNeighbors(cands, n + 1, cap, pairdist_mem, st, list);
-	for (int i = nsel; i < cap; i++)
-		list[i] = HNSW_INVALID_ID;
+	else
+	{
+		*entry = st->entry;
+		*maxlevel = st->maxlevel;
+	}
+}
+
+static inline void
+raise_entry(HnswBuildState *st, uint32 id, int level)
+{
+	if (st->shared)
+	{
+		SpinLockAcquire(&st->shared->mutex);
+		if (level > st->shared->maxlevel)
+		{
+			st->shared->entry = id;
+			st->shared->maxlevel = level;
+		}
+		SpinLockRelease(&st->shared->mutex);
+	}
+	else if (level > st->maxlevel)
+	{
+		st->entry = id;
+		st->maxlevel = level;
+	}
 }
 
 /*
  * insert_mem: HNSW paper Alg. 1 (INSERT) of element id into the in-memory
  * graph: greedy descent to its level, then per layer SEARCH-LAYER with
  * ef_construction, the heuristic picks at most m neighbours, links both ways.
+ * Element 0 is the initial entry point and is not inserted.
  */
 static void
 insert_mem(HnswBuildState *st, uint32 id)
@@ -200,31 +337,25 @@ insert_mem(HnswBuildState *st, uint32 id)
 	const float *q = VEC(st, id);
 	int			level = st->levels[id];
 	uint32		ep;
+	int			maxlevel;
 	float		epd;
 	int			ncands;
-	HnswCand   *eps;
+	HnswCand   *eps = st->eps;
 	int			neps;
+	uint32	   *list = st->listbuf;
 
-	if (st->entry == HNSW_INVALID_ID)
-	{
-		st->entry = id;
-		st->maxlevel = level;
-		return;
-	}
-
-	ep = st->entry;
+	get_entry(st, &ep, &maxlevel);
 	epd = st->dist(q, VEC(st, ep), st->dims);
-	for (int layer = st->maxlevel; layer > level; layer--)
+	for (int layer = maxlevel; layer > level; layer--)
 	{
 		bool		changed = true;
 
 		while (changed)
 		{
-			int			cap;
-			uint32	   *list = list_mem(st, ep, layer, &cap);
+			int			n = copy_list(st, ep, layer, list);
 
 			changed = false;
-			for (int i = 0; i < cap && list[i] != HNSW_INVALID_ID; i++)
+			for (int i = 0; i < n; i++)
 			{
 				float		d = st->dist(q, VEC(st, list[i]), st->dims);
 
@@ -238,11 +369,10 @@ insert_mem(HnswBuildState *st, uint32 id)
 		}
 	}
 
-	eps = palloc(sizeof(HnswCand) * (st->efc + 1));
 	eps[0].id = ep;
 	eps[0].dist = epd;
 	neps = 1;
-	for (int layer = Min(level, st->maxlevel); layer >= 0; layer--)
+	for (int layer = Min(level, maxlevel); layer >= 0; layer--)
 	{
 		int			cap;
 		uint32	   *mylist = list_mem(st, id, layer, &cap);
@@ -268,11 +398,16 @@ insert_mem(HnswBuildState *st, uint32 id)
 		neps = ncands;
 
 		nsel = HnswSelectNeighbors(eps, ncands, st->m, pairdist_mem, st, sel);
+		if (st->locks)
+			SpinLockAcquire(&st->locks[id]);
+		for (int i = 0; i < nsel; i++)
+			mylist[i] = sel[i];
+		if (st->locks)
+			SpinLockRelease(&st->locks[id]);
 		for (int i = 0; i < nsel; i++)
 		{
 			float		d = 0;
 
-			mylist[i] = sel[i];
 			for (int j = 0; j < ncands; j++)
 				if (eps[j].id == sel[i])
 				{
@@ -282,12 +417,47 @@ insert_mem(HnswBuildState *st, uint32 id)
 			add_link_mem(st, sel[i], id, layer, d);
 		}
 	}
-	pfree(eps);
+	if (level > maxlevel)
+		raise_entry(st, id, level);
+}
 
-	if (level > st->maxlevel)
+/* Per-process search state of the in-memory build. */
+static void
+init_search_state(HnswBuildState *st)
+{
+	st->vecbytes = sizeof(float) * st->dims;
+	HnswVisitedInit(&st->visited, st->n);
+	HnswHeapInit(&st->W, st->efc + 2, true);
+	HnswHeapInit(&st->C, st->efc * 4, false);
+	st->cands = palloc(sizeof(HnswCand) * (2 * st->m + 2));
+	st->eps = palloc(sizeof(HnswCand) * (st->efc + 2));
+	st->listbuf = palloc(sizeof(uint32) * 2 * st->m);
+}
+
+/*
+ * insert_loop: insert elements until none is left.  In a parallel build the
+ * leader and the workers take the next element from a shared counter.
+ */
+static void
+insert_loop(HnswBuildState *st, bool leader)
+{
+	for (;;)
 	{
-		st->entry = id;
-		st->maxlevel = level;
+		uint64		id;
+
+		if (st->shared)
+			id = pg_atomic_fetch_add_u64(&st->shared->next, 1);
+		else
+			id = st->next++;
+		if (id >= (uint64) st->n)
+			break;
+		insert_mem(st, (uint32) id);
+		if ((id & 1023) == 0)
+		{
+			CHECK_FOR_INTERRUPTS();
+			if (leader)
+				pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, id);
+		}
 	}
 }
 
@@ -449,13 +619,78 @@ apply_order(HnswBuildState *st, const uint32 *order)
 	st->tids = nt;
 }
 
-/* Build the graph over the collected rows (all in memory). */
+/* Point the graph arrays of st into a parallel build's shared chunk. */
 static void
-build_graph(HnswBuildState *st)
+attach_shared(HnswBuildState *st, HnswBuildShared *sh)
+{
+	char	   *base = (char *) sh;
+
+	st->shared = sh;
+	st->dims = sh->dims;
+	st->m = sh->m;
+	st->efc = sh->efc;
+	st->metric = sh->metric;
+	st->dist = HnswDistance(sh->metric);
+	st->n = sh->n;
+	st->upperlen = sh->upperlen;
+	st->vecs = (float *) (base + sh->off_vecs);
+	st->levels = (uint8 *) (base + sh->off_levels);
+	st->list0 = (uint32 *) (base + sh->off_list0);
+	st->upperidx = (uint64 *) (base + sh->off_upperidx);
+	st->upperpool = (uint32 *) (base + sh->off_upperpool);
+	st->locks = (slock_t *) (base + sh->off_locks);
+}
+
+/*
+ * build_workers: how many parallel workers to ask for.  The table's
+ * parallel_workers option when set; else 2 above 16 MB of vectors (unlike
+ * plan_create_index_workers, which counts heap pages and so plans none for
+ * TOASTed vectors), never more than max_parallel_maintenance_workers.
+ */
+static int
+build_workers(HnswBuildState *st, IndexInfo *indexInfo)
+{
+	int			w;
+
+	if (indexInfo == NULL || !IsUnderPostmaster || IsInParallelMode() ||
+		max_parallel_maintenance_workers == 0 ||
+		st->heap->rd_rel->relpersistence == RELPERSISTENCE_TEMP ||
+		indexInfo->ii_Expressions != NIL || indexInfo->ii_Predicate != NIL ||
+		st->n < 1000)
+		return 0;
+	w = RelationGetParallelWorkers(st->heap, -1);
+	if (w < 0)
+		w = (Size) st->n * st->dims * sizeof(float) >= 16 * 1024 * 1024 ? 2 : 0;
+	return Min(w, max_parallel_maintenance_workers);
+}
+
+PGDLLEXPORT void hnsw_parallel_build_main(dsm_segment *seg, shm_toc *toc);
+
+/* Entry point of a parallel build worker: insert elements until done. */
+void
+hnsw_parallel_build_main(dsm_segment *seg, shm_toc *toc)
+{
+	HnswBuildShared *sh = shm_toc_lookup(toc, HNSW_SHM_KEY, false);
+	HnswBuildState st;
+
+	memset(&st, 0, sizeof(st));
+	attach_shared(&st, sh);
+	init_search_state(&st);
+	insert_loop(&st, false);
+}
+
+/*
+ * Build the graph over the collected rows (all in memory), with parallel
+ * workers when build_workers() asks for them and they can be launched.
+ */
+static void
+build_graph(HnswBuildState *st, IndexInfo *indexInfo)
 {
 	HnswRng		rng;
 	uint32	   *order;
 	MemoryContext old = MemoryContextSwitchTo(st->graphctx);
+	int			nworkers;
+	ParallelContext *pcxt = NULL;
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_GRAPH);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, st->n);
@@ -464,42 +699,128 @@ build_graph(HnswBuildState *st)
 	apply_order(st, order);
 	pfree(order);
 
+	/* levels and the layout of the upper lists */
 	st->levels = palloc_extended(Max(st->n, 1), MCXT_ALLOC_HUGE);
-	st->list0 = palloc_extended(sizeof(uint32) * 2 * st->m * (Size) Max(st->n, 1), MCXT_ALLOC_HUGE);
-	memset(st->list0, 0xFF, sizeof(uint32) * 2 * st->m * (Size) st->n);
-	st->upper = palloc_extended(sizeof(uint32 *) * (Size) Max(st->n, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	st->upperidx = palloc_extended(sizeof(uint64) * (Size) Max(st->n, 1), MCXT_ALLOC_HUGE);
 	HnswRngSeed(&rng, st->seed);
+	st->upperlen = 0;
 	for (int64 i = 0; i < st->n; i++)
 	{
 		int			level = HnswRandomLevel(&rng, st->m);
 
 		st->levels[i] = level;
-		if (level > 0)
-		{
-			st->upper[i] = palloc(sizeof(uint32) * st->m * level);
-			memset(st->upper[i], 0xFF, sizeof(uint32) * st->m * level);
-		}
+		st->upperidx[i] = st->upperlen;
+		st->upperlen += (uint64) st->m * level;
 	}
-	st->entry = HNSW_INVALID_ID;
-	st->maxlevel = -1;
-	st->vecbytes = sizeof(float) * st->dims;
-	HnswVisitedInit(&st->visited, st->n);
-	HnswHeapInit(&st->W, st->efc + 2, true);
-	HnswHeapInit(&st->C, st->efc * 4, false);
-	st->cands = palloc(sizeof(HnswCand) * (2 * st->m + 2));
 
-	for (int64 i = 0; i < st->n; i++)
+	nworkers = build_workers(st, indexInfo);
+	if (nworkers > 0)
 	{
-		insert_mem(st, (uint32) i);
-		if ((i & 1023) == 0)
+		Size		total = MAXALIGN(sizeof(HnswBuildShared));
+		HnswBuildShared *sh;
+		Size		off_vecs = total;
+
+		total += MAXALIGN(sizeof(float) * (Size) st->n * st->dims);
+		EnterParallelMode();
+		pcxt = CreateParallelContext("vecsearch", "hnsw_parallel_build_main", nworkers);
 		{
-			CHECK_FOR_INTERRUPTS();
-			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, i);
+			Size		off_levels = total;
+			Size		off_list0 = (total += MAXALIGN(st->n));
+			Size		off_upperidx = (total += MAXALIGN(sizeof(uint32) * 2 * st->m * (Size) st->n));
+			Size		off_upperpool = (total += MAXALIGN(sizeof(uint64) * (Size) st->n));
+			Size		off_locks = (total += MAXALIGN(sizeof(uint32) * (Size) Max(st->upperlen, 1)));
+
+			total += MAXALIGN(sizeof(slock_t) * (Size) st->n);
+			shm_toc_estimate_chunk(&pcxt->estimator, total);
+			shm_toc_estimate_keys(&pcxt->estimator, 1);
+			InitializeParallelDSM(pcxt);
+			if (pcxt->seg == NULL)
+			{
+				/* no dynamic shared memory: build serially */
+				DestroyParallelContext(pcxt);
+				ExitParallelMode();
+				pcxt = NULL;
+			}
+			else
+			{
+				sh = shm_toc_allocate(pcxt->toc, total);
+				memset(sh, 0, sizeof(HnswBuildShared));
+				sh->dims = st->dims;
+				sh->m = st->m;
+				sh->efc = st->efc;
+				sh->metric = st->metric;
+				sh->n = st->n;
+				sh->upperlen = st->upperlen;
+				sh->off_vecs = off_vecs;
+				sh->off_levels = off_levels;
+				sh->off_list0 = off_list0;
+				sh->off_upperidx = off_upperidx;
+				sh->off_upperpool = off_upperpool;
+				sh->off_locks = off_locks;
+				sh->total = total;
+				SpinLockInit(&sh->mutex);
+				sh->entry = 0;
+				sh->maxlevel = st->levels[0];
+				pg_atomic_init_u64(&sh->next, 1);
+				memcpy((char *) sh + off_vecs, st->vecs, sizeof(float) * (Size) st->n * st->dims);
+				memcpy((char *) sh + off_levels, st->levels, st->n);
+				memcpy((char *) sh + off_upperidx, st->upperidx, sizeof(uint64) * (Size) st->n);
+				pfree(st->vecs);
+				pfree(st->levels);
+				pfree(st->upperidx);
+				attach_shared(st, sh);
+				for (int64 i = 0; i < st->n; i++)
+					SpinLockInit(&st->locks[i]);
+				shm_toc_insert(pcxt->toc, HNSW_SHM_KEY, sh);
+			}
 		}
 	}
+	if (pcxt == NULL)
+	{
+		st->list0 = palloc_extended(sizeof(uint32) * 2 * st->m * (Size) Max(st->n, 1), MCXT_ALLOC_HUGE);
+		st->upperpool = palloc_extended(sizeof(uint32) * (Size) Max(st->upperlen, 1), MCXT_ALLOC_HUGE);
+		st->locks = NULL;
+		st->shared = NULL;
+	}
+	memset(st->list0, 0xFF, sizeof(uint32) * 2 * st->m * (Size) st->n);
+	memset(st->upperpool, 0xFF, sizeof(uint32) * (Size) st->upperlen);
+
+	init_search_state(st);
+	st->entry = 0;
+	st->maxlevel = st->n > 0 ? st->levels[0] : -1;
+	st->next = 1;
+	if (pcxt != NULL)
+	{
+		LaunchParallelWorkers(pcxt);
+		insert_loop(st, true);
+		WaitForParallelWorkersToFinish(pcxt);
+		st->entry = st->shared->entry;
+		st->maxlevel = st->shared->maxlevel;
+		ereport(DEBUG1,
+				(errmsg_internal("hnsw build used %d parallel workers", pcxt->nworkers_launched)));
+	}
+	else
+		insert_loop(st, true);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, st->n);
-	repair_reachability(st);
+	if (st->n > 0)
+		repair_reachability(st);
+	else
+		st->entry = HNSW_INVALID_ID;
+	st->pcxt = pcxt;
 	MemoryContextSwitchTo(old);
+}
+
+/* End the parallel mode of a parallel build (after the graph is written). */
+static void
+end_parallel(HnswBuildState *st)
+{
+	if (st->pcxt != NULL)
+	{
+		DestroyParallelContext(st->pcxt);
+		ExitParallelMode();
+		st->pcxt = NULL;
+		st->shared = NULL;
+	}
 }
 
 /* Sequential page writer for the slot stream (smgrextend + log_newpages). */
@@ -661,7 +982,7 @@ write_graph(HnswBuildState *st)
 		uh.level = st->levels[i];
 		uh.unused = 0;
 		writer_emit(&w, &uh, HNSW_UPPER_HEADER_SIZE);
-		writer_emit(&w, st->upper[i], sizeof(uint32) * st->m * st->levels[i]);
+		writer_emit(&w, st->upperpool + st->upperidx[i], sizeof(uint32) * st->m * st->levels[i]);
 	}
 	/* pad the packed area to a whole slot */
 	for (uint64 pad = (next - st->n) * slot_size - packed; pad > 0;)
@@ -696,7 +1017,7 @@ spill_to_disk(HnswBuildState *st)
 					(long long) st->n),
 			 errdetail("Building will take significantly more time."),
 			 errhint("Increase maintenance_work_mem to speed up builds.")));
-	build_graph(st);
+	build_graph(st, NULL);
 	write_graph(st);
 	MemoryContextReset(st->graphctx);
 	st->vecs = NULL;
@@ -824,8 +1145,9 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 
 	if (!st.ondisk)
 	{
-		build_graph(&st);
+		build_graph(&st, indexInfo);
 		write_graph(&st);
+		end_parallel(&st);
 	}
 
 	MemoryContextDelete(st.graphctx);

@@ -1,7 +1,8 @@
 # hnsw recall floors against the exact answer (sequential scan) after a build, after
 # inserts through aminsert, and after deleting 20% of the rows and VACUUM; the index
 # checker stays clean; a serial build is reproducible from its seed; a build that does
-# not fit in maintenance_work_mem finishes on disk with a NOTICE and the same recall.
+# not fit in maintenance_work_mem finishes on disk with a NOTICE and the same recall; a
+# parallel build launches its workers and reaches the same recall.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -96,6 +97,17 @@ $node->safe_psql('postgres', 'DROP INDEX items_fresh');
 $r = recall('items_small');
 cmp_ok($r, '>=', 0.92, "recall\@10 of the low-memory build ($r)");
 is(problems('items_small'), '0', 'checker clean after the low-memory build');
+
+# parallel build: workers forced by the table's parallel_workers option
+$node->safe_psql('postgres', 'DROP INDEX items_small');
+$node->safe_psql('postgres', 'ALTER TABLE items SET (parallel_workers = 2)');
+($ret, $out, $err) = $node->psql('postgres',
+	"SET max_parallel_maintenance_workers = 2; SET client_min_messages = debug1; CREATE INDEX items_par ON items USING hnsw (v vector_l2_ops)");
+is($ret, 0, 'parallel build succeeds');
+like($err, qr/hnsw build used [12] parallel workers/, 'parallel build launched workers');
+$r = recall('items_par');
+cmp_ok($r, '>=', 0.92, "recall\@10 of the parallel build ($r)");
+is(problems('items_par'), '0', 'checker clean after the parallel build');
 
 $node->stop;
 done_testing();
