@@ -165,10 +165,19 @@ SET enable_seqscan = off;
 SELECT count(*) AS deleted_returned FROM (SELECT id FROM pts ORDER BY v <-> '[1,2,3]' LIMIT 100) s WHERE id % 3 = 0;
 RESET enable_seqscan;
 RESET hnsw.ef_search;
--- reinsert into the vacuumed index
+-- reinsert into the vacuumed index: level-0 elements reuse the freed slots
+-- (without reuse 500 rows would add about 10 pages)
+SELECT pg_relation_size('pts_l2') AS size_before \gset
 INSERT INTO pts
-SELECT i + 10000, ARRAY[i, -i, i * 0.5]::real[]::vector FROM generate_series(1, 50) i;
+SELECT i + 10000, ARRAY[i, -i, i * 0.5]::real[]::vector FROM generate_series(1, 500) i;
+SELECT pg_relation_size('pts_l2') - :size_before < 4 * 8192 AS freed_slots_reused;
 SELECT * FROM vecsearch_index_check('pts_l2');
+SET vecsearch.exact_scan = on;
+SET enable_seqscan = off;
+SELECT count(*) AS indexed_rows FROM (SELECT id FROM pts ORDER BY v <-> '[1,2,3]' LIMIT 100000) s;
+RESET enable_seqscan;
+RESET vecsearch.exact_scan;
+SELECT count(*) AS table_rows FROM pts;
 SET enable_seqscan = off;
 SELECT id FROM pts ORDER BY v <-> '[25,-25,12.5]' LIMIT 1;
 RESET enable_seqscan;

@@ -132,6 +132,9 @@ typedef struct HnswMetaPageData
 	uint32		nelements;		/* elements inserted (incl. later deleted) */
 	uint32		packed_start;	/* slots [packed_start, packed_end) hold the */
 	uint32		packed_end;		/* build's upper records packed back to back */
+	uint32		free_head;		/* first deleted slot free for reuse, or
+								 * HNSW_INVALID_ID; chained through the
+								 * block-number half of their heaptid */
 	uint64		rng_state;		/* level generator state for aminsert */
 } HnswMetaPageData;
 
@@ -143,7 +146,8 @@ typedef struct HnswMetaPageData
  */
 typedef struct HnswElementHeader
 {
-	ItemPointerData heaptid;	/* the indexed heap row */
+	ItemPointerData heaptid;	/* the indexed heap row; in a DELETED slot, the
+								 * block number is the next free slot */
 	uint8		kind;			/* HNSW_KIND_ELEMENT / _DELETED */
 	uint8		level;			/* top layer of this element */
 	uint16		upper_lo;		/* slot id where the upper record starts, */

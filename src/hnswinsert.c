@@ -8,7 +8,9 @@
  *  2. search the graph with no lock held across page accesses (HNSW paper
  *     Alg. 1: greedy descent, then SEARCH-LAYER with ef_construction per
  *     layer, Alg. 4 heuristic picks at most m neighbours);
- *  3. lock the metapage, allocate the slots, extend the relation, unlock;
+ *  3. lock the metapage, allocate the slots (a level-0 element takes a slot
+ *     from the free list that VACUUM fills, else slots at the end), extend
+ *     the relation, unlock;
  *  4. write the element (vector, lists, upper record) before anyone links it;
  *  5. add the backlinks, one neighbour list at a time, with a
  *     compare-and-write under exclusive page locks (retry if it changed);
@@ -316,6 +318,8 @@ HnswInsertVector(Relation index, float *x, int dims, ItemPointer heaptid,
 	char	   *rec;
 	Size		reclen;
 	bool		searched_empty;
+	uint32		reuse;
+	uint32		reuse_next = HNSW_INVALID_ID;
 	HnswRng		rng;
 
 	meta = HnswReadMeta(index);
@@ -435,9 +439,28 @@ retry:
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("hnsw index \"%s\" is full (%u slots)",
 						RelationGetRelationName(index), mp->next_slot)));
-	id = mp->next_slot;
+	reuse = HNSW_INVALID_ID;
+	if (level == 0 && mp->free_head != HNSW_INVALID_ID && mp->free_head < mp->next_slot)
+	{
+		HnswElementHeader fh;
+
+		/* a slot freed by VACUUM (metapage lock held, then its page) */
+		HnswReadHeader(&r, mp->free_head, &fh);
+		if (fh.kind == HNSW_KIND_DELETED)
+			reuse = mp->free_head;
+		else
+			elog(WARNING, "hnsw index \"%s\": free slot %u is not deleted (kind %d); free list dropped",
+				 RelationGetRelationName(index), mp->free_head, fh.kind);
+		reuse_next = BlockIdGetBlockNumber(&fh.heaptid.ip_blkid);
+	}
+	if (reuse != HNSW_INVALID_ID)
+		id = reuse;
+	else
+	{
+		id = mp->next_slot;
+		ensure_blocks(index, blocks_for_slots((uint64) id + 1 + uslots, mp->slot_size));
+	}
 	upper = level > 0 ? id + 1 : HNSW_INVALID_ID;
-	ensure_blocks(index, blocks_for_slots((uint64) id + 1 + uslots, mp->slot_size));
 
 	/* step 4: the record (element slot plus upper record), lists filled */
 	reclen = (Size) (1 + uslots) * mp->slot_size;
@@ -469,7 +492,14 @@ retry:
 
 	state = GenericXLogStart(index);
 	mp = (HnswMetaPageData *) PageGetContents(GenericXLogRegisterBuffer(state, metabuf, 0));
-	mp->next_slot = id + 1 + uslots;
+	if (reuse != HNSW_INVALID_ID)
+		mp->free_head = reuse_next;
+	else
+	{
+		if (mp->free_head != HNSW_INVALID_ID && level == 0)
+			mp->free_head = HNSW_INVALID_ID;	/* dropped, see above */
+		mp->next_slot = id + 1 + uslots;
+	}
 	mp->nelements++;
 	if (mp->entry_id == HNSW_INVALID_ID)
 	{

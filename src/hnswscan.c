@@ -155,18 +155,27 @@ next_batch(HnswScanOpaque so)
 
 /*
  * exact_all: measure every element (vecsearch.exact_scan).  Slots are walked
- * in stream order, so pages are visited sequentially.
+ * in stream order; a slot that lies within one page is read on that page,
+ * which stays pinned and share-locked while its slots are measured, so each
+ * page costs one pin; a slot straddling two pages takes the general path.
  */
 static void
 exact_all(HnswScanOpaque so)
 {
 	HnswReader *r = &so->r;
 	uint32		nslots = so->meta.next_slot;
+	uint32		S = r->slot_size;
+	Buffer		buf = InvalidBuffer;
+	BlockNumber bufblk = InvalidBlockNumber;
+	const float *q = so->q;
 
 	HnswHeapInit(&so->all, Max(so->meta.nelements, 16), false);
 	so->tids = palloc_extended(sizeof(ItemPointerData) * (Size) Max(nslots, 1), MCXT_ALLOC_HUGE);
 	for (uint32 id = 0; id < nslots; id++)
 	{
+		uint64		off = (uint64) id * S;
+		BlockNumber blk = HNSW_STREAM_BLOCK(off);
+		uint32		in = HNSW_STREAM_INPAGE(off);
 		HnswElementHeader hdr;
 
 		if (id >= so->meta.packed_start && id < so->meta.packed_end)
@@ -174,21 +183,54 @@ exact_all(HnswScanOpaque so)
 			id = so->meta.packed_end - 1;	/* the build's packed upper records */
 			continue;
 		}
-		HnswReadHeader(r, id, &hdr);
-		if (hdr.kind == HNSW_KIND_ELEMENT)
+		if ((id & 4095) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (in + S <= HNSW_PAGE_DATA)
 		{
-			so->tids[id] = hdr.heaptid;
-			HnswHeapPush(&so->all, HnswSlotDistance(r, id, so->q), id);
+			const char *slot;
+
+			if (blk != bufblk)
+			{
+				if (BufferIsValid(buf))
+					UnlockReleaseBuffer(buf);
+				buf = HnswPinBlock(r, blk);
+				LockBuffer(buf, BUFFER_LOCK_SHARE);
+				bufblk = blk;
+			}
+			slot = (const char *) BufferGetPage(buf) + HNSW_PAGE_DATA_START + in;
+			memcpy(&hdr, slot, HNSW_ELEMENT_HEADER_SIZE);
+			if (hdr.kind == HNSW_KIND_ELEMENT)
+			{
+				so->tids[id] = hdr.heaptid;
+				HnswHeapPush(&so->all,
+							 r->dist(q, (const float *) (slot + HNSW_VECTOR_OFFSET(r->m)), r->dims),
+							 id);
+				continue;
+			}
 		}
-		else if (hdr.kind == HNSW_KIND_UPPER)
+		else
+		{
+			if (BufferIsValid(buf))
+				UnlockReleaseBuffer(buf);
+			buf = InvalidBuffer;
+			bufblk = InvalidBlockNumber;
+			HnswReadHeader(r, id, &hdr);
+			if (hdr.kind == HNSW_KIND_ELEMENT)
+			{
+				so->tids[id] = hdr.heaptid;
+				HnswHeapPush(&so->all, HnswSlotDistance(r, id, q), id);
+				continue;
+			}
+		}
+		if (hdr.kind == HNSW_KIND_UPPER)
 		{
 			HnswUpperHeader *uh = (HnswUpperHeader *) &hdr;
 
-			id += HNSW_UPPER_SLOTS(r->m, uh->level, r->slot_size) - 1;
+			id += HNSW_UPPER_SLOTS(r->m, uh->level, S) - 1;
 		}
-		if ((id & 4095) == 0)
-			CHECK_FOR_INTERRUPTS();
 	}
+	if (BufferIsValid(buf))
+		UnlockReleaseBuffer(buf);
 }
 
 /* Prepare the query vector and run the first search. */

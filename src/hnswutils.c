@@ -326,6 +326,7 @@ HnswInitMetaPage(Page page, uint32 dims, int m, int efc, HnswMetric metric,
 	meta->entry_id = HNSW_INVALID_ID;
 	meta->entry_level = -1;
 	meta->nelements = 0;
+	meta->free_head = HNSW_INVALID_ID;
 	meta->rng_state = seed;
 	((PageHeader) page)->pd_lower = (char *) meta + sizeof(HnswMetaPageData) - (char *) page;
 }

@@ -11,7 +11,10 @@
  *     element of highest level if it died;
  *     then a walk from the entry point relinks live elements that lost
  *     every incoming link;
- *  3. mark the dead elements HNSW_KIND_DELETED.
+ *  3. mark the dead elements HNSW_KIND_DELETED and push their slots on the
+ *     free list of the metapage, from which inserts of level-0 elements
+ *     take their slot (the block-number half of a deleted slot's heap TID
+ *     links to the next free slot).
  * Elements deleted by an earlier VACUUM count as dead in pass 2 too: a
  * concurrent insert may have linked to one while it was being deleted.
  * Until pass 3 a dead element can still be returned by a concurrent scan;
@@ -33,8 +36,8 @@
 
 /* Re-select id's list on layer without its dead members. */
 static void
-repair_list(HnswReader *r, uint32 id, int layer, const bool *dead,
-			const uint8 *kinds, uint32 nslots)
+repair_list(HnswReader *r, uint32 id, int layer, bool *dead,
+			uint8 *kinds, uint32 nslots)
 {
 	int			cap;
 	uint32		cur[2 * HNSW_M_MAX];
@@ -64,7 +67,21 @@ repair_list(HnswReader *r, uint32 id, int layer, const bool *dead,
 		HnswReadBytes(r, off, cur, sizeof(uint32) * cap);
 		while (n < cap && cur[n] != HNSW_INVALID_ID)
 		{
-			if (cur[n] < nslots && dead[cur[n]])
+			uint32		e = cur[n];
+
+			if (e < nslots && dead[e] && kinds[e] == HNSW_KIND_DELETED)
+			{
+				HnswElementHeader hdr;
+
+				/* deleted earlier: an insert may have reused the slot since */
+				HnswReadHeader(r, e, &hdr);
+				if (hdr.kind == HNSW_KIND_ELEMENT)
+				{
+					dead[e] = false;
+					kinds[e] = HNSW_KIND_ELEMENT;
+									}
+			}
+			if (e < nslots && dead[e])
 				anydead = true;
 			n++;
 		}
@@ -303,17 +320,46 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		UnlockReleaseBuffer(metabuf);
 		relink_orphans(&r, HnswReadMeta(index).entry_id, dead, kinds, levels, nslots);
 
-		/* pass 3 */
-		for (uint32 id = 0; id < nslots; id++)
+		/*
+		 * pass 3, under the metapage lock (before any slot page, as always):
+		 * mark the dead elements and push their slots on the free list
+		 */
+		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 		{
-			uint8		kind = HNSW_KIND_DELETED;
+			uint32		head = ((HnswMetaPageData *) PageGetContents(BufferGetPage(metabuf)))->free_head;
+			bool		pushed = false;
 
-			if (!dead[id] || kinds[id] == HNSW_KIND_DELETED)
-				continue;
-			vacuum_delay_point();
-			HnswWriteBytes(index, (uint64) id * meta.slot_size +
-						   offsetof(HnswElementHeader, kind), &kind, 1);
+			for (uint32 id = nslots; id-- > 0;)
+			{
+				ItemPointerData link;
+				struct
+				{
+					ItemPointerData tid;
+					uint8		kind;
+				}			upd;
+
+				if (!dead[id] || kinds[id] == HNSW_KIND_DELETED)
+					continue;
+				ItemPointerSetBlockNumber(&link, head);
+				link.ip_posid = 0;
+				upd.tid = link;
+				upd.kind = HNSW_KIND_DELETED;
+				HnswWriteBytes(index, (uint64) id * meta.slot_size, &upd,
+							   offsetof(HnswElementHeader, kind) + 1);
+				head = id;
+				pushed = true;
+			}
+			if (pushed)
+			{
+				GenericXLogState *state = GenericXLogStart(index);
+
+				mp = (HnswMetaPageData *) PageGetContents(GenericXLogRegisterBuffer(state, metabuf, 0));
+				mp->free_head = head;
+				GenericXLogFinish(state);
+			}
 		}
+		UnlockReleaseBuffer(metabuf);
 	}
 
 	stats->tuples_removed += ndead;
