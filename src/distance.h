@@ -25,13 +25,15 @@ typedef struct VsKernels
 	/*
 	 * Block of inner products for batched exact KNN: out[i * ldo + j] = <q_i, x_j>
 	 * for i < nq, j < nx.  q_i starts at q + i * ldq, x_j at x + j * ldx (strides in floats).
+	 * Fastest with many queries (>= 16) per call: each row is then reused from cache.
+	 * out[i * ldo + j] for j >= nx is not touched.
 	 */
 	void		(*dot_block) (const float *q, int nq, int ldq,
 							  const float *x, int nx, int ldx,
 							  int n, float *out, int ldo);
 } VsKernels;
 
-/* The kernels in use; valid after VsKernelsInit(). */
+/* The kernels in use: scalar until VsKernelsInit() installs the best variant. */
 extern VsKernels vs_kernels;
 
 /* Choose the best variant the CPU supports (idempotent). Returns its name. */
@@ -43,7 +45,10 @@ extern const char *VsKernelsInit(void);
  */
 extern int	VsKernelsSelect(const char *name);
 
-/* All variants compiled in and supported by this CPU: *count entries, scalar first. */
+/*
+ * All variants compiled in and supported by this CPU: *count entries, scalar first and
+ * the best last (a static array).
+ */
 extern const VsKernels *VsKernelVariants(int *count);
 
 #endif							/* VECSEARCH_DISTANCE_H */
