@@ -56,6 +56,13 @@ RESET enable_seqscan;
 EXPLAIN (COSTS OFF) SELECT id FROM pts WHERE v = '[1,2,3]';
 -- with every plan allowed, ORDER BY ... LIMIT picks the index too
 EXPLAIN (COSTS OFF) SELECT id FROM pts ORDER BY v <-> '[1,2,3]' LIMIT 5;
+-- but not on a table of three rows, where sorting them is cheaper
+CREATE TABLE tiny (id int, v vector(2));
+INSERT INTO tiny VALUES (1, '[1,1]'), (2, '[2,2]'), (3, '[3,3]');
+CREATE INDEX ON tiny USING hnsw (v vector_l2_ops);
+ANALYZE tiny;
+EXPLAIN (COSTS OFF) SELECT id FROM tiny ORDER BY v <-> '[1,2]' LIMIT 2;
+DROP TABLE tiny;
 
 -- answers equal the exact ones on this small set (ef_search 100)
 SET hnsw.ef_search = 100;

@@ -250,8 +250,13 @@ add_link_mem(HnswBuildState *st, uint32 nb, uint32 newid, int layer, float d)
 		memcpy(cur, list, sizeof(uint32) * cap);
 		n = 0;
 		while (n < cap && cur[n] != HNSW_INVALID_ID)
+		{
+			/* in a parallel build nb may have chosen newid itself */
+			if (cur[n] == newid)
+				done = true;
 			n++;
-		if (n < cap)
+		}
+		if (!done && n < cap)
 		{
 			list[n] = newid;
 			done = true;
@@ -399,11 +404,36 @@ insert_mem(HnswBuildState *st, uint32 id)
 
 		nsel = HnswSelectNeighbors(eps, ncands, st->m, pairdist_mem, st, sel);
 		if (st->locks)
+		{
+			/*
+			 * Parallel build: once this element is linked on a higher layer,
+			 * other workers may already have added themselves to this list;
+			 * keep those after the selected ones, without duplicates.
+			 */
+			uint32		merged[2 * HNSW_M_MAX];
+			int			nm = 0;
+
 			SpinLockAcquire(&st->locks[id]);
-		for (int i = 0; i < nsel; i++)
-			mylist[i] = sel[i];
-		if (st->locks)
+			for (int i = 0; i < nsel; i++)
+				merged[nm++] = sel[i];
+			for (int i = 0; i < cap && mylist[i] != HNSW_INVALID_ID && nm < cap; i++)
+			{
+				bool		dup = false;
+
+				for (int j = 0; j < nsel && !dup; j++)
+					dup = sel[j] == mylist[i];
+				if (!dup)
+					merged[nm++] = mylist[i];
+			}
+			for (int i = 0; i < cap; i++)
+				mylist[i] = i < nm ? merged[i] : HNSW_INVALID_ID;
 			SpinLockRelease(&st->locks[id]);
+		}
+		else
+		{
+			for (int i = 0; i < nsel; i++)
+				mylist[i] = sel[i];
+		}
 		for (int i = 0; i < nsel; i++)
 		{
 			float		d = 0;
