@@ -263,6 +263,11 @@ RESET enable_seqscan;
 REINDEX INDEX nul_l2;
 CREATE INDEX CONCURRENTLY nul_l1 ON nul USING hnsw (v vector_l1_ops);
 SELECT * FROM vecsearch_index_check('nul_l1');
+REINDEX INDEX CONCURRENTLY nul_l1;
+SELECT * FROM vecsearch_index_check('nul_l1');
+SET enable_seqscan = off;
+SELECT array_agg(id) AS l1_after_reindex FROM (SELECT id FROM nul ORDER BY v <+> '[2,0.9]' LIMIT 2) s;
+RESET enable_seqscan;
 
 -- the checker refuses other relations (42809)
 SELECT pg_temp.err($$SELECT * FROM vecsearch_index_check('nul')$$);
