@@ -286,6 +286,8 @@ extern HnswCand HnswHeapPop(HnswHeap *h);
 #define HnswHeapTop(h)	((h)->a[0])
 extern void HnswVisitedInit(HnswVisited *v, uint32 cap);
 extern void HnswVisitedReset(HnswVisited *v, uint32 cap);
+extern HnswVisited *HnswVisitedAcquire(uint32 cap);
+extern void HnswVisitedRelease(HnswVisited *v);
 #define HnswVisitedTest(v, id)	((v)->tag[id] == (v)->epoch)
 #define HnswVisitedSet(v, id)	((v)->tag[id] = (v)->epoch)
 typedef float (*HnswPairDist) (void *arg, uint32 a, uint32 b);
