@@ -275,7 +275,6 @@ extern HnswMetric HnswGetMetric(Relation index);
 
 /* ---- hnswutils.c ---- */
 extern HnswDistFn HnswDistance(HnswMetric metric);
-extern float HnswFinishDistance(HnswMetric metric, float d);
 extern bool HnswPrepareVector(HnswMetric metric, float *x, int dims);
 extern void HnswRngSeed(HnswRng *rng, uint64 seed);
 extern uint64 HnswRngNext(HnswRng *rng);

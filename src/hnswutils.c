@@ -65,21 +65,6 @@ HnswDistance(HnswMetric metric)
 	return NULL;
 }
 
-/* The user-visible distance for an internal one (for diagnostics). */
-float
-HnswFinishDistance(HnswMetric metric, float d)
-{
-	switch (metric)
-	{
-		case HNSW_METRIC_L2:
-			return sqrtf(d);
-		case HNSW_METRIC_COSINE:
-			return 1.0f + d;
-		default:
-			return d;
-	}
-}
-
 /*
  * HnswPrepareVector: put x in the stored form.  For cosine, normalise in
  * place; returns false for a zero vector (not indexed, as pgvector does).
