@@ -90,13 +90,15 @@ vs_psql() {
 
 # vs_load_fmnist [NTRAIN]: tables fmnist_train (60,000 rows, or NTRAIN) and fmnist_test
 # (10,000), columns id int (0-based, file order), label int, embedding vector(784)
-# holding the raw pixel values 0..255.
+# holding the raw pixel values 0..255.  The pixel vectors compress 4x, so the tables are
+# made with toast_tuple_target = 8160 to keep them inline and uncompressed (README,
+# "Storage": decompressing every row costs more than the distance).
 vs_load_fmnist() {
 	local n=${1:-60000}
 	vs_psql -c "CREATE EXTENSION IF NOT EXISTS vecsearch" \
 		-c "DROP TABLE IF EXISTS fmnist_train, fmnist_test" \
-		-c "CREATE TABLE fmnist_train (id int PRIMARY KEY, label int NOT NULL, embedding vector(784) NOT NULL)" \
-		-c "CREATE TABLE fmnist_test (id int PRIMARY KEY, label int NOT NULL, embedding vector(784) NOT NULL)"
+		-c "CREATE TABLE fmnist_train (id int PRIMARY KEY, label int NOT NULL, embedding vector(784) NOT NULL) WITH (toast_tuple_target = 8160)" \
+		-c "CREATE TABLE fmnist_test (id int PRIMARY KEY, label int NOT NULL, embedding vector(784) NOT NULL) WITH (toast_tuple_target = 8160)"
 	perl "$VS_ROOT/scripts/fmnist2copy.pl" "$VS_FMNIST_DIR/train-images-idx3-ubyte.gz" \
 		"$VS_FMNIST_DIR/train-labels-idx1-ubyte.gz" "$n" |
 		vs_psql -c "\\copy fmnist_train FROM STDIN"

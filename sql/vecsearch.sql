@@ -71,19 +71,21 @@ COMMENT ON FUNCTION array_to_vector(numeric[], integer, boolean) IS 'cast numeri
 COMMENT ON FUNCTION vector_to_float4(vector, integer, boolean) IS 'cast vector to real[]';
 
 -- distances
+-- COST 10: a distance over hundreds of dimensions costs tens of simple operators; with the
+-- default cost of 1 the planner keeps large exact scans serial (see README "Exact search").
 
 CREATE FUNCTION l2_distance(vector, vector) RETURNS float8
-	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10;
 CREATE FUNCTION inner_product(vector, vector) RETURNS float8
-	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10;
 CREATE FUNCTION cosine_distance(vector, vector) RETURNS float8
-	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10;
 CREATE FUNCTION l1_distance(vector, vector) RETURNS float8
-	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10;
 CREATE FUNCTION vector_l2_squared_distance(vector, vector) RETURNS float8
-	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10;
 CREATE FUNCTION vector_negative_inner_product(vector, vector) RETURNS float8
-	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10;
 
 COMMENT ON FUNCTION l2_distance(vector, vector) IS 'Euclidean (L2) distance';
 COMMENT ON FUNCTION inner_product(vector, vector) IS 'inner product';
@@ -230,6 +232,13 @@ COMMENT ON OPERATOR CLASS vector_ops USING btree IS 'btree ordering of vectors (
 -- Section: exact KNN
 -- ===================================================================================
 
+CREATE FUNCTION vecsearch_knn(tbl regclass, col name, queries vector[], k integer DEFAULT 10,
+	metric text DEFAULT 'l2')
+	RETURNS TABLE(query integer, rank integer, row_tid tid, distance double precision)
+	AS 'MODULE_PATHNAME', 'vecsearch_knn' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION vecsearch_knn(regclass, name, vector[], integer, text) IS
+	'exact k nearest rows of each query vector in one pass over the table; metric l2, ip, cosine or l1';
+
 -- (end of section: exact KNN)
 
 -- ===================================================================================
@@ -281,6 +290,36 @@ COMMENT ON FUNCTION vecsearch_index_check(regclass) IS 'structural check of an h
 -- ===================================================================================
 -- Section: recall research (LID, recall reports, synthetic data)
 -- ===================================================================================
+
+CREATE FUNCTION vecsearch_lid(tbl regclass, col name, k integer DEFAULT 100,
+	sample integer DEFAULT NULL, metric text DEFAULT 'l2', seed integer DEFAULT 0)
+	RETURNS TABLE(row_tid tid, lid double precision)
+	AS 'MODULE_PATHNAME', 'vecsearch_lid' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION vecsearch_lid(regclass, name, integer, integer, text, integer) IS
+	'pointwise local intrinsic dimensionality (MLE of Amsaleg et al.) of every row, or of a seeded sample, from its k exact nearest neighbours';
+
+CREATE FUNCTION vecsearch_lid_of(tbl regclass, col name, v vector, k integer DEFAULT 100,
+	metric text DEFAULT 'l2')
+	RETURNS double precision
+	AS 'MODULE_PATHNAME', 'vecsearch_lid_of' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION vecsearch_lid_of(regclass, name, vector, integer, text) IS
+	'local intrinsic dimensionality of any vector from its k exact nearest rows of a table';
+
+CREATE FUNCTION vecsearch_lid_summary(tbl regclass, col name, k integer DEFAULT 100,
+	sample integer DEFAULT NULL, metric text DEFAULT 'l2', seed integer DEFAULT 0)
+	RETURNS TABLE(rows_used bigint, k integer, lid_harmonic_mean double precision,
+		lid_p10 double precision, lid_p50 double precision, lid_p90 double precision)
+	AS 'MODULE_PATHNAME', 'vecsearch_lid_summary' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION vecsearch_lid_summary(regclass, name, integer, integer, text, integer) IS
+	'harmonic-mean LID and its 10th, 50th and 90th percentiles over the rows (or a seeded sample)';
+
+CREATE FUNCTION vecsearch_synthetic(n integer, dim integer, intrinsic_dim integer,
+	seed integer DEFAULT 0)
+	RETURNS SETOF vector
+	AS 'MODULE_PATHNAME', 'vecsearch_synthetic' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+	ROWS 1000;
+COMMENT ON FUNCTION vecsearch_synthetic(integer, integer, integer, integer) IS
+	'seeded random vectors on a random intrinsic_dim-dimensional linear subspace of dim dimensions';
 
 -- (end of section: recall research)
 

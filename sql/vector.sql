@@ -1,14 +1,6 @@
 -- The vector type: text I/O, typmod, casts, operators, functions, aggregates, errors.
 
--- err(statement): runs it and shows "SQLSTATE: message" of the error it raises.
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE q;
-	RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || SQLERRM;
-END
-$$;
+\i sql/helpers.psql
 
 -- text input and output round-trip (shortest float4 form)
 SELECT '[1,2,3]'::vector;
@@ -177,10 +169,40 @@ SELECT id FROM t_knn ORDER BY v <#> '[1,1]', id LIMIT 3;
 SELECT id FROM t_knn WHERE id > 0 ORDER BY v <=> '[1,1]', id LIMIT 3;
 DROP TABLE t_knn;
 
+-- compressed vectors (rows over the TOAST threshold compress under STORAGE main): a
+-- repeated compressed argument is detoasted once per query, and two values are never
+-- confused (same compressed size, different contents)
+CREATE TABLE t_comp (id int, v vector);
+INSERT INTO t_comp SELECT i, array_cat(array_fill(0, ARRAY[1500]), ARRAY[i])::vector
+FROM generate_series(1, 6) i;
+SELECT count(*) AS compressed FROM t_comp WHERE pg_column_compression(v) IS NOT NULL;
+SELECT count(*) AS pairs,
+	   bool_and(a.v <-> b.v = abs(a.id - b.id)) AS l2_ok,
+	   bool_and(vector_l2_squared_distance(a.v, b.v) = (a.id - b.id) ^ 2) AS l2sq_ok,
+	   bool_and(a.v <+> b.v = abs(a.id - b.id)) AS l1_ok,
+	   bool_and(a.v <#> b.v = -(a.id * b.id)) AS ip_ok,
+	   bool_and(inner_product(a.v, b.v) = a.id * b.id) AS ip2_ok,
+	   bool_and(a.v <=> b.v = 0) AS cos_ok
+FROM t_comp a, t_comp b;
+SELECT id FROM t_comp ORDER BY v <-> (SELECT v FROM t_comp WHERE id = 4), id LIMIT 3;
+DROP TABLE t_comp;
+
 -- the distance functions are parallel safe, so large exact scans use workers
 SELECT proname, provolatile, proparallel FROM pg_proc
 WHERE proname IN ('l2_distance', 'cosine_distance', 'l1_distance', 'vector_negative_inner_product')
 ORDER BY proname;
+
+-- an exact scan can run in parallel and gives the serial answer
+CREATE TABLE t_big (id int, v vector(16));
+INSERT INTO t_big SELECT i, array_fill((i % 97)::real, ARRAY[16])::vector FROM generate_series(1, 5000) i;
+ANALYZE t_big;
+SET parallel_setup_cost = 0;
+SET min_parallel_table_scan_size = 0;
+EXPLAIN (COSTS OFF) SELECT id FROM t_big ORDER BY v <-> (SELECT v FROM t_big WHERE id = 3), id LIMIT 5;
+SELECT id FROM t_big ORDER BY v <-> (SELECT v FROM t_big WHERE id = 3), id LIMIT 5;
+RESET parallel_setup_cost;
+RESET min_parallel_table_scan_size;
+DROP TABLE t_big;
 
 -- storage: vectors stay inline (see README "Storage")
 SELECT typstorage FROM pg_type WHERE typname = 'vector';

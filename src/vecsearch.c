@@ -5,6 +5,7 @@
 #include "postgres.h"
 
 #include "distance.h"
+#include "exactscan.h"
 #include "fmgr.h"
 #include "hnsw.h"
 
@@ -17,4 +18,5 @@ _PG_init(void)
 {
 	VsKernelsInit();
 	HnswInit();
+	VsExactScanInit();
 }

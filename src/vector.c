@@ -11,6 +11,7 @@
 #include <float.h>
 #include <math.h>
 
+#include "access/detoast.h"
 #include "catalog/pg_type.h"
 #include "common/int.h"
 #include "common/shortest_dec.h"
@@ -103,6 +104,68 @@ CheckOverflow(float x)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("value out of range: overflow")));
+}
+
+
+/*
+ * GetVectorArgCached: the vector in argument argno, detoasted, for functions called once
+ * per row with one argument that usually stays the same (the query vector of a scan).
+ *
+ * A compressed or out-of-line argument would otherwise be decompressed or fetched again
+ * on every call, which costs more than the distance itself.  fn_extra keeps, per argument,
+ * the raw bytes last seen (compressed data or the TOAST pointer: the same raw bytes mean
+ * the same value) and, once the same raw value has been seen twice in a row, its
+ * detoasted copy.  Arguments that change on every call (the column) only pay a memcmp and
+ * a copy of the raw bytes.  Plain and short inline values are returned as before.
+ */
+typedef struct VectorArgCache
+{
+	struct varlena *raw[2];		/* raw bytes last seen, in fn_mcxt */
+	Vector	   *vec[2];			/* detoasted copy of raw, or NULL */
+} VectorArgCache;
+
+Vector *
+GetVectorArgCached(FunctionCallInfo fcinfo, int argno)
+{
+	Datum		d = PG_GETARG_DATUM(argno);
+	struct varlena *raw = (struct varlena *) DatumGetPointer(d);
+	VectorArgCache *cache;
+	Size		rawsize;
+	MemoryContext old;
+
+	if (argno > 1 || fcinfo->flinfo == NULL ||
+		!(VARATT_IS_COMPRESSED(raw) || VARATT_IS_EXTERNAL_ONDISK(raw)))
+		return DatumGetVector(d);
+
+	cache = (VectorArgCache *) fcinfo->flinfo->fn_extra;
+	if (cache == NULL)
+	{
+		cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(VectorArgCache));
+		fcinfo->flinfo->fn_extra = cache;
+	}
+
+	rawsize = VARSIZE_ANY(raw);
+	if (cache->raw[argno] != NULL && VARSIZE_ANY(cache->raw[argno]) == rawsize &&
+		memcmp(cache->raw[argno], raw, rawsize) == 0)
+	{
+		if (cache->vec[argno] == NULL)
+		{
+			old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+			cache->vec[argno] = (Vector *) detoast_attr(raw);
+			MemoryContextSwitchTo(old);
+		}
+		return cache->vec[argno];
+	}
+
+	/* a new value: remember its raw bytes, detoast it in the caller's context */
+	if (cache->raw[argno] != NULL)
+		pfree(cache->raw[argno]);
+	if (cache->vec[argno] != NULL)
+		pfree(cache->vec[argno]);
+	cache->vec[argno] = NULL;
+	cache->raw[argno] = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, rawsize);
+	memcpy(cache->raw[argno], raw, rawsize);
+	return DatumGetVector(d);
 }
 
 /* ------------------------------------------------------------------------
@@ -425,8 +488,8 @@ PG_FUNCTION_INFO_V1(l2_distance);
 Datum
 l2_distance(PG_FUNCTION_ARGS)
 {
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	Vector	   *a = GetVectorArgCached(fcinfo, 0);
+	Vector	   *b = GetVectorArgCached(fcinfo, 1);
 
 	CheckVectorDimsMatch(a, b);
 	PG_RETURN_FLOAT8(sqrt((double) vs_kernels.l2sq(a->x, b->x, a->dim)));
@@ -437,8 +500,8 @@ PG_FUNCTION_INFO_V1(vector_l2_squared_distance);
 Datum
 vector_l2_squared_distance(PG_FUNCTION_ARGS)
 {
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	Vector	   *a = GetVectorArgCached(fcinfo, 0);
+	Vector	   *b = GetVectorArgCached(fcinfo, 1);
 
 	CheckVectorDimsMatch(a, b);
 	PG_RETURN_FLOAT8((double) vs_kernels.l2sq(a->x, b->x, a->dim));
@@ -448,8 +511,8 @@ PG_FUNCTION_INFO_V1(inner_product);
 Datum
 inner_product(PG_FUNCTION_ARGS)
 {
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	Vector	   *a = GetVectorArgCached(fcinfo, 0);
+	Vector	   *b = GetVectorArgCached(fcinfo, 1);
 
 	CheckVectorDimsMatch(a, b);
 	PG_RETURN_FLOAT8((double) vs_kernels.dot(a->x, b->x, a->dim));
@@ -459,8 +522,8 @@ PG_FUNCTION_INFO_V1(vector_negative_inner_product);
 Datum
 vector_negative_inner_product(PG_FUNCTION_ARGS)
 {
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	Vector	   *a = GetVectorArgCached(fcinfo, 0);
+	Vector	   *b = GetVectorArgCached(fcinfo, 1);
 
 	CheckVectorDimsMatch(a, b);
 	PG_RETURN_FLOAT8(-(double) vs_kernels.dot(a->x, b->x, a->dim));
@@ -474,8 +537,8 @@ PG_FUNCTION_INFO_V1(cosine_distance);
 Datum
 cosine_distance(PG_FUNCTION_ARGS)
 {
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	Vector	   *a = GetVectorArgCached(fcinfo, 0);
+	Vector	   *b = GetVectorArgCached(fcinfo, 1);
 	float		ab,
 				aa,
 				bb;
@@ -497,8 +560,8 @@ PG_FUNCTION_INFO_V1(l1_distance);
 Datum
 l1_distance(PG_FUNCTION_ARGS)
 {
-	Vector	   *a = PG_GETARG_VECTOR_P(0);
-	Vector	   *b = PG_GETARG_VECTOR_P(1);
+	Vector	   *a = GetVectorArgCached(fcinfo, 0);
+	Vector	   *b = GetVectorArgCached(fcinfo, 1);
 
 	CheckVectorDimsMatch(a, b);
 	PG_RETURN_FLOAT8((double) vs_kernels.l1(a->x, b->x, a->dim));

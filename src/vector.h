@@ -26,6 +26,12 @@ typedef struct Vector
 #define PG_GETARG_VECTOR_P(n)	DatumGetVector(PG_GETARG_DATUM(n))
 #define PG_RETURN_VECTOR_P(v)	PG_RETURN_POINTER(v)
 
+/*
+ * The vector in argument argno (0 or 1), detoasted; a compressed or out-of-line argument
+ * that repeats from call to call (a query vector) is detoasted once per query.
+ */
+extern Vector *GetVectorArgCached(FunctionCallInfo fcinfo, int argno);
+
 /* Allocate a zeroed vector of dim dimensions (dim already validated). */
 extern Vector *InitVector(int dim);
 

@@ -1,0 +1,220 @@
+-- The batched exact-KNN engine: vecsearch_knn() against ORDER BY <op> for every metric,
+-- ties, NULLs, threads, privileges, and every error.
+
+\i sql/helpers.psql
+
+-- 40 small integer vectors with many exact ties, two NULLs, a zero vector.
+CREATE TABLE items (id int, v vector(3));
+INSERT INTO items
+	SELECT i, ARRAY[(i * 7) % 5, (i * 3) % 4, i % 3]::real[]::vector
+	FROM generate_series(1, 40) i;
+INSERT INTO items VALUES (41, NULL), (42, NULL), (43, '[0,0,0]');
+CREATE TABLE queries (qid int, v vector(3));
+INSERT INTO queries VALUES (1, '[1,1,1]'), (2, '[0,0,0]'), (3, '[4,3,2]'), (4, '[-1,2,0.5]');
+
+-- The first query's answer in full (ties ordered by TID).
+SELECT query, rank, row_tid, distance, i.v
+FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], 6) k
+JOIN items i ON i.ctid = k.row_tid
+ORDER BY query, rank;
+
+-- knn_vs_sql(metric, op, k): rows of vecsearch_knn that differ from the plain-SQL
+-- answer ranked by (distance, ctid), and the number of rows compared.
+CREATE FUNCTION pg_temp.knn_vs_sql(metric text, op text, k int,
+	OUT compared bigint, OUT mismatches bigint) LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE format($f$
+		WITH knn AS (
+			SELECT * FROM vecsearch_knn('items', 'v',
+				(SELECT array_agg(v ORDER BY qid) FROM queries), %3$s, %1$L)),
+		sql AS (
+			SELECT * FROM (
+				SELECT q.qid AS query,
+					row_number() OVER (PARTITION BY q.qid ORDER BY i.v %2$s q.v, i.ctid)::int AS rank,
+					i.ctid AS row_tid, i.v %2$s q.v AS distance
+				FROM queries q, items i WHERE i.v IS NOT NULL) s
+			WHERE rank <= %3$s)
+		SELECT count(*),
+			count(*) FILTER (WHERE knn.row_tid IS DISTINCT FROM sql.row_tid
+				OR knn.distance IS DISTINCT FROM sql.distance)
+		FROM knn FULL JOIN sql USING (query, rank)$f$, metric, op, k)
+	INTO compared, mismatches;
+END
+$$;
+
+SELECT m, k, (pg_temp.knn_vs_sql(m, op, k)).*
+FROM (VALUES ('l2', '<->'), ('ip', '<#>'), ('cosine', '<=>'), ('l1', '<+>')) AS ms(m, op),
+	(VALUES (1), (5), (41), (100)) AS ks(k)
+ORDER BY m, k;
+
+-- the defaults are k = 10 and l2
+SELECT count(*), max(rank), bool_and(distance = l2_distance(i.v, '[1,1,1]'))
+FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[]) k
+JOIN items i ON i.ctid = k.row_tid;
+
+-- cosine: a zero vector's distance is NaN, which sorts last (as in ORDER BY)
+SELECT query, rank, row_tid, distance
+FROM vecsearch_knn('items', 'v', ARRAY['[0,0,0]', '[1,0,0]']::vector[], 43, 'cosine')
+WHERE rank <= 2 OR rank >= 40
+ORDER BY query, rank;
+
+-- a larger table with non-integer values: several blocks and tiles, one and two threads
+CREATE TABLE big (id int, v vector(20));
+INSERT INTO big
+	SELECT i, (SELECT array_agg(sin(i * 0.37 + j * 1.91) * 10 + cos(i * j * 0.013))::real[]
+			   FROM generate_series(1, 20) j)::vector
+	FROM generate_series(1, 3000) i;
+CREATE TABLE bigq AS SELECT id AS qid, v FROM big WHERE id % 75 = 0;
+UPDATE bigq SET v = v + '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]';
+CREATE FUNCTION pg_temp.big_vs_sql(metric text, op text, k int,
+	OUT compared bigint, OUT mismatches bigint) LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE format($f$
+		WITH knn AS (
+			SELECT * FROM vecsearch_knn('big', 'v',
+				(SELECT array_agg(v ORDER BY qid) FROM bigq), %3$s, %1$L)),
+		sql AS (
+			SELECT * FROM (
+				SELECT q.qid / 75 AS query,
+					row_number() OVER (PARTITION BY q.qid ORDER BY b.v %2$s q.v, b.ctid)::int AS rank,
+					b.ctid AS row_tid, b.v %2$s q.v AS distance
+				FROM bigq q, big b) s
+			WHERE rank <= %3$s)
+		SELECT count(*),
+			count(*) FILTER (WHERE knn.row_tid IS DISTINCT FROM sql.row_tid
+				OR knn.distance IS DISTINCT FROM sql.distance)
+		FROM knn FULL JOIN sql USING (query, rank)$f$, metric, op, k)
+	INTO compared, mismatches;
+END
+$$;
+SET vecsearch.exact_threads = 1;
+SELECT m, (pg_temp.big_vs_sql(m, op, 7)).*
+FROM (VALUES ('l2', '<->'), ('ip', '<#>'), ('cosine', '<=>'), ('l1', '<+>')) AS ms(m, op)
+ORDER BY m;
+SET vecsearch.exact_threads = 2;
+SELECT m, (pg_temp.big_vs_sql(m, op, 7)).*
+FROM (VALUES ('l2', '<->'), ('ip', '<#>'), ('cosine', '<=>'), ('l1', '<+>')) AS ms(m, op)
+ORDER BY m;
+RESET vecsearch.exact_threads;
+
+-- rows on three shells of very different norms and 12 queries: the l2 norm window skips
+-- most of the other shells' rows (queries and blocks are sorted by norm); the answer
+-- must not change
+CREATE TABLE shells (id int, v vector(8));
+INSERT INTO shells
+	SELECT i, (SELECT array_agg((sin(i * 1.7 + j * 0.9) + 1.5) * (1 + 10 * (i % 3)) + i * 0)::real[]
+			   FROM generate_series(1, 8) j)::vector
+	FROM generate_series(1, 2500) i;
+CREATE TABLE shellq AS SELECT id AS qid, v FROM shells WHERE id % 200 = 1;
+SELECT count(*) FROM shellq;
+SELECT th, k, count(*) AS compared,
+	count(*) FILTER (WHERE knn.row_tid IS DISTINCT FROM sql.row_tid
+		OR knn.distance IS DISTINCT FROM sql.distance) AS mismatches
+FROM (VALUES (1), (2)) ts(th), (VALUES (3), (40)) ks(k),
+	LATERAL (SELECT set_config('vecsearch.exact_threads', th::text, false)) g,
+	LATERAL (SELECT * FROM vecsearch_knn('shells', 'v',
+		(SELECT array_agg(v ORDER BY qid) FROM shellq), k)) knn
+	FULL JOIN LATERAL (
+		SELECT * FROM (
+			SELECT (q.qid + 199) / 200 AS query,
+				row_number() OVER (PARTITION BY q.qid ORDER BY s.v <-> q.v, s.ctid)::int AS rank,
+				s.ctid AS row_tid, s.v <-> q.v AS distance
+			FROM shellq q, shells s) x
+		WHERE rank <= k) sql USING (query, rank)
+GROUP BY th, k ORDER BY th, k;
+RESET vecsearch.exact_threads;
+
+-- fewer rows than k, an empty table, a materialized view, a table with a domain column
+SELECT count(*) FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], 1000);
+CREATE TABLE empty (v vector(3));
+SELECT count(*) FROM vecsearch_knn('empty', 'v', ARRAY['[1,1,1]']::vector[], 5);
+CREATE MATERIALIZED VIEW items_mv AS SELECT * FROM items WHERE id <= 10;
+SELECT rank, row_tid, distance FROM vecsearch_knn('items_mv', 'v', ARRAY['[1,1,1]']::vector[], 3);
+CREATE DOMAIN vec3 AS vector(3);
+CREATE TABLE dom (v vec3);
+INSERT INTO dom VALUES ('[1,2,3]'), ('[0,0,0]');
+SELECT rank, row_tid, distance FROM vecsearch_knn('dom', 'v', ARRAY['[1,2,3]']::vector[], 3);
+-- quoted identifiers and a column without typmod holding mixed dimensions
+CREATE TABLE "Mixed Case" ("My Vec" vector);
+INSERT INTO "Mixed Case" VALUES ('[1,2]'), ('[3,4]');
+SELECT rank, row_tid, distance FROM vecsearch_knn('"Mixed Case"', 'My Vec', ARRAY['[3,3]']::vector[], 2);
+INSERT INTO "Mixed Case" VALUES ('[1,2,3]');
+
+-- vectors too large for a page are stored out of line (TOAST) and detoasted per row
+CREATE TABLE wide (id int, v vector(3000));
+INSERT INTO wide SELECT i, (SELECT array_agg(sin(i * j * 0.001)) FROM generate_series(1, 3000 + i * 0) j)::real[]::vector
+	FROM generate_series(1, 12) i;
+SELECT pg_column_size(v) > 8000 AS out_of_line FROM wide LIMIT 1;
+SELECT count(*) AS compared,
+	count(*) FILTER (WHERE knn.row_tid IS DISTINCT FROM sql.row_tid
+		OR knn.distance IS DISTINCT FROM sql.distance) AS mismatches
+FROM vecsearch_knn('wide', 'v', ARRAY(SELECT v FROM wide WHERE id IN (3, 8) ORDER BY id), 5) knn
+FULL JOIN (
+	SELECT * FROM (
+		SELECT q.n AS query,
+			row_number() OVER (PARTITION BY q.n ORDER BY w.v <-> q.v, w.ctid)::int AS rank,
+			w.ctid AS row_tid, w.v <-> q.v AS distance
+		FROM (SELECT row_number() OVER (ORDER BY id)::int AS n, v FROM wide WHERE id IN (3, 8)) q, wide w) x
+	WHERE rank <= 5) sql USING (query, rank);
+
+-- errors
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('"Mixed Case"', 'My Vec', ARRAY['[3,3]']::vector[], 5)$q$);
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], 5, 'hamming')$q$);
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], 5, 'L2')$q$);
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'nope', ARRAY['[1,1,1]']::vector[])$q$);
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'id', ARRAY['[1,1,1]']::vector[])$q$);
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'ctid', ARRAY['[1,1,1]']::vector[])$q$);
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('no_such_table', 'v', ARRAY['[1,1,1]']::vector[])$q$);
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1]']::vector[])$q$);
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]', '[1,1]']::vector[])$q$);
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], 0)$q$);
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], -3)$q$);
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], 10001)$q$);
+SELECT count(*) FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], 10000);
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', array_fill('[1,1,1]'::vector, ARRAY[10001]), 10000)$q$);
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', NULL)$q$);
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', '{}')$q$);
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]', NULL]::vector[])$q$);
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY[['[1,1,1]'], ['[1,1,1]']]::vector[])$q$);
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn(NULL, 'v', ARRAY['[1,1,1]']::vector[])$q$);
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', NULL, ARRAY['[1,1,1]']::vector[])$q$);
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], NULL)$q$);
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], 5, NULL)$q$);
+CREATE VIEW items_view AS SELECT * FROM items;
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items_view', 'v', ARRAY['[1,1,1]']::vector[])$q$);
+CREATE INDEX items_id ON items (id);
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items_id', 'id', ARRAY['[1,1,1]']::vector[])$q$);
+CREATE TABLE parted (id int, v vector(3)) PARTITION BY RANGE (id);
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('parted', 'v', ARRAY['[1,1,1]']::vector[])$q$);
+SELECT pg_temp.err($q$SET vecsearch.exact_threads = 0$q$);
+SELECT pg_temp.err($q$SET vecsearch.exact_threads = 65$q$);
+
+-- privileges: the caller's, on the table or the column; no row-level security
+CREATE ROLE regress_vecsearch_reader;
+GRANT SELECT (id) ON items TO regress_vecsearch_reader;
+GRANT SELECT ON big TO regress_vecsearch_reader;
+SET ROLE regress_vecsearch_reader;
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[])$q$);
+SELECT count(*) FROM vecsearch_knn('big', 'v', ARRAY[(SELECT v FROM big WHERE id = 1)], 3);
+RESET ROLE;
+GRANT SELECT (v) ON items TO regress_vecsearch_reader;
+SET ROLE regress_vecsearch_reader;
+SELECT count(*) FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], 3);
+RESET ROLE;
+ALTER TABLE big ENABLE ROW LEVEL SECURITY;
+CREATE POLICY big_some ON big FOR SELECT USING (id < 10);
+SET ROLE regress_vecsearch_reader;
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('big', 'v', ARRAY[(SELECT v FROM big WHERE id = 1)], 3)$q$);
+RESET ROLE;
+-- the owner is exempt from its own policies (without FORCE), so the scan is allowed
+SELECT count(*) FROM vecsearch_knn('big', 'v', ARRAY[(SELECT v FROM big WHERE id = 1)], 3);
+REVOKE ALL ON items, big FROM regress_vecsearch_reader;
+DROP ROLE regress_vecsearch_reader;
+
+-- the snapshot: rows inserted later in the same transaction are seen, deleted ones not
+BEGIN;
+DELETE FROM items WHERE id = 3;
+INSERT INTO items VALUES (100, '[1,1,1]');
+SELECT i.id, k.distance FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], 2) k
+JOIN items i ON i.ctid = k.row_tid ORDER BY rank;
+ROLLBACK;

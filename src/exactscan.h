@@ -1,0 +1,121 @@
+/*
+ * exactscan.h: the batched exact-KNN engine (internal C API).
+ *
+ * Many query vectors against every row of a table (or of an in-memory matrix) in one
+ * pass: tiles of queries x rows through vs_kernels.dot_block, a conservative screen,
+ * an exact recheck with the same kernels the distance operators use, and one bounded
+ * max-heap per query.  vecsearch_knn(), the LID functions and the recall reports are
+ * built on it; it is the oracle for every recall figure.  See src/README, "Exact KNN".
+ */
+#ifndef VECSEARCH_EXACTSCAN_H
+#define VECSEARCH_EXACTSCAN_H
+
+#include "postgres.h"
+
+#include "access/attnum.h"
+#include "storage/itemptr.h"
+#include "utils/relcache.h"
+
+/* Limits of the k argument of every function built on the engine. */
+#define VS_KNN_K_MIN		1
+#define VS_KNN_K_DEFAULT	10
+#define VS_KNN_K_MAX		10000
+/* Queries x k of one call (16 bytes each): 1.6 GB of answers. */
+#define VS_KNN_RESULTS_MAX	INT64CONST(100000000)
+
+/* Compute threads per call (GUC vecsearch.exact_threads). */
+#define VS_EXACT_THREADS_MIN		1
+#define VS_EXACT_THREADS_DEFAULT	2
+#define VS_EXACT_THREADS_MAX		64
+
+extern int	vs_exact_threads;
+
+/* The metrics, named as in SQL ('l2', 'ip', 'cosine', 'l1'). */
+typedef enum VsMetric
+{
+	VS_METRIC_L2,				/* <->: L2 distance (not squared) */
+	VS_METRIC_IP,				/* <#>: negative inner product */
+	VS_METRIC_COSINE,			/* <=>: 1 - cosine similarity */
+	VS_METRIC_L1				/* <+>: L1 distance */
+} VsMetric;
+
+/* One neighbour: its distance (exactly as the operator returns it) and its row. */
+typedef struct VsNeighbor
+{
+	double		dist;
+	ItemPointerData tid;
+} VsNeighbor;
+
+/* What to compute. */
+typedef struct VsKnnSpec
+{
+	const float *queries;		/* nq x dim, row-major, stride ldq floats */
+	int			nq;
+	int			ldq;
+	int			dim;
+	int			k;				/* VS_KNN_K_MIN .. VS_KNN_K_MAX */
+	VsMetric	metric;
+	/* Optional: for query i, never return the row whose TID is exclude[i]. */
+	const ItemPointerData *exclude;
+	/* Ignore rows at distance exactly 0 (the LID rule for duplicates). */
+	bool		skip_zero;
+} VsKnnSpec;
+
+/*
+ * The answer: for query i, count[i] neighbours in nbr[i * k .. i * k + count[i] - 1],
+ * ascending by (distance, TID).  count[i] < k only when fewer rows qualify.
+ */
+typedef struct VsKnnResult
+{
+	int			nq;
+	int			k;
+	int		   *count;
+	VsNeighbor *nbr;
+	int64		rows;			/* non-NULL rows compared against */
+} VsKnnResult;
+
+/* Parse a metric name; ereport 22023 for an unknown name. */
+extern VsMetric VsMetricFromName(const char *name);
+extern const char *VsMetricName(VsMetric metric);
+
+/*
+ * The distance between a row and a query, bit for bit what the SQL operator returns for
+ * "row <op> query".  Thread-safe (pure computation).
+ */
+extern double VsMetricDistance(VsMetric metric, const float *row, const float *query, int dim);
+
+/*
+ * Open a table for reading a vector column with the caller's privileges: takes
+ * AccessShareLock, checks the relation kind, that the column exists, SELECT privilege
+ * on it (42501), that row-level security does not apply, and that the column's type is
+ * vectype (42804; vectype InvalidOid means "our vector type", recognised by its input
+ * function).  Returns the open relation (close with table_close(rel, AccessShareLock)).
+ */
+extern Relation VsOpenVectorColumn(Oid relid, const char *colname, Oid vectype,
+								   AttrNumber *attnum);
+
+/* Allocate a result for nq queries and k neighbours (overflow-checked, huge allocs). */
+extern VsKnnResult *VsKnnResultAlloc(int nq, int k);
+
+/* Run the engine over every visible row of rel (active snapshot, NULLs skipped). */
+extern void VsExactKnnTable(Relation rel, AttrNumber attnum, const VsKnnSpec *spec,
+							VsKnnResult *res);
+
+/* Run the engine over an in-memory matrix of nrows rows (stride ldx) with their TIDs. */
+extern void VsExactKnnMatrix(const float *rows, int ldx, const ItemPointerData *tids,
+							 int64 nrows, const VsKnnSpec *spec, VsKnnResult *res);
+
+/*
+ * Read the non-NULL vectors of a column into a matrix (stride *ld floats, 64-byte
+ * aligned rows).  With sample >= 0, keep a uniform sample of at most sample rows
+ * (reservoir sampling, seeded private PRNG, in scan order); sample < 0 keeps all.
+ * *dim is 0 when no row was read.  *total receives the number of non-NULL rows seen.
+ */
+extern void VsLoadVectors(Relation rel, AttrNumber attnum, int64 sample, uint64 seed,
+						  float **matrix, int *ld, ItemPointerData **tids, int64 *nrows,
+						  int *dim, int64 *total);
+
+/* GUC registration, called from _PG_init. */
+extern void VsExactScanInit(void);
+
+#endif							/* VECSEARCH_EXACTSCAN_H */
