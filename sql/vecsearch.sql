@@ -245,6 +245,46 @@ COMMENT ON FUNCTION vecsearch_knn(regclass, name, vector[], integer, text) IS
 -- Section: hnsw access method
 -- ===================================================================================
 
+
+CREATE FUNCTION hnswhandler(internal) RETURNS index_am_handler
+	AS 'MODULE_PATHNAME' LANGUAGE C;
+COMMENT ON FUNCTION hnswhandler(internal) IS 'handler of the hnsw index access method';
+
+CREATE ACCESS METHOD hnsw TYPE INDEX HANDLER hnswhandler;
+COMMENT ON ACCESS METHOD hnsw IS 'hierarchical navigable small world graph index for approximate nearest-neighbour search';
+
+-- Support function 1 is the distance the graph is built on; function 2 (the
+-- norm) marks cosine: vectors are normalised and compared by inner product.
+CREATE OPERATOR CLASS vector_l2_ops
+	FOR TYPE vector USING hnsw AS
+	OPERATOR 1 <-> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 vector_l2_squared_distance(vector, vector);
+COMMENT ON OPERATOR CLASS vector_l2_ops USING hnsw IS 'hnsw on L2 distance (ORDER BY <->)';
+
+CREATE OPERATOR CLASS vector_ip_ops
+	FOR TYPE vector USING hnsw AS
+	OPERATOR 1 <#> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 vector_negative_inner_product(vector, vector);
+COMMENT ON OPERATOR CLASS vector_ip_ops USING hnsw IS 'hnsw on negative inner product (ORDER BY <#>)';
+
+CREATE OPERATOR CLASS vector_cosine_ops
+	FOR TYPE vector USING hnsw AS
+	OPERATOR 1 <=> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 vector_negative_inner_product(vector, vector),
+	FUNCTION 2 vector_norm(vector);
+COMMENT ON OPERATOR CLASS vector_cosine_ops USING hnsw IS 'hnsw on cosine distance (ORDER BY <=>); zero vectors are not indexed';
+
+CREATE OPERATOR CLASS vector_l1_ops
+	FOR TYPE vector USING hnsw AS
+	OPERATOR 1 <+> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 l1_distance(vector, vector);
+COMMENT ON OPERATOR CLASS vector_l1_ops USING hnsw IS 'hnsw on L1 distance (ORDER BY <+>)';
+
+CREATE FUNCTION vecsearch_index_check(idx regclass, OUT slot bigint, OUT problem text)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION vecsearch_index_check(regclass) IS 'structural check of an hnsw index: one row per problem, none when healthy';
+
 -- (end of section: hnsw access method)
 
 -- ===================================================================================

@@ -7,6 +7,7 @@
 #include "distance.h"
 #include "exactscan.h"
 #include "fmgr.h"
+#include "hnsw.h"
 
 PG_MODULE_MAGIC;
 
@@ -17,4 +18,5 @@ _PG_init(void)
 {
 	VsKernelsInit();
 	VsExactScanInit();
+	HnswInit();
 }
