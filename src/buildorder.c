@@ -187,11 +187,13 @@ order_lids(const float *vecs, int dims, int64 n, HnswMetric metric, int k, uint6
  * reloption (a stream distinct from the level generator's), so the same rows in the
  * same table order give the same order.  lid_desc / lid_asc: stable sort by LID, rows
  * with an undefined LID (fewer than lid_k distinct neighbours, all at one distance)
- * last, in table order.  With fewer than 3 rows the LID orders are the table order;
+ * last, in table order.  A DEBUG1 message names the first and the last row inserted
+ * (tids: the collected rows' heap TIDs).  With fewer than 3 rows the LID orders are the table order;
  * lid_k is lowered to n - 1 when the table has no more rows.
  */
 uint32 *
-HnswBuildOrder(Relation index, const float *vecs, int dims, int64 n, HnswMetric metric)
+HnswBuildOrder(Relation index, const float *vecs, int dims, int64 n,
+			   const ItemPointerData *tids, HnswMetric metric)
 {
 	uint32	   *order = MemoryContextAllocHuge(CurrentMemoryContext,
 											   mul_size(sizeof(uint32), Max(n, 1)));
@@ -236,5 +238,15 @@ HnswBuildOrder(Relation index, const float *vecs, int dims, int64 n, HnswMetric 
 			order[i] = keys[i].idx;
 		pfree(keys);
 	}
+	if (kind != HNSW_BUILD_ORDER_HEAP && n > 0)
+		ereport(DEBUG1,
+				(errmsg_internal("hnsw build order %s: %lld rows, first (%u,%u), last (%u,%u)",
+								 kind == HNSW_BUILD_ORDER_RANDOM ? "random" :
+								 kind == HNSW_BUILD_ORDER_LID_DESC ? "lid_desc" : "lid_asc",
+								 (long long) n,
+								 ItemPointerGetBlockNumber(&tids[order[0]]),
+								 ItemPointerGetOffsetNumber(&tids[order[0]]),
+								 ItemPointerGetBlockNumber(&tids[order[n - 1]]),
+								 ItemPointerGetOffsetNumber(&tids[order[n - 1]]))));
 	return order;
 }

@@ -332,7 +332,7 @@ extern void HnswDescendDisk(HnswReader *r, const float *q, uint32 *ep,
 /* ---- hnswbuild.c ---- */
 /* buildorder.c */
 extern uint32 *HnswBuildOrder(Relation index, const float *vecs, int dims, int64 n,
-							  HnswMetric metric);
+							  const ItemPointerData *tids, HnswMetric metric);
 
 extern IndexBuildResult *hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo);
 extern void hnswbuildempty(Relation index);

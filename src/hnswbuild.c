@@ -623,7 +623,7 @@ repair_reachability(HnswBuildState *st)
 static uint32 *
 build_insert_order(HnswBuildState *st)
 {
-	return HnswBuildOrder(st->index, st->vecs, st->dims, st->n, st->metric);
+	return HnswBuildOrder(st->index, st->vecs, st->dims, st->n, st->tids, st->metric);
 }
 
 /* Rearrange vecs and tids so that element id k is the k-th insertion. */

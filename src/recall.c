@@ -24,7 +24,9 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "nodes/pathnodes.h"
 #include "nodes/plannodes.h"
+#include "optimizer/plancat.h"
 #include "portability/instr_time.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -347,6 +349,55 @@ recall_settings_push(void)
 	return level;
 }
 
+/*
+ * While a report runs its queries, the planner sees only the index under test among
+ * the indexes of its table (a table may have several hnsw indexes on one column, e.g.
+ * one per build order): a get_relation_info hook installed for the duration of the
+ * SPI session drops the others from the table's index list.
+ */
+static get_relation_info_hook_type recall_prev_hook = NULL;
+static Oid	recall_only_heap = InvalidOid;
+static Oid	recall_only_index = InvalidOid;
+
+static void
+recall_relation_info(PlannerInfo *root, Oid relid, bool inhparent, RelOptInfo *rel)
+{
+	if (recall_prev_hook)
+		recall_prev_hook(root, relid, inhparent, rel);
+	if (relid == recall_only_heap && OidIsValid(recall_only_index))
+	{
+		List	   *keep = NIL;
+		ListCell   *lc;
+
+		foreach(lc, rel->indexlist)
+		{
+			IndexOptInfo *info = lfirst(lc);
+
+			if (info->indexoid == recall_only_index)
+				keep = lappend(keep, info);
+		}
+		rel->indexlist = keep;
+	}
+}
+
+static void
+recall_hook_install(RecallCtx *c)
+{
+	recall_prev_hook = get_relation_info_hook;
+	get_relation_info_hook = recall_relation_info;
+	recall_only_heap = c->heapoid;
+	recall_only_index = c->indexoid;
+}
+
+static void
+recall_hook_remove(void)
+{
+	get_relation_info_hook = recall_prev_hook;
+	recall_prev_hook = NULL;
+	recall_only_heap = InvalidOid;
+	recall_only_index = InvalidOid;
+}
+
 /* True when plan (or a node below it) is an index scan of indexoid. */
 static bool
 plan_uses_index(Plan *plan, Oid indexoid)
@@ -388,7 +439,7 @@ recall_prepare(RecallCtx *c)
 				 errmsg("the query plan of the recall report does not use index \"%s\"",
 						c->indexname),
 				 errdetail("Query: %s", c->sql),
-				 errhint("Another index on the same column and operator may be preferred, or the index is not valid.")));
+				 errhint("The index may not be valid (CREATE INDEX CONCURRENTLY failed), or it cannot order by this operator.")));
 	c->plan_checked = true;
 }
 
@@ -461,8 +512,17 @@ recall_runs(RecallCtx *c, const int *efs, int nef)
 		runs[j].rq = palloc(sizeof(double) * c->nq);
 	SPI_connect();
 	level = recall_settings_push();
-	for (int j = 0; j < nef; j++)
-		recall_run(c, efs[j], &runs[j]);
+	recall_hook_install(c);
+	PG_TRY();
+	{
+		for (int j = 0; j < nef; j++)
+			recall_run(c, efs[j], &runs[j]);
+	}
+	PG_FINALLY();
+	{
+		recall_hook_remove();
+	}
+	PG_END_TRY();
 	AtEOXact_GUC(true, level);
 	SPI_finish();
 	return runs;
@@ -702,6 +762,9 @@ vecsearch_tune(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	level = recall_settings_push();
+	recall_hook_install(&c);
+	PG_TRY();
+	{
 #define TUNE_EVAL(e) \
 	do { \
 		if (rec[(e)] < 0.0) \
@@ -738,6 +801,12 @@ vecsearch_tune(PG_FUNCTION_ARGS)
 		best = hi;
 	}
 #undef TUNE_EVAL
+	}
+	PG_FINALLY();
+	{
+		recall_hook_remove();
+	}
+	PG_END_TRY();
 	AtEOXact_GUC(true, level);
 	SPI_finish();
 
