@@ -583,9 +583,10 @@ vecsearch_recall(PG_FUNCTION_ARGS)
 		Datum		values[7];
 		bool		nulls[7] = {0};
 
+		/* the mean before sorting: the same sum as vecsearch_tune's */
+		values[1] = Float8GetDatum(mean_of(runs[j].rq, c.nq));
 		qsort(runs[j].rq, c.nq, sizeof(double), double_cmp);
 		values[0] = Int32GetDatum(runs[j].ef);
-		values[1] = Float8GetDatum(mean_of(runs[j].rq, c.nq));
 		values[2] = Float8GetDatum(runs[j].rq[0]);
 		values[3] = Float8GetDatum(percentile_sorted(runs[j].rq, c.nq, 0.05));
 		values[4] = Float8GetDatum(runs[j].index_ms);
