@@ -18,6 +18,7 @@
 #include "postgres.h"
 
 #include "miscadmin.h"
+#include "portability/instr_time.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -28,8 +29,11 @@
 
 /* Rows up to which the LID orders use every other row as a neighbour candidate. */
 #define HNSW_ORDER_EXACT_MAX_ROWS	100000
-/* Above: distance pairs allowed (those of a self join of the size above, both halves). */
-#define HNSW_ORDER_PAIR_BUDGET		((int64) HNSW_ORDER_EXACT_MAX_ROWS * HNSW_ORDER_EXACT_MAX_ROWS)
+/*
+ * Above: query x reference pairs allowed, those a self join of the size above computes
+ * (each pair once), so the cost stops growing with the table beyond it.
+ */
+#define HNSW_ORDER_PAIR_BUDGET		((int64) HNSW_ORDER_EXACT_MAX_ROWS * HNSW_ORDER_EXACT_MAX_ROWS / 2)
 /* Queries per engine call in the sampled mode (bounds the answer to ~16 MB). */
 #define HNSW_ORDER_RESULT_ENTRIES	1000000
 
@@ -224,6 +228,8 @@ HnswBuildOrder(Relation index, const float *vecs, int dims, int64 n,
 		int			k = (int) Min((int64) HnswGetLidK(index), n - 1);
 		OrderKey   *keys = MemoryContextAllocHuge(CurrentMemoryContext,
 												  mul_size(sizeof(OrderKey), n));
+		instr_time	t0,
+					t1;
 
 		for (i = 0; i < n; i++)
 		{
@@ -231,7 +237,13 @@ HnswBuildOrder(Relation index, const float *vecs, int dims, int64 n,
 			keys[i].defined = false;
 			keys[i].lid = 0.0;
 		}
+		INSTR_TIME_SET_CURRENT(t0);
 		order_lids(vecs, dims, n, metric, k, seed, keys);
+		INSTR_TIME_SET_CURRENT(t1);
+		INSTR_TIME_SUBTRACT(t1, t0);
+		ereport(DEBUG2,
+				(errmsg_internal("hnsw build order: LID of %lld rows with k = %d in %.0f ms",
+								 (long long) n, k, INSTR_TIME_GET_MILLISEC(t1))));
 		order_desc = (kind == HNSW_BUILD_ORDER_LID_DESC);
 		qsort(keys, n, sizeof(OrderKey), order_key_cmp);
 		for (i = 0; i < n; i++)
