@@ -1,15 +1,7 @@
 -- The batched exact-KNN engine: vecsearch_knn() against ORDER BY <op> for every metric,
 -- ties, NULLs, threads, privileges, and every error.
 
--- err(statement): runs it and shows "SQLSTATE: message" of the error it raises.
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE q;
-	RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || SQLERRM;
-END
-$$;
+\i sql/helpers.psql
 
 -- 40 small integer vectors with many exact ties, two NULLs, a zero vector.
 CREATE TABLE items (id int, v vector(3));

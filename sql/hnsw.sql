@@ -2,6 +2,10 @@
 -- compared with exact answers, inserts, VACUUM, NULLs, UNLOGGED, TRUNCATE,
 -- large vectors, the checker, amvalidate.
 
+-- own schema: table names do not collide with other tests in the same database
+CREATE SCHEMA hnsw_test;
+SET search_path = hnsw_test, public;
+
 -- err(statement): runs it and shows "SQLSTATE: message" of the error it raises.
 CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
@@ -288,3 +292,5 @@ DROP OPERATOR FAMILY bad_ops USING hnsw;
 DROP FUNCTION bad_dist(vector, vector);
 
 DROP TABLE pts, nul, emp, mixed, unl, big, huge, parted;
+RESET search_path;
+DROP SCHEMA hnsw_test;

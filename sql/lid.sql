@@ -1,15 +1,7 @@
 -- Local intrinsic dimensionality (vecsearch_lid, vecsearch_lid_of, vecsearch_lid_summary)
 -- and synthetic data (vecsearch_synthetic): values against SQL, edge cases, errors.
 
--- err(statement): runs it and shows "SQLSTATE: message" of the error it raises.
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE q;
-	RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || SQLERRM;
-END
-$$;
+\i sql/helpers.psql
 
 -- 60 deterministic points in 4 dims, three exact duplicates, two NULLs.
 CREATE TABLE pts (id int, v vector(4));

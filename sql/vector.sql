@@ -1,14 +1,6 @@
 -- The vector type: text I/O, typmod, casts, operators, functions, aggregates, errors.
 
--- err(statement): runs it and shows "SQLSTATE: message" of the error it raises.
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE q;
-	RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || SQLERRM;
-END
-$$;
+\i sql/helpers.psql
 
 -- text input and output round-trip (shortest float4 form)
 SELECT '[1,2,3]'::vector;

@@ -292,7 +292,6 @@ extern HnswMetric HnswGetMetric(Relation index);
 
 /* ---- hnswutils.c ---- */
 extern HnswDistFn HnswDistance(HnswMetric metric);
-extern float HnswFinishDistance(HnswMetric metric, float d);
 extern bool HnswPrepareVector(HnswMetric metric, float *x, int dims);
 extern void HnswRngSeed(HnswRng *rng, uint64 seed);
 extern uint64 HnswRngNext(HnswRng *rng);
@@ -303,6 +302,8 @@ extern HnswCand HnswHeapPop(HnswHeap *h);
 #define HnswHeapTop(h)	((h)->a[0])
 extern void HnswVisitedInit(HnswVisited *v, uint32 cap);
 extern void HnswVisitedReset(HnswVisited *v, uint32 cap);
+extern HnswVisited *HnswVisitedAcquire(uint32 cap);
+extern void HnswVisitedRelease(HnswVisited *v);
 #define HnswVisitedTest(v, id)	((v)->tag[id] == (v)->epoch)
 #define HnswVisitedSet(v, id)	((v)->tag[id] = (v)->epoch)
 typedef float (*HnswPairDist) (void *arg, uint32 a, uint32 b);

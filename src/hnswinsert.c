@@ -371,7 +371,7 @@ retry:
 		float		epd = HnswSlotDistance(&r, ep, x);
 		HnswHeap	W,
 					C;
-		HnswVisited v;
+		HnswVisited *v;
 		HnswCand   *eps = palloc(sizeof(HnswCand) * (meta.ef_construction + 1));
 		int			neps = 1;
 		HnswDiskPair ps;
@@ -384,23 +384,23 @@ retry:
 		eps[0].dist = epd;
 		HnswHeapInit(&W, meta.ef_construction + 2, true);
 		HnswHeapInit(&C, meta.ef_construction * 4, false);
-		HnswVisitedInit(&v, meta.next_slot);
+		v = HnswVisitedAcquire(meta.next_slot);
 		for (int layer = top; layer >= 0; layer--)
 		{
 			HnswCand   *live;
 			int			nlive = 0;
 			int			ncands;
 
-			HnswVisitedReset(&v, meta.next_slot);
+			HnswVisitedReset(v, meta.next_slot);
 			W.n = 0;
 			C.n = 0;
 			for (int i = 0; i < neps; i++)
 			{
-				HnswVisitedSet(&v, eps[i].id);
+				HnswVisitedSet(v, eps[i].id);
 				HnswHeapPush(&W, eps[i].dist, eps[i].id);
 				HnswHeapPush(&C, eps[i].dist, eps[i].id);
 			}
-			HnswSearchLayerDisk(&r, x, &W, &C, &v, meta.ef_construction, layer, NULL);
+			HnswSearchLayerDisk(&r, x, &W, &C, v, meta.ef_construction, layer, NULL);
 			ncands = W.n;
 			for (int i = ncands - 1; i >= 0; i--)
 				eps[i] = HnswHeapPop(&W);
@@ -420,6 +420,7 @@ retry:
 					}
 			pfree(live);
 		}
+		HnswVisitedRelease(v);
 	}
 
 	/* step 3: allocate the slots */
@@ -461,6 +462,25 @@ retry:
 		ensure_blocks(index, blocks_for_slots((uint64) id + 1 + uslots, mp->slot_size));
 	}
 	upper = level > 0 ? id + 1 : HNSW_INVALID_ID;
+
+	/*
+	 * A reused slot may be one the search chose as a neighbour, if VACUUM
+	 * freed it meanwhile: never link the element to itself.
+	 */
+	if (reuse != HNSW_INVALID_ID)
+		for (int layer = 0; layer <= top; layer++)
+		{
+			int			k = 0;
+
+			for (int i = 0; i < nnbrs[layer]; i++)
+				if (nbrs[layer][i] != id)
+				{
+					nbrs[layer][k] = nbrs[layer][i];
+					nbrd[layer][k] = nbrd[layer][i];
+					k++;
+				}
+			nnbrs[layer] = k;
+		}
 
 	/* step 4: the record (element slot plus upper record), lists filled */
 	reclen = (Size) (1 + uslots) * mp->slot_size;

@@ -37,7 +37,7 @@ typedef struct HnswScanOpaqueData
 	HnswHeap	W;
 	HnswHeap	C;
 	HnswHeap	D;				/* evaluated, not yet returned */
-	HnswVisited v;
+	HnswVisited *v;				/* from HnswVisitedAcquire */
 
 	HnswCand   *batch;			/* current batch, nearest first */
 	int			nbatch;
@@ -76,6 +76,8 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
 	if (orderbys && scan->numberOfOrderBys > 0)
 		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
+	HnswVisitedRelease(so->v);
+	so->v = NULL;
 	MemoryContextReset(so->ctx);
 	so->first = true;
 	so->exhausted = false;
@@ -115,11 +117,11 @@ first_batch(HnswScanOpaque so)
 	HnswHeapInit(&so->W, so->ef + 2, true);
 	HnswHeapInit(&so->C, so->ef * 4, false);
 	HnswHeapInit(&so->D, so->iterative != HNSW_ITERATIVE_OFF ? so->ef * 8 : 16, false);
-	HnswVisitedInit(&so->v, so->meta.next_slot);
-	HnswVisitedSet(&so->v, ep);
+	so->v = HnswVisitedAcquire(so->meta.next_slot);
+	HnswVisitedSet(so->v, ep);
 	HnswHeapPush(&so->W, epd, ep);
 	HnswHeapPush(&so->C, epd, ep);
-	HnswSearchLayerDisk(&so->r, so->q, &so->W, &so->C, &so->v, so->ef, 0,
+	HnswSearchLayerDisk(&so->r, so->q, &so->W, &so->C, so->v, so->ef, 0,
 						so->iterative != HNSW_ITERATIVE_OFF ? &so->D : NULL);
 	take_batch(so);
 }
@@ -146,7 +148,7 @@ next_batch(HnswScanOpaque so)
 	}
 	if (so->W.n == 0 && so->C.n == 0)
 		return false;
-	HnswSearchLayerDisk(&so->r, so->q, &so->W, &so->C, &so->v, so->ef, 0, &so->D);
+	HnswSearchLayerDisk(&so->r, so->q, &so->W, &so->C, so->v, so->ef, 0, &so->D);
 	if (so->W.n == 0)
 		return false;
 	take_batch(so);
@@ -342,6 +344,7 @@ hnswendscan(IndexScanDesc scan)
 {
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
 
+	HnswVisitedRelease(so->v);
 	MemoryContextDelete(so->ctx);
 	pfree(so);
 	scan->opaque = NULL;

@@ -10,9 +10,11 @@
 #include <math.h>
 
 #include "access/generic_xlog.h"
+#include "access/xact.h"
 #include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
 #include "storage/bufpage.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "distance.h"
@@ -61,21 +63,6 @@ HnswDistance(HnswMetric metric)
 	}
 	elog(ERROR, "unknown hnsw metric %d", (int) metric);
 	return NULL;
-}
-
-/* The user-visible distance for an internal one (for diagnostics). */
-float
-HnswFinishDistance(HnswMetric metric, float d)
-{
-	switch (metric)
-	{
-		case HNSW_METRIC_L2:
-			return sqrtf(d);
-		case HNSW_METRIC_COSINE:
-			return 1.0f + d;
-		default:
-			return d;
-	}
 }
 
 /*
@@ -232,6 +219,69 @@ HnswVisitedReset(HnswVisited *v, uint32 cap)
 	{
 		memset(v->tag, 0, sizeof(uint32) * (Size) v->cap);
 		v->epoch = 1;
+	}
+}
+
+/*
+ * A visited set kept for the whole backend life (TopMemoryContext): most
+ * scans and inserts borrow it instead of allocating and zeroing one array
+ * per query (240 KB for 60,000 elements).  A second concurrent user (two
+ * interleaved scans) gets a private one.  Transaction end returns it, in
+ * case an error skipped HnswVisitedRelease.
+ */
+static HnswVisited spare_visited;
+static bool spare_busy = false;
+static bool spare_callback = false;
+
+static void
+spare_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_PREPARE)
+		spare_busy = false;
+}
+
+/* A visited set for ids < cap, cleared (by a new epoch). */
+HnswVisited *
+HnswVisitedAcquire(uint32 cap)
+{
+	HnswVisited *v;
+
+	if (!spare_busy)
+	{
+		if (!spare_callback)
+		{
+			RegisterXactCallback(spare_xact_callback, NULL);
+			spare_callback = true;
+		}
+		if (spare_visited.tag == NULL)
+		{
+			MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+			HnswVisitedInit(&spare_visited, cap);
+			MemoryContextSwitchTo(old);
+		}
+		else
+			HnswVisitedReset(&spare_visited, cap);
+		spare_busy = true;
+		return &spare_visited;
+	}
+	v = palloc(sizeof(HnswVisited));
+	HnswVisitedInit(v, cap);
+	return v;
+}
+
+/* Give back a set from HnswVisitedAcquire. */
+void
+HnswVisitedRelease(HnswVisited *v)
+{
+	if (v == &spare_visited)
+		spare_busy = false;
+	else if (v != NULL)
+	{
+		pfree(v->tag);
+		pfree(v);
 	}
 }
 
@@ -653,6 +703,19 @@ HnswSearchLayerDisk(HnswReader *r, const float *q, HnswHeap *W, HnswHeap *C,
 				list[k++] = list[i];
 			}
 			n = k;
+		}
+		/* buffer descriptors of all of them, then the first vector */
+		{
+			HnswRelCache *rc = (HnswRelCache *) r->index->rd_amcache;
+
+			for (int i = 0; rc != NULL && i < n; i++)
+			{
+				BlockNumber blk = HNSW_STREAM_BLOCK((uint64) list[i] * r->slot_size +
+													HNSW_VECTOR_OFFSET(r->m));
+
+				if (blk < rc->nrecent && rc->recent[blk] > 0)
+					__builtin_prefetch(GetBufferDescriptor(rc->recent[blk] - 1));
+			}
 		}
 		if (n > 0)
 			prefetch_vector(r, (HnswRelCache *) r->index->rd_amcache, list[0]);

@@ -11,8 +11,8 @@
  *     element of highest level if it died;
  *     then a walk from the entry point relinks live elements that lost
  *     every incoming link;
- *  3. mark the dead elements HNSW_KIND_DELETED and push their slots on the
- *     free list of the metapage, from which inserts of level-0 elements
+ *  3. mark the dead elements HNSW_KIND_DELETED and push the slots of those of
+ *     level 0 on the free list of the metapage, from which inserts of level-0 elements
  *     take their slot (the block-number half of a deleted slot's heap TID
  *     links to the next free slot).
  * Elements deleted by an earlier VACUUM count as dead in pass 2 too: a
@@ -81,8 +81,8 @@ repair_list(HnswReader *r, uint32 id, int layer, bool *dead,
 					kinds[e] = HNSW_KIND_ELEMENT;
 									}
 			}
-			if (e < nslots && dead[e])
-				anydead = true;
+			if ((e < nslots && dead[e]) || e == id)
+				anydead = true;	/* (a self link is dropped as well) */
 			n++;
 		}
 		if (!anydead)
@@ -93,6 +93,8 @@ repair_list(HnswReader *r, uint32 id, int layer, bool *dead,
 		{
 			uint32		e = cur[i];
 
+			if (e == id)
+				continue;
 			if (e >= nslots || !dead[e])
 				ids[nids++] = e;
 			else
@@ -341,6 +343,18 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 
 				if (!dead[id] || kinds[id] == HNSW_KIND_DELETED)
 					continue;
+				if (levels[id] > 0)
+				{
+					/*
+					 * Not reused: a stale upper-layer link to the slot would
+					 * then name an element of level 0.
+					 */
+					uint8		kind = HNSW_KIND_DELETED;
+
+					HnswWriteBytes(index, (uint64) id * meta.slot_size +
+								   offsetof(HnswElementHeader, kind), &kind, 1);
+					continue;
+				}
 				ItemPointerSetBlockNumber(&link, head);
 				link.ip_posid = 0;
 				upd.tid = link;

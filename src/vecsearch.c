@@ -17,6 +17,6 @@ void
 _PG_init(void)
 {
 	VsKernelsInit();
-	VsExactScanInit();
 	HnswInit();
+	VsExactScanInit();
 }

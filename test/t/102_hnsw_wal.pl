@@ -50,6 +50,7 @@ unlike(slurp_file($standby->logfile), qr/inconsistent page found/, 'no WAL consi
 
 # crash after a stream of inserts
 $primary->safe_psql('postgres', q{
+	SELECT setseed(0.31);
 	INSERT INTO items SELECT i, (SELECT array_agg(random() ORDER BY d) FROM generate_series(1, 24 + i * 0) d)::real[]::vector
 		FROM generate_series(3001, 3600) i;
 });
