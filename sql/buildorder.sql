@@ -3,15 +3,11 @@
 -- the seed; the LID orders insert the highest (lowest) LID row first, as vecsearch_lid
 -- ranks them; option bounds.
 
--- err(statement): runs it and shows "SQLSTATE: message" of the error it raises.
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE q;
-	RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || SQLERRM;
-END
-$$;
+-- own schema: table names do not collide with other tests in the same database
+CREATE SCHEMA buildorder_test;
+SET search_path = buildorder_test, public;
+
+\i sql/helpers.psql
 
 -- answers(index, ef): the ids of the 10 nearest rows of 40 queries through the index
 -- (the table has several indexes: the others are dropped first by the caller).
@@ -99,3 +95,7 @@ SELECT count(*) AS problems FROM vecsearch_index_check('tiny_idx');
 SET enable_seqscan = off;
 SELECT id FROM tiny ORDER BY v <-> '[0.1,0]', id LIMIT 3;
 RESET enable_seqscan;
+
+DROP TABLE bo, bo_q, bs, tiny;
+RESET search_path;
+DROP SCHEMA buildorder_test;

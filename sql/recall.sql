@@ -3,15 +3,11 @@
 -- answers counted as recall 1 (ties included), held-out queries, settings restored,
 -- the index under test used when the table has others, and every error with SQLSTATE.
 
--- err(statement): runs it and shows "SQLSTATE: message" of the error it raises.
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE q;
-	RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || SQLERRM;
-END
-$$;
+-- own schema: table names do not collide with other tests in the same database
+CREATE SCHEMA recall_test;
+SET search_path = recall_test, public;
+
+\i sql/helpers.psql
 
 CREATE TABLE rt (id int, v vector(16));
 INSERT INTO rt SELECT i, v FROM vecsearch_synthetic(3000, 16, 10, 21) WITH ORDINALITY AS s(v, i);
@@ -163,6 +159,7 @@ SELECT pg_temp.err($$SELECT * FROM vecsearch_tune('rt_idx', NULL)$$);
 SELECT pg_temp.err($$SELECT * FROM vecsearch_tune('plain_btree')$$);
 -- privileges: the caller's, on the indexed table and on the query table
 CREATE ROLE regress_recall_reader;
+GRANT USAGE ON SCHEMA recall_test TO regress_recall_reader;
 GRANT SELECT ON rt_q TO regress_recall_reader;
 SET ROLE regress_recall_reader;
 SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx')$$);
@@ -173,5 +170,10 @@ SET ROLE regress_recall_reader;
 SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', query_tbl => 'rt_q', query_col => 'v')$$);
 SELECT count(*) FROM vecsearch_recall('rt_idx', queries => 5);
 RESET ROLE;
-DROP OWNED BY regress_recall_reader;
+REVOKE ALL ON rt FROM regress_recall_reader;
+REVOKE ALL ON SCHEMA recall_test FROM regress_recall_reader;
 DROP ROLE regress_recall_reader;
+
+DROP TABLE rt, rt_q, dup, big, plain, empty;
+RESET search_path;
+DROP SCHEMA recall_test;
