@@ -57,7 +57,7 @@ vs_psql <<-EOF
 	\pset footer off
 	SELECT * FROM vecsearch_recall('fm_recall', queries => $NQ, query_tbl => 'fmnist_test', query_col => 'embedding');
 EOF
-echo "report wall time (first call above, 6 ef_search values): $ms ms (target <= 15000)"
+echo "report wall time (a separate identical call before the table above, 6 ef_search values): $ms ms (target <= 15000)"
 
 echo "== vecsearch_recall: $NQ queries sampled from the table (self-queries), k = 10"
 vs_psql -c "\\pset footer off" -c "SELECT * FROM vecsearch_recall('fm_recall', queries => $NQ)"
