@@ -330,11 +330,11 @@ extern void HnswSearchLayerDisk(HnswReader *r, const float *q, HnswHeap *W,
 extern void HnswDescendDisk(HnswReader *r, const float *q, uint32 *ep,
 							float *epdist, int fromlevel, int tolevel);
 
-/* ---- hnswbuild.c ---- */
-/* buildorder.c */
+/* ---- buildorder.c ---- */
 extern uint32 *HnswBuildOrder(Relation index, const float *vecs, int dims, int64 n,
 							  const ItemPointerData *tids, HnswMetric metric);
 
+/* ---- hnswbuild.c ---- */
 extern IndexBuildResult *hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo);
 extern void hnswbuildempty(Relation index);
 

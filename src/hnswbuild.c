@@ -7,8 +7,8 @@
  * stream sequentially with smgrextend and WAL-logs the pages in batches
  * (log_newpages), never per tuple.  Element ids are positions in the
  * insertion order, which is a permutation of the collection order chosen by
- * build_insert_order() (reloption build_order, buildorder.c), so a different order changes
- * nothing else.  When the vectors no longer fit in maintenance_work_mem the
+ * build_insert_order() (reloption build_order, buildorder.c), so a different
+ * order changes nothing else.  When the vectors no longer fit in maintenance_work_mem the
  * graph built so far is written and the remaining rows are inserted through
  * the on-disk insert path (slow, announced with a NOTICE).
  * See src/README ("hnsw", "Build").
