@@ -14,14 +14,18 @@
 #   bash test/bench/recall.sh              scratch cluster (VS_SANDBOX honoured)
 #   BENCH_REUSE=1                          use the cluster in $PGHOST as it is (data loaded)
 #   BENCH_ORDERS="heap random"             orders to build (default all four)
-#   BENCH_SYN_N=20000 BENCH_SYN_DIM=256 BENCH_SYN_ID="4 64"   synthetic sets
+#   BENCH_SYN_N=20000 BENCH_SYN_DIM=256 BENCH_SYN_ID="4 64"   synthetic sets ("" for none)
+#   BENCH_SEEDS="42 1 2"                   level-generator seeds per order (default 42, the
+#                                          index default; several show the noise between builds)
+#   BENCH_ORDERS_ONLY=1                    skip the reports (parts 1 and 2)
 set -euo pipefail
 VS_ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$VS_ROOT/test/bench/lib.sh"
 ORDERS=${BENCH_ORDERS:-"heap random lid_desc lid_asc"}
 SYN_N=${BENCH_SYN_N:-20000}
 SYN_DIM=${BENCH_SYN_DIM:-256}
-SYN_ID=${BENCH_SYN_ID:-"4 64"}
+SYN_ID=${BENCH_SYN_ID-"4 64"}
+SEEDS=${BENCH_SEEDS:-42}
 NQ=1000
 
 if [ -z "${BENCH_REUSE:-}" ]; then
@@ -45,6 +49,7 @@ timed() {
 }
 
 echo "== machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ -z "${BENCH_ORDERS_ONLY:-}" ]; then
 echo "== Fashion-MNIST: index m = 16, ef_construction = 128 (heap order)"
 vs_psql -c "DROP INDEX IF EXISTS fm_recall"
 ms=$(timed "CREATE INDEX fm_recall ON fmnist_train USING hnsw (embedding vector_l2_ops) WITH (m = 16, ef_construction = 128)")
@@ -70,17 +75,20 @@ echo "report wall time: $ms ms"
 echo "== vecsearch_tune: target 0.95 and 0.99"
 vs_psql -c "\\pset footer off" -c "SELECT 0.95 AS target, * FROM vecsearch_tune('fm_recall', 0.95, queries => $NQ, query_tbl => 'fmnist_test', query_col => 'embedding') UNION ALL SELECT 0.99, * FROM vecsearch_tune('fm_recall', 0.99, queries => $NQ, query_tbl => 'fmnist_test', query_col => 'embedding')"
 vs_psql -c "DROP INDEX fm_recall"
+fi
 
 # order_experiment TABLE COL QTABLE: one index per build order (m = 16,
 # ef_construction = 128, serial), its build time and recall@10 at ef_search 10 and 40
 order_experiment() {
-	local tbl=$1 qtbl=$2 o ms
-	echo "| build_order | build ms | recall@10 ef 10 | recall@10 ef 40 |"
-	echo "|---|---|---|---|"
+	local tbl=$1 qtbl=$2 o ms seed
+	echo "| build_order | seed | build ms | recall@10 ef 10 | recall@10 ef 40 |"
+	echo "|---|---|---|---|---|"
 	for o in $ORDERS; do
-		vs_psql -c "DROP INDEX IF EXISTS ${tbl}_order"
-		ms=$(timed "CREATE INDEX ${tbl}_order ON $tbl USING hnsw (embedding vector_l2_ops) WITH (m = 16, ef_construction = 128, build_order = $o)")
-		vs_psql -At -F ' | ' -c "SELECT '| $o | $ms', round(max(recall) FILTER (WHERE ef_search = 10)::numeric, 4), round(max(recall) FILTER (WHERE ef_search = 40)::numeric, 4) || ' |' FROM vecsearch_recall('${tbl}_order', queries => $NQ, ef_search => '{10,40}', query_tbl => '$qtbl', query_col => 'embedding')"
+		for seed in $SEEDS; do
+			vs_psql -q -c "SET client_min_messages = warning" -c "DROP INDEX IF EXISTS ${tbl}_order"
+			ms=$(timed "CREATE INDEX ${tbl}_order ON $tbl USING hnsw (embedding vector_l2_ops) WITH (m = 16, ef_construction = 128, build_order = $o, seed = $seed)")
+			vs_psql -At -F ' | ' -c "SELECT '| $o | $seed | $ms', round(max(recall) FILTER (WHERE ef_search = 10)::numeric, 4), round(max(recall) FILTER (WHERE ef_search = 40)::numeric, 4) || ' |' FROM vecsearch_recall('${tbl}_order', queries => $NQ, ef_search => '{10,40}', query_tbl => '$qtbl', query_col => 'embedding')"
+		done
 	done
 	vs_psql -c "DROP INDEX IF EXISTS ${tbl}_order"
 }
