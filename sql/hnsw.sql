@@ -6,15 +6,7 @@
 CREATE SCHEMA hnsw_test;
 SET search_path = hnsw_test, public;
 
--- err(statement): runs it and shows "SQLSTATE: message" of the error it raises.
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE q;
-	RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || SQLERRM;
-END
-$$;
+\i sql/helpers.psql
 
 -- same_as_exact(table, column, op, query, k): true when the index scan returns
 -- the same k ids as the sequential scan (distinct distances in the data).

@@ -5,9 +5,10 @@
  * "Vacuum"):
  *  1. find the elements whose heap rows are dead;
  *  2. repair the graph: every live list that names a dead element is
- *     re-selected (HNSW paper Alg. 4) from its live members plus the live
- *     members of the dead elements' lists on that layer, so the paths that
- *     ran through a dead element survive; the entry point moves to the live
+ *     re-selected (HNSW paper Alg. 4, then filled up with the nearest
+ *     candidates the heuristic passed over) from its live members plus the
+ *     live members of the dead elements' lists on that layer, so the paths
+ *     that ran through a dead element survive; the entry point moves to the live
  *     element of highest level if it died;
  *     then a walk from the entry point relinks live elements that lost
  *     every incoming link;
@@ -129,6 +130,16 @@ repair_list(HnswReader *r, uint32 id, int layer, bool *dead,
 		}
 		qsort(cands, nids, sizeof(HnswCand), HnswCandCmp);
 		nsel = HnswSelectNeighbors(cands, nids, cap, HnswPairDistDisk, &ps, upd);
+		/* fill the rest with the nearest candidates the heuristic passed over */
+		for (int i = 0; i < nids && nsel < cap; i++)
+		{
+			bool		taken = false;
+
+			for (int j = 0; j < nsel && !taken; j++)
+				taken = upd[j] == cands[i].id;
+			if (!taken)
+				upd[nsel++] = cands[i].id;
+		}
 		for (int i = nsel; i < cap; i++)
 			upd[i] = HNSW_INVALID_ID;
 		pfree(cands);

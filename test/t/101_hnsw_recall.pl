@@ -80,8 +80,8 @@ $r = recall('items_hnsw');
 cmp_ok($r, '>=', 0.92, "recall\@10 after inserts ($r)");
 is(problems('items_hnsw'), 'none', 'checker clean after inserts');
 
-# delete 20%, VACUUM: recall within 2 points of a fresh build on the remaining rows
-# (measured: 0.954 after VACUUM, 0.964 fresh)
+# delete 20%, VACUUM: recall within 1 point of a fresh build on the remaining rows
+# (measured: 0.972 after VACUUM, 0.964 fresh)
 $node->safe_psql('postgres', 'DELETE FROM items WHERE id % 5 = 2');
 $node->safe_psql('postgres', 'VACUUM items');
 my $after = recall('items_hnsw');
@@ -89,7 +89,7 @@ is(problems('items_hnsw'), 'none', 'checker clean after VACUUM');
 $node->safe_psql('postgres', 'CREATE INDEX items_fresh ON items USING hnsw (v vector_l2_ops)');
 $node->safe_psql('postgres', 'DROP INDEX items_hnsw');
 my $fresh = recall('items_fresh');
-cmp_ok($after, '>=', $fresh - 0.02, "recall after VACUUM $after vs fresh build $fresh");
+cmp_ok($after, '>=', $fresh - 0.01, "recall after VACUUM $after vs fresh build $fresh");
 
 # a build over maintenance_work_mem switches to on-disk inserts with a NOTICE
 my ($ret, $out, $err) = $node->psql('postgres',
