@@ -245,6 +245,46 @@ COMMENT ON FUNCTION vecsearch_knn(regclass, name, vector[], integer, text) IS
 -- Section: hnsw access method
 -- ===================================================================================
 
+
+CREATE FUNCTION hnswhandler(internal) RETURNS index_am_handler
+	AS 'MODULE_PATHNAME' LANGUAGE C;
+COMMENT ON FUNCTION hnswhandler(internal) IS 'handler of the hnsw index access method';
+
+CREATE ACCESS METHOD hnsw TYPE INDEX HANDLER hnswhandler;
+COMMENT ON ACCESS METHOD hnsw IS 'hierarchical navigable small world graph index for approximate nearest-neighbour search';
+
+-- Support function 1 is the distance the graph is built on; function 2 (the
+-- norm) marks cosine: vectors are normalised and compared by inner product.
+CREATE OPERATOR CLASS vector_l2_ops
+	FOR TYPE vector USING hnsw AS
+	OPERATOR 1 <-> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 vector_l2_squared_distance(vector, vector);
+COMMENT ON OPERATOR CLASS vector_l2_ops USING hnsw IS 'hnsw on L2 distance (ORDER BY <->)';
+
+CREATE OPERATOR CLASS vector_ip_ops
+	FOR TYPE vector USING hnsw AS
+	OPERATOR 1 <#> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 vector_negative_inner_product(vector, vector);
+COMMENT ON OPERATOR CLASS vector_ip_ops USING hnsw IS 'hnsw on negative inner product (ORDER BY <#>)';
+
+CREATE OPERATOR CLASS vector_cosine_ops
+	FOR TYPE vector USING hnsw AS
+	OPERATOR 1 <=> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 vector_negative_inner_product(vector, vector),
+	FUNCTION 2 vector_norm(vector);
+COMMENT ON OPERATOR CLASS vector_cosine_ops USING hnsw IS 'hnsw on cosine distance (ORDER BY <=>); zero vectors are not indexed';
+
+CREATE OPERATOR CLASS vector_l1_ops
+	FOR TYPE vector USING hnsw AS
+	OPERATOR 1 <+> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 l1_distance(vector, vector);
+COMMENT ON OPERATOR CLASS vector_l1_ops USING hnsw IS 'hnsw on L1 distance (ORDER BY <+>)';
+
+CREATE FUNCTION vecsearch_index_check(idx regclass, OUT slot bigint, OUT problem text)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION vecsearch_index_check(regclass) IS 'structural check of an hnsw index: one row per problem, none when healthy';
+
 -- (end of section: hnsw access method)
 
 -- ===================================================================================
@@ -280,6 +320,33 @@ CREATE FUNCTION vecsearch_synthetic(n integer, dim integer, intrinsic_dim intege
 	ROWS 1000;
 COMMENT ON FUNCTION vecsearch_synthetic(integer, integer, integer, integer) IS
 	'seeded random vectors on a random intrinsic_dim-dimensional linear subspace of dim dimensions';
+
+CREATE FUNCTION vecsearch_recall(idx regclass, k integer DEFAULT 10, queries integer DEFAULT 200,
+	ef_search integer[] DEFAULT '{10,20,40,80,160,320}', seed integer DEFAULT 0,
+	query_tbl regclass DEFAULT NULL, query_col name DEFAULT NULL)
+	RETURNS TABLE(ef_search integer, recall double precision, recall_min double precision,
+		recall_p05 double precision, index_ms double precision, exact_ms double precision,
+		speedup double precision)
+	AS 'MODULE_PATHNAME', 'vecsearch_recall' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION vecsearch_recall(regclass, integer, integer, integer[], integer, regclass, name) IS
+	'recall@k (tie-aware, against the exact scan) and latency of an hnsw index for each ef_search, on sampled or held-out queries';
+
+CREATE FUNCTION vecsearch_recall_by_lid(idx regclass, k integer DEFAULT 10,
+	queries integer DEFAULT 200, ef_search integer[] DEFAULT '{10,40}', seed integer DEFAULT 0,
+	lid_k integer DEFAULT 100, query_tbl regclass DEFAULT NULL, query_col name DEFAULT NULL)
+	RETURNS TABLE(ef_search integer, lid_quintile integer, lid_min double precision,
+		lid_max double precision, queries integer, recall double precision)
+	AS 'MODULE_PATHNAME', 'vecsearch_recall_by_lid' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION vecsearch_recall_by_lid(regclass, integer, integer, integer[], integer, integer, regclass, name) IS
+	'recall@k of an hnsw index for each ef_search and quintile of the queries'' local intrinsic dimensionality';
+
+CREATE FUNCTION vecsearch_tune(idx regclass, target_recall double precision DEFAULT 0.95,
+	k integer DEFAULT 10, queries integer DEFAULT 200, seed integer DEFAULT 0,
+	query_tbl regclass DEFAULT NULL, query_col name DEFAULT NULL)
+	RETURNS TABLE(ef_search integer, recall double precision, index_ms double precision)
+	AS 'MODULE_PATHNAME', 'vecsearch_tune' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION vecsearch_tune(regclass, double precision, integer, integer, integer, regclass, name) IS
+	'smallest ef_search (1 to 1000) whose recall@k on the sample reaches target_recall, or the best found';
 
 -- (end of section: recall research)
 

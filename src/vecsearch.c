@@ -7,6 +7,7 @@
 #include "distance.h"
 #include "exactscan.h"
 #include "fmgr.h"
+#include "hnsw.h"
 
 PG_MODULE_MAGIC;
 
@@ -16,5 +17,6 @@ void
 _PG_init(void)
 {
 	VsKernelsInit();
+	HnswInit();
 	VsExactScanInit();
 }

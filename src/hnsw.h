@@ -1,0 +1,380 @@
+/*
+ * hnsw.h: the hnsw index access method: constants, the on-disk format and
+ * prototypes grouped by file.  The design (layout, insert algorithm, lock
+ * order, vacuum, WAL) is explained in src/README, section "hnsw".
+ *
+ * On-disk format, version 1 (summary; every struct below documents its fields)
+ * ---------------------------------------------------------------------------
+ * Block 0 is the metapage (HnswMetaPageData after the page header).  Every
+ * other block is a *slot page*: the data area between the page header and the
+ * special space (HnswPageOpaqueData) holds HNSW_PAGE_DATA bytes of one long
+ * byte stream, the *slot stream*: block b holds stream bytes
+ * [(b - 1) * HNSW_PAGE_DATA, b * HNSW_PAGE_DATA).  The stream is an array of
+ * fixed-size *slots* of slot_size bytes (frozen in the metapage), so slot id i
+ * lives at stream offset i * slot_size: an element id IS its location, and
+ * neighbour lists are plain uint32 slot ids (no line pointers, no tuple
+ * headers, no per-neighbour decoding).  Slots are packed back to back and may
+ * straddle a page boundary; a reader handles the (at most a few) fragments.
+ * This keeps the index size at n * slot_size plus a 0.4% page overhead and
+ * makes vectors of any size up to VECTOR_MAX_DIM indexable without a separate
+ * overflow format: a 16,000-dim element simply spans 8 consecutive pages.
+ *
+ * A slot holds one of:
+ *   - an element (HnswElementHeader, then the layer-0 neighbour list of 2*m
+ *     uint32 ids, then dims float4): expanding a node on layer 0 reads its
+ *     header and list, which sit next to its vector;
+ *   - the first slot of an upper record (HnswUpperHeader, then level * m
+ *     uint32 ids, layer l's list at [(l - 1) * m]); an upper record written
+ *     by aminsert for an element of level L > 0 takes HNSW_UPPER_SLOTS
+ *     consecutive slots, the later ones being continuations without a header;
+ *   - part of the packed upper area of a build (metapage packed_start ..
+ *     packed_end): the build's upper records (6% of the elements for m = 16)
+ *     are packed back to back there, each HNSW_UPPER_BYTES long, so they cost
+ *     their size and not a slot each; passes over all slots skip the area;
+ *   - nothing yet (all zero bytes: kind HNSW_KIND_FREE).
+ * Unused neighbour entries are HNSW_INVALID_ID; a list ends at the first one.
+ * Vectors are stored in the form the distance uses (normalised for cosine).
+ */
+#ifndef VECSEARCH_HNSW_H
+#define VECSEARCH_HNSW_H
+
+#include "postgres.h"
+
+#include "access/amapi.h"
+#include "access/generic_xlog.h"
+#include "access/reloptions.h"
+#include "lib/pairingheap.h"
+#include "nodes/execnodes.h"
+#include "storage/bufmgr.h"
+#include "utils/relcache.h"
+
+#include "vector.h"
+
+/* ---- limits and defaults (reloptions and GUCs) ---- */
+#define HNSW_M_MIN					2
+#define HNSW_M_DEFAULT				16
+#define HNSW_M_MAX					100
+#define HNSW_EF_CONSTRUCTION_MIN	4
+#define HNSW_EF_CONSTRUCTION_DEFAULT 64
+#define HNSW_EF_CONSTRUCTION_MAX	1000
+#define HNSW_EF_SEARCH_MIN			1
+#define HNSW_EF_SEARCH_DEFAULT		40
+#define HNSW_EF_SEARCH_MAX			1000
+#define HNSW_SEED_MIN				0
+#define HNSW_SEED_DEFAULT			42
+#define HNSW_SEED_MAX				PG_INT32_MAX
+#define HNSW_MAX_SCAN_TUPLES_MIN	1
+#define HNSW_MAX_SCAN_TUPLES_DEFAULT 20000
+#define HNSW_MAX_SCAN_TUPLES_MAX	PG_INT32_MAX
+#define HNSW_MAX_LEVEL				24	/* levels above are clamped */
+
+/* ---- format identification ---- */
+#define HNSW_MAGIC					0x56534857	/* "VSHW" */
+#define HNSW_VERSION				1
+#define HNSW_METAPAGE_BLKNO			0
+#define HNSW_PAGE_ID				0xFF95	/* last 2 bytes of every page */
+#define HNSW_INVALID_ID				((uint32) 0xFFFFFFFF)
+
+/* Metric, frozen in the metapage; decided from the opclass support function. */
+typedef enum HnswMetric
+{
+	HNSW_METRIC_L2 = 1,			/* squared euclidean (ORDER BY <->) */
+	HNSW_METRIC_IP = 2,			/* negative inner product (<#>) */
+	HNSW_METRIC_COSINE = 3,		/* 1 - cos, vectors stored normalised (<=>) */
+	HNSW_METRIC_L1 = 4			/* taxicab (<+>) */
+} HnswMetric;
+
+/* Slot kinds (first byte after the heap TID / owner field). */
+#define HNSW_KIND_FREE				0	/* never written */
+#define HNSW_KIND_ELEMENT			1	/* live element */
+#define HNSW_KIND_UPPER				2	/* first slot of an upper record */
+#define HNSW_KIND_DELETED			3	/* element removed by VACUUM */
+
+/*
+ * Special space of every page (8 bytes after MAXALIGN).  flags is
+ * HNSW_PAGE_META or HNSW_PAGE_SLOTS; page_id identifies hnsw pages to tools.
+ */
+typedef struct HnswPageOpaqueData
+{
+	uint16		flags;
+	uint16		unused;
+	uint16		unused2;
+	uint16		page_id;		/* HNSW_PAGE_ID */
+} HnswPageOpaqueData;
+
+#define HNSW_PAGE_META				1
+#define HNSW_PAGE_SLOTS				2
+
+/* Bytes of the slot stream per page: 8192 - 24 - 8 = 8160 for 8 KB pages. */
+#define HNSW_PAGE_DATA_START		MAXALIGN(SizeOfPageHeaderData)
+#define HNSW_PAGE_DATA \
+	(BLCKSZ - HNSW_PAGE_DATA_START - MAXALIGN(sizeof(HnswPageOpaqueData)))
+
+/*
+ * The metapage contents (after the page header, pd_lower covers it).  The
+ * build options are frozen here: a reloption changed later with ALTER INDEX
+ * (m, ef_construction, seed) does not apply to an existing graph; ef_search
+ * is read from the relation options at scan time instead.
+ */
+typedef struct HnswMetaPageData
+{
+	uint32		magic;			/* HNSW_MAGIC */
+	uint32		version;		/* HNSW_VERSION */
+	uint32		dims;			/* dimensions of every vector */
+	uint16		m;				/* links per element on layers >= 1 */
+	uint16		ef_construction;	/* search width while inserting */
+	uint32		metric;			/* HnswMetric */
+	uint32		seed;			/* level generator seed */
+	uint32		slot_size;		/* bytes per slot, a multiple of 4 */
+	uint32		next_slot;		/* first slot never allocated */
+	uint32		entry_id;		/* entry point element or HNSW_INVALID_ID */
+	int32		entry_level;	/* its level, -1 when the graph is empty */
+	uint32		nelements;		/* elements inserted (incl. later deleted) */
+	uint32		packed_start;	/* slots [packed_start, packed_end) hold the */
+	uint32		packed_end;		/* build's upper records packed back to back */
+	uint32		free_head;		/* first deleted slot free for reuse, or
+								 * HNSW_INVALID_ID; chained through the
+								 * block-number half of their heaptid */
+	uint64		rng_state;		/* level generator state for aminsert */
+} HnswMetaPageData;
+
+/*
+ * Header of an element slot (16 bytes, 2-byte aligned within the 4-byte
+ * aligned slot).  The layer-0 list (2 * m uint32) starts at offset 16 and the
+ * vector (dims float4) at 16 + 8 * m.  The upper record of an element of level
+ * L > 0 starts at stream offset upper * slot_size + upper_off.
+ */
+typedef struct HnswElementHeader
+{
+	ItemPointerData heaptid;	/* the indexed heap row; in a DELETED slot, the
+								 * block number is the next free slot */
+	uint8		kind;			/* HNSW_KIND_ELEMENT / _DELETED */
+	uint8		level;			/* top layer of this element */
+	uint16		upper_lo;		/* slot id where the upper record starts, */
+	uint16		upper_hi;		/* split to keep 2-byte alignment */
+	uint16		upper_off;		/* byte offset of the record in that slot */
+	uint16		unused;
+} HnswElementHeader;
+
+#define HNSW_ELEMENT_HEADER_SIZE	16
+#define HNSW_LIST0_OFFSET			HNSW_ELEMENT_HEADER_SIZE
+#define HNSW_VECTOR_OFFSET(m)		(HNSW_ELEMENT_HEADER_SIZE + 8 * (m))
+#define HNSW_SLOT_SIZE(m, dims)		(HNSW_VECTOR_OFFSET(m) + 4 * (Size) (dims))
+
+/* Header of an upper record (8 bytes); layer l list at 8 + (l - 1) * m * 4. */
+typedef struct HnswUpperHeader
+{
+	uint32		owner;			/* element slot id this record belongs to */
+	uint16		unused;
+	uint8		kind;			/* HNSW_KIND_UPPER, same offset (6) as in */
+	uint8		level;			/* HnswElementHeader; level: lists that follow */
+} HnswUpperHeader;
+
+#define HNSW_UPPER_HEADER_SIZE		8
+#define HNSW_UPPER_BYTES(m, level)	(HNSW_UPPER_HEADER_SIZE + 4 * (Size) (m) * (level))
+#define HNSW_UPPER_SLOTS(m, level, slot_size) \
+	((uint32) ((HNSW_UPPER_BYTES(m, level) + (slot_size) - 1) / (slot_size)))
+
+/* Location of a stream offset. */
+#define HNSW_STREAM_BLOCK(off)		((BlockNumber) ((off) / HNSW_PAGE_DATA) + 1)
+#define HNSW_STREAM_INPAGE(off)		((uint32) ((off) % HNSW_PAGE_DATA))
+
+/* ---- reloptions ---- */
+typedef struct HnswOptions
+{
+	int32		vl_len_;		/* varlena header (do not touch directly) */
+	int			m;
+	int			efConstruction;
+	int			efSearch;		/* 0: not set, use hnsw.ef_search */
+	int			seed;
+	int			buildOrder;		/* HnswBuildOrderKind (buildorder.c) */
+	int			lidK;			/* k of the LID of the lid_* build orders */
+} HnswOptions;
+
+/* Insertion order of a build (reloption build_order); see buildorder.c. */
+typedef enum HnswBuildOrderKind
+{
+	HNSW_BUILD_ORDER_HEAP = 0,	/* table order */
+	HNSW_BUILD_ORDER_RANDOM,	/* seeded shuffle */
+	HNSW_BUILD_ORDER_LID_DESC,	/* highest LID first */
+	HNSW_BUILD_ORDER_LID_ASC	/* lowest LID first */
+} HnswBuildOrderKind;
+
+#define HNSW_LID_K_MIN				2
+#define HNSW_LID_K_DEFAULT			100
+#define HNSW_LID_K_MAX				1000
+
+/* ---- GUCs ---- */
+typedef enum HnswIterativeScan
+{
+	HNSW_ITERATIVE_OFF,
+	HNSW_ITERATIVE_RELAXED,
+	HNSW_ITERATIVE_STRICT
+} HnswIterativeScan;
+
+extern int	hnsw_ef_search;
+extern int	hnsw_iterative_scan;
+extern int	hnsw_max_scan_tuples;
+extern bool vecsearch_exact_scan;
+
+/* ---- in-memory helpers ---- */
+
+/* Per-metric distance on raw floats (used by build, insert, scan). */
+typedef float (*HnswDistFn) (const float *a, const float *b, int n);
+
+/* A (distance, slot id) pair, the unit of every heap and list. */
+typedef struct HnswCand
+{
+	float		dist;
+	uint32		id;
+} HnswCand;
+
+/* Binary heap of HnswCand, min-heap or max-heap by dist. */
+typedef struct HnswHeap
+{
+	HnswCand   *a;
+	int			n;
+	int			cap;
+	bool		max;			/* max-heap when true */
+} HnswHeap;
+
+/* Visited set: epoch-tagged array indexed by slot id (no clearing). */
+typedef struct HnswVisited
+{
+	uint32	   *tag;
+	uint32		cap;
+	uint32		epoch;
+} HnswVisited;
+
+/* Private PRNG (splitmix64): reproducible levels, session random() untouched. */
+typedef struct HnswRng
+{
+	uint64		s;
+} HnswRng;
+
+/*
+ * Per-backend cache hung off rd_amcache (one palloc chunk): the frozen
+ * metapage fields and the last buffer seen for each block, so most element
+ * reads are ReadRecentBuffer() rechecks instead of buffer-mapping lookups.
+ */
+typedef struct HnswRelCache
+{
+	uint32		dims;
+	uint32		m;
+	uint32		metric;
+	uint32		slot_size;
+	BlockNumber nrecent;		/* entries in recent[] */
+	Buffer		recent[FLEXIBLE_ARRAY_MEMBER];
+} HnswRelCache;
+
+/* Reader state for on-disk graph walks (scan and insert). */
+typedef struct HnswReader
+{
+	Relation	index;
+	HnswRelCache *cache;		/* may be replaced when the index grows */
+	uint32		m;
+	uint32		dims;
+	uint32		metric;
+	uint32		slot_size;
+	HnswDistFn	dist;
+	int			nfetched;		/* distances computed (for max_scan_tuples) */
+} HnswReader;
+
+/* ---- hnsw.c ---- */
+extern void HnswInit(void);
+extern int	HnswGetM(Relation index);
+extern int	HnswGetEfConstruction(Relation index);
+extern int	HnswGetSeed(Relation index);
+extern int	HnswGetBuildOrder(Relation index);
+extern int	HnswGetLidK(Relation index);
+extern int	HnswGetEfSearch(Relation index);
+extern HnswMetric HnswGetMetric(Relation index);
+
+/* ---- hnswutils.c ---- */
+extern HnswDistFn HnswDistance(HnswMetric metric);
+extern bool HnswPrepareVector(HnswMetric metric, float *x, int dims);
+extern void HnswRngSeed(HnswRng *rng, uint64 seed);
+extern uint64 HnswRngNext(HnswRng *rng);
+extern int	HnswRandomLevel(HnswRng *rng, int m);
+extern void HnswHeapInit(HnswHeap *h, int cap, bool max);
+extern void HnswHeapPush(HnswHeap *h, float dist, uint32 id);
+extern HnswCand HnswHeapPop(HnswHeap *h);
+#define HnswHeapTop(h)	((h)->a[0])
+extern void HnswVisitedInit(HnswVisited *v, uint32 cap);
+extern void HnswVisitedReset(HnswVisited *v, uint32 cap);
+extern HnswVisited *HnswVisitedAcquire(uint32 cap);
+extern void HnswVisitedRelease(HnswVisited *v);
+#define HnswVisitedTest(v, id)	((v)->tag[id] == (v)->epoch)
+#define HnswVisitedSet(v, id)	((v)->tag[id] = (v)->epoch)
+typedef float (*HnswPairDist) (void *arg, uint32 a, uint32 b);
+extern int	HnswSelectNeighbors(HnswCand *cands, int ncands, int limit,
+								HnswPairDist pairdist, void *arg,
+								uint32 *out);
+
+extern void HnswInitMetaPage(Page page, uint32 dims, int m, int efc,
+							 HnswMetric metric, uint32 seed);
+extern void HnswInitSlotPage(Page page);
+extern HnswMetaPageData HnswReadMeta(Relation index);
+extern void HnswReaderInit(HnswReader *r, Relation index, const HnswMetaPageData *meta);
+extern Buffer HnswPinBlock(HnswReader *r, BlockNumber blkno);
+extern void HnswReadBytes(HnswReader *r, uint64 off, void *dst, Size len);
+extern float HnswSlotDistance(HnswReader *r, uint32 id, const float *q);
+extern void HnswReadHeader(HnswReader *r, uint32 id, HnswElementHeader *hdr);
+extern uint32 HnswHeaderUpper(const HnswElementHeader *hdr);
+extern void HnswHeaderSetUpper(HnswElementHeader *hdr, uint32 upper, uint16 off);
+extern int	HnswReadList(HnswReader *r, uint32 id, int layer, uint32 *out);
+extern uint64 HnswListOffset(HnswReader *r, uint32 id, int layer, int *cap);
+extern void HnswSearchLayerDisk(HnswReader *r, const float *q, HnswHeap *W,
+								HnswHeap *C, HnswVisited *v, int ef, int layer,
+								HnswHeap *discarded);
+extern void HnswDescendDisk(HnswReader *r, const float *q, uint32 *ep,
+							float *epdist, int fromlevel, int tolevel);
+
+/* ---- buildorder.c ---- */
+extern uint32 *HnswBuildOrder(Relation index, const float *vecs, int dims, int64 n,
+							  const ItemPointerData *tids, HnswMetric metric);
+
+/* ---- hnswbuild.c ---- */
+extern IndexBuildResult *hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo);
+extern void hnswbuildempty(Relation index);
+
+/* ---- hnswinsert.c ---- */
+extern bool hnswinsert(Relation index, Datum *values, bool *isnull,
+					   ItemPointer heap_tid, Relation heap,
+					   IndexUniqueCheck checkUnique, bool indexUnchanged,
+					   IndexInfo *indexInfo);
+extern bool HnswInsertVector(Relation index, float *x, int dims,
+							 ItemPointer heaptid, bool prepared);
+
+extern void HnswWriteBytes(Relation index, uint64 off, const void *src, Size len);
+extern bool HnswWriteIfUnchanged(Relation index, uint64 off, const void *expected,
+								 const void *newbytes, Size len);
+extern int	HnswCandCmp(const void *a, const void *b);
+extern bool HnswAddBacklink(HnswReader *r, uint32 nb, uint32 newid, int layer,
+							float d, bool force);
+
+/* Pair distances on disk for the heuristic, caching the outer vector. */
+typedef struct HnswDiskPair
+{
+	HnswReader *r;
+	uint32		cached;
+	float	   *vec;
+} HnswDiskPair;
+extern float HnswPairDistDisk(void *arg, uint32 a, uint32 b);
+
+/* ---- hnswscan.c ---- */
+extern IndexScanDesc hnswbeginscan(Relation index, int nkeys, int norderbys);
+extern void hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys,
+					   ScanKey orderbys, int norderbys);
+extern bool hnswgettuple(IndexScanDesc scan, ScanDirection dir);
+extern void hnswendscan(IndexScanDesc scan);
+
+/* ---- hnswvacuum.c ---- */
+extern IndexBulkDeleteResult *hnswbulkdelete(IndexVacuumInfo *info,
+											 IndexBulkDeleteResult *stats,
+											 IndexBulkDeleteCallback callback,
+											 void *callback_state);
+extern IndexBulkDeleteResult *hnswvacuumcleanup(IndexVacuumInfo *info,
+												IndexBulkDeleteResult *stats);
+
+#endif							/* VECSEARCH_HNSW_H */

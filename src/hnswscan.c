@@ -1,0 +1,351 @@
+/*
+ * hnswscan.c: index scans of hnsw ordered by distance (ambeginscan,
+ * amrescan, amgettuple, amendscan).
+ *
+ * A graph scan is HNSW paper Alg. 5 (K-NN-SEARCH): greedy descent from the
+ * entry point with ef = 1 down to layer 1, then SEARCH-LAYER on layer 0 with
+ * ef = ef_search; the ef results are returned nearest first.  With
+ * hnsw.iterative_scan the walk resumes when they run out: the elements
+ * evaluated but not returned seed the next batch and the unexpanded
+ * candidates are kept, until hnsw.max_scan_tuples elements were evaluated.
+ * With vecsearch.exact_scan the scan instead measures every element in the
+ * index (no graph) and returns them all in exact order.
+ * Vectors are read in place on pinned pages; see src/README ("Scan").
+ */
+#include "postgres.h"
+
+#include "access/relscan.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "hnsw.h"
+
+typedef struct HnswScanOpaqueData
+{
+	MemoryContext ctx;			/* reset on every rescan */
+	bool		first;
+	bool		exhausted;
+	float	   *q;
+	HnswMetaPageData meta;
+	HnswReader	r;
+	int			ef;
+	int			iterative;
+	bool		exact;
+
+	HnswHeap	W;
+	HnswHeap	C;
+	HnswHeap	D;				/* evaluated, not yet returned */
+	HnswVisited *v;				/* from HnswVisitedAcquire */
+
+	HnswCand   *batch;			/* current batch, nearest first */
+	int			nbatch;
+	int			next;
+	float		lastdist;
+	bool		returned_any;
+
+	/* exact mode: every element, as a min-heap, with its heap TID */
+	HnswHeap	all;
+	ItemPointerData *tids;
+} HnswScanOpaqueData;
+
+typedef HnswScanOpaqueData *HnswScanOpaque;
+
+/* ambeginscan */
+IndexScanDesc
+hnswbeginscan(Relation index, int nkeys, int norderbys)
+{
+	IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
+	HnswScanOpaque so = palloc0(sizeof(HnswScanOpaqueData));
+
+	so->ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw scan", ALLOCSET_DEFAULT_SIZES);
+	so->first = true;
+	scan->opaque = so;
+	return scan;
+}
+
+/* amrescan */
+void
+hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
+		   int norderbys)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+
+	if (keys && scan->numberOfKeys > 0)
+		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
+	if (orderbys && scan->numberOfOrderBys > 0)
+		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
+	HnswVisitedRelease(so->v);
+	so->v = NULL;
+	MemoryContextReset(so->ctx);
+	so->first = true;
+	so->exhausted = false;
+	so->batch = NULL;
+	so->nbatch = 0;
+	so->next = 0;
+	so->returned_any = false;
+}
+
+/* Take W as the next batch, nearest first. */
+static void
+take_batch(HnswScanOpaque so)
+{
+	int			n = so->W.n;
+
+	so->batch = palloc(sizeof(HnswCand) * Max(n, 1));
+	for (int i = n - 1; i >= 0; i--)
+		so->batch[i] = HnswHeapPop(&so->W);
+	so->nbatch = n;
+	so->next = 0;
+}
+
+/* The first batch: Alg. 5, descent then SEARCH-LAYER on layer 0. */
+static void
+first_batch(HnswScanOpaque so)
+{
+	uint32		ep = so->meta.entry_id;
+	float		epd;
+
+	if (ep == HNSW_INVALID_ID)
+	{
+		so->exhausted = true;
+		return;
+	}
+	epd = HnswSlotDistance(&so->r, ep, so->q);
+	HnswDescendDisk(&so->r, so->q, &ep, &epd, so->meta.entry_level, 0);
+	HnswHeapInit(&so->W, so->ef + 2, true);
+	HnswHeapInit(&so->C, so->ef * 4, false);
+	HnswHeapInit(&so->D, so->iterative != HNSW_ITERATIVE_OFF ? so->ef * 8 : 16, false);
+	so->v = HnswVisitedAcquire(so->meta.next_slot);
+	HnswVisitedSet(so->v, ep);
+	HnswHeapPush(&so->W, epd, ep);
+	HnswHeapPush(&so->C, epd, ep);
+	HnswSearchLayerDisk(&so->r, so->q, &so->W, &so->C, so->v, so->ef, 0,
+						so->iterative != HNSW_ITERATIVE_OFF ? &so->D : NULL);
+	take_batch(so);
+}
+
+/*
+ * next_batch: resume the walk for an iterative scan.  The nearest elements
+ * evaluated but never returned seed W (and C, to be expanded); the walk then
+ * continues with the kept candidates.  Returns false when nothing is left or
+ * the hnsw.max_scan_tuples budget is spent.
+ */
+static bool
+next_batch(HnswScanOpaque so)
+{
+	if (so->iterative == HNSW_ITERATIVE_OFF ||
+		so->r.nfetched >= hnsw_max_scan_tuples)
+		return false;
+	so->W.n = 0;
+	while (so->D.n > 0 && so->W.n < so->ef)
+	{
+		HnswCand	c = HnswHeapPop(&so->D);
+
+		HnswHeapPush(&so->W, c.dist, c.id);
+		HnswHeapPush(&so->C, c.dist, c.id);
+	}
+	if (so->W.n == 0 && so->C.n == 0)
+		return false;
+	HnswSearchLayerDisk(&so->r, so->q, &so->W, &so->C, so->v, so->ef, 0, &so->D);
+	if (so->W.n == 0)
+		return false;
+	take_batch(so);
+	return true;
+}
+
+/*
+ * exact_all: measure every element (vecsearch.exact_scan).  Slots are walked
+ * in stream order; a slot that lies within one page is read on that page,
+ * which stays pinned and share-locked while its slots are measured, so each
+ * page costs one pin; a slot straddling two pages takes the general path.
+ */
+static void
+exact_all(HnswScanOpaque so)
+{
+	HnswReader *r = &so->r;
+	uint32		nslots = so->meta.next_slot;
+	uint32		S = r->slot_size;
+	Buffer		buf = InvalidBuffer;
+	BlockNumber bufblk = InvalidBlockNumber;
+	const float *q = so->q;
+
+	HnswHeapInit(&so->all, Max(so->meta.nelements, 16), false);
+	so->tids = palloc_extended(sizeof(ItemPointerData) * (Size) Max(nslots, 1), MCXT_ALLOC_HUGE);
+	for (uint32 id = 0; id < nslots; id++)
+	{
+		uint64		off = (uint64) id * S;
+		BlockNumber blk = HNSW_STREAM_BLOCK(off);
+		uint32		in = HNSW_STREAM_INPAGE(off);
+		HnswElementHeader hdr;
+
+		if (id >= so->meta.packed_start && id < so->meta.packed_end)
+		{
+			id = so->meta.packed_end - 1;	/* the build's packed upper records */
+			continue;
+		}
+		if ((id & 4095) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (in + S <= HNSW_PAGE_DATA)
+		{
+			const char *slot;
+
+			if (blk != bufblk)
+			{
+				if (BufferIsValid(buf))
+					UnlockReleaseBuffer(buf);
+				buf = HnswPinBlock(r, blk);
+				LockBuffer(buf, BUFFER_LOCK_SHARE);
+				bufblk = blk;
+			}
+			slot = (const char *) BufferGetPage(buf) + HNSW_PAGE_DATA_START + in;
+			memcpy(&hdr, slot, HNSW_ELEMENT_HEADER_SIZE);
+			if (hdr.kind == HNSW_KIND_ELEMENT)
+			{
+				so->tids[id] = hdr.heaptid;
+				HnswHeapPush(&so->all,
+							 r->dist(q, (const float *) (slot + HNSW_VECTOR_OFFSET(r->m)), r->dims),
+							 id);
+				continue;
+			}
+		}
+		else
+		{
+			if (BufferIsValid(buf))
+				UnlockReleaseBuffer(buf);
+			buf = InvalidBuffer;
+			bufblk = InvalidBlockNumber;
+			HnswReadHeader(r, id, &hdr);
+			if (hdr.kind == HNSW_KIND_ELEMENT)
+			{
+				so->tids[id] = hdr.heaptid;
+				HnswHeapPush(&so->all, HnswSlotDistance(r, id, q), id);
+				continue;
+			}
+		}
+		if (hdr.kind == HNSW_KIND_UPPER)
+		{
+			HnswUpperHeader *uh = (HnswUpperHeader *) &hdr;
+
+			id += HNSW_UPPER_SLOTS(r->m, uh->level, S) - 1;
+		}
+	}
+	if (BufferIsValid(buf))
+		UnlockReleaseBuffer(buf);
+}
+
+/* Prepare the query vector and run the first search. */
+static void
+start_scan(IndexScanDesc scan)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+	Relation	index = scan->indexRelation;
+	ScanKey		key = &scan->orderByData[0];
+
+	so->meta = HnswReadMeta(index);
+	HnswReaderInit(&so->r, index, &so->meta);
+	so->ef = HnswGetEfSearch(index);
+	so->iterative = hnsw_iterative_scan;
+	so->exact = vecsearch_exact_scan;
+	so->q = palloc0(sizeof(float) * Max(so->meta.dims, 1));
+
+	if (so->meta.dims == 0 || so->meta.entry_id == HNSW_INVALID_ID)
+	{
+		so->exhausted = true;
+		return;
+	}
+	/* a NULL query orders nothing; like pgvector, scan with a zero vector */
+	if (!(key->sk_flags & SK_ISNULL))
+	{
+		Vector	   *v = DatumGetVector(key->sk_argument);
+
+		if (v->dim != (int) so->meta.dims)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("expected %u dimensions, not %d", so->meta.dims, v->dim)));
+		memcpy(so->q, v->x, sizeof(float) * so->meta.dims);
+		(void) HnswPrepareVector(so->meta.metric, so->q, so->meta.dims);
+	}
+
+	if (so->exact)
+		exact_all(so);
+	else
+		first_batch(so);
+}
+
+/* amgettuple */
+bool
+hnswgettuple(IndexScanDesc scan, ScanDirection dir)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+	MemoryContext old;
+
+	if (scan->numberOfOrderBys == 0 || scan->orderByData[0].sk_attno != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot scan hnsw index without order")));
+
+	old = MemoryContextSwitchTo(so->ctx);
+	if (so->first)
+	{
+		pgstat_count_index_scan(scan->indexRelation);
+		so->first = false;
+		start_scan(scan);
+	}
+
+	if (so->exact)
+	{
+		if (!so->exhausted && so->all.n > 0)
+		{
+			HnswCand	c = HnswHeapPop(&so->all);
+
+			scan->xs_heaptid = so->tids[c.id];
+			scan->xs_recheck = false;
+			scan->xs_recheckorderby = false;
+			MemoryContextSwitchTo(old);
+			return true;
+		}
+		MemoryContextSwitchTo(old);
+		return false;
+	}
+
+	while (!so->exhausted)
+	{
+		while (so->next < so->nbatch)
+		{
+			HnswCand	c = so->batch[so->next++];
+			HnswElementHeader hdr;
+
+			if (so->iterative == HNSW_ITERATIVE_STRICT && so->returned_any &&
+				c.dist < so->lastdist)
+				continue;
+			HnswReadHeader(&so->r, c.id, &hdr);
+			if (hdr.kind != HNSW_KIND_ELEMENT)
+				continue;
+			so->lastdist = c.dist;
+			so->returned_any = true;
+			scan->xs_heaptid = hdr.heaptid;
+			scan->xs_recheck = false;
+			scan->xs_recheckorderby = false;
+			MemoryContextSwitchTo(old);
+			return true;
+		}
+		if (!next_batch(so))
+			so->exhausted = true;
+	}
+	MemoryContextSwitchTo(old);
+	return false;
+}
+
+/* amendscan */
+void
+hnswendscan(IndexScanDesc scan)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+
+	HnswVisitedRelease(so->v);
+	MemoryContextDelete(so->ctx);
+	pfree(so);
+	scan->opaque = NULL;
+}

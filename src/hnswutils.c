@@ -1,0 +1,747 @@
+/*
+ * hnswutils.c: shared pieces of the hnsw access method: distances per metric,
+ * the private level generator, candidate heaps, the visited set, the
+ * neighbour-selection heuristic, page initialisation and the on-disk graph
+ * reader (slot stream addressing, in-place distances, SEARCH-LAYER).
+ * See src/README ("hnsw") for the page format and the lock order.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/generic_xlog.h"
+#include "access/xact.h"
+#include "storage/buf_internals.h"
+#include "storage/bufmgr.h"
+#include "storage/bufpage.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "distance.h"
+#include "hnsw.h"
+
+/* ---------------------------------------------------------------------
+ * Distances
+ * --------------------------------------------------------------------- */
+
+static float
+hnsw_l2(const float *a, const float *b, int n)
+{
+	return vs_kernels.l2sq(a, b, n);
+}
+
+static float
+hnsw_negdot(const float *a, const float *b, int n)
+{
+	return -vs_kernels.dot(a, b, n);
+}
+
+static float
+hnsw_l1(const float *a, const float *b, int n)
+{
+	return vs_kernels.l1(a, b, n);
+}
+
+/*
+ * HnswDistance: the internal distance of a metric.  Every one of them is a
+ * sum over coordinates, so a vector split across pages is measured piece by
+ * piece and the parts added (HnswSlotDistance relies on this).  For cosine
+ * the stored and query vectors are normalised, so -<a,b> orders like 1 - cos.
+ */
+HnswDistFn
+HnswDistance(HnswMetric metric)
+{
+	switch (metric)
+	{
+		case HNSW_METRIC_L2:
+			return hnsw_l2;
+		case HNSW_METRIC_IP:
+		case HNSW_METRIC_COSINE:
+			return hnsw_negdot;
+		case HNSW_METRIC_L1:
+			return hnsw_l1;
+	}
+	elog(ERROR, "unknown hnsw metric %d", (int) metric);
+	return NULL;
+}
+
+/*
+ * HnswPrepareVector: put x in the stored form.  For cosine, normalise in
+ * place; returns false for a zero vector (not indexed, as pgvector does).
+ */
+bool
+HnswPrepareVector(HnswMetric metric, float *x, int dims)
+{
+	if (metric == HNSW_METRIC_COSINE)
+	{
+		double		norm = 0;
+
+		for (int i = 0; i < dims; i++)
+			norm += (double) x[i] * x[i];
+		if (norm <= 0)
+			return false;
+		norm = sqrt(norm);
+		for (int i = 0; i < dims; i++)
+			x[i] = (float) (x[i] / norm);
+	}
+	return true;
+}
+
+/* ---------------------------------------------------------------------
+ * Level generator: splitmix64, seeded from the index's seed option
+ * --------------------------------------------------------------------- */
+
+void
+HnswRngSeed(HnswRng *rng, uint64 seed)
+{
+	rng->s = seed * UINT64CONST(0x9E3779B97F4A7C15) + UINT64CONST(0x2545F4914F6CDD1D);
+}
+
+uint64
+HnswRngNext(HnswRng *rng)
+{
+	uint64		z = (rng->s += UINT64CONST(0x9E3779B97F4A7C15));
+
+	z = (z ^ (z >> 30)) * UINT64CONST(0xBF58476D1CE4E5B9);
+	z = (z ^ (z >> 27)) * UINT64CONST(0x94D049BB133111EB);
+	return z ^ (z >> 31);
+}
+
+/*
+ * HnswRandomLevel: HNSW paper (Malkov & Yashunin), Alg. 1 line 4:
+ * l = floor(-ln(U) * mL) with U uniform in (0,1] and mL = 1 / ln(M).
+ */
+int
+HnswRandomLevel(HnswRng *rng, int m)
+{
+	double		u = ((double) (HnswRngNext(rng) >> 11) + 1.0) * (1.0 / 9007199254740992.0);
+	double		l = -log(u) / log((double) m);
+
+	if (l >= HNSW_MAX_LEVEL)
+		return HNSW_MAX_LEVEL;
+	return (int) l;
+}
+
+/* ---------------------------------------------------------------------
+ * Heaps of (distance, id)
+ * --------------------------------------------------------------------- */
+
+void
+HnswHeapInit(HnswHeap *h, int cap, bool max)
+{
+	h->cap = Max(cap, 16);
+	h->a = palloc(sizeof(HnswCand) * h->cap);
+	h->n = 0;
+	h->max = max;
+}
+
+/* True when x must sit above y in the heap. */
+static inline bool
+heap_above(const HnswHeap *h, float x, float y)
+{
+	return h->max ? x > y : x < y;
+}
+
+void
+HnswHeapPush(HnswHeap *h, float dist, uint32 id)
+{
+	int			i;
+
+	if (h->n == h->cap)
+	{
+		h->cap *= 2;
+		h->a = repalloc_huge(h->a, sizeof(HnswCand) * h->cap);
+	}
+	i = h->n++;
+	while (i > 0)
+	{
+		int			p = (i - 1) / 2;
+
+		if (!heap_above(h, dist, h->a[p].dist))
+			break;
+		h->a[i] = h->a[p];
+		i = p;
+	}
+	h->a[i].dist = dist;
+	h->a[i].id = id;
+}
+
+HnswCand
+HnswHeapPop(HnswHeap *h)
+{
+	HnswCand	top = h->a[0];
+	HnswCand	last = h->a[--h->n];
+	int			i = 0;
+
+	for (;;)
+	{
+		int			c = 2 * i + 1;
+
+		if (c >= h->n)
+			break;
+		if (c + 1 < h->n && heap_above(h, h->a[c + 1].dist, h->a[c].dist))
+			c++;
+		if (!heap_above(h, h->a[c].dist, last.dist))
+			break;
+		h->a[i] = h->a[c];
+		i = c;
+	}
+	if (h->n > 0)
+		h->a[i] = last;
+	return top;
+}
+
+/* ---------------------------------------------------------------------
+ * Visited set: one uint32 tag per slot; a new search bumps the epoch
+ * --------------------------------------------------------------------- */
+
+void
+HnswVisitedInit(HnswVisited *v, uint32 cap)
+{
+	v->cap = Max(cap, 64);
+	v->tag = palloc_extended(sizeof(uint32) * (Size) v->cap, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	v->epoch = 1;
+}
+
+/* Start a new search over ids < cap (grows the array when needed). */
+void
+HnswVisitedReset(HnswVisited *v, uint32 cap)
+{
+	if (cap > v->cap)
+	{
+		uint32		newcap = Max(cap, v->cap * 2);
+
+		v->tag = repalloc_huge(v->tag, sizeof(uint32) * (Size) newcap);
+		memset(v->tag + v->cap, 0, sizeof(uint32) * (Size) (newcap - v->cap));
+		v->cap = newcap;
+	}
+	if (++v->epoch == 0)
+	{
+		memset(v->tag, 0, sizeof(uint32) * (Size) v->cap);
+		v->epoch = 1;
+	}
+}
+
+/*
+ * A visited set kept for the whole backend life (TopMemoryContext): most
+ * scans and inserts borrow it instead of allocating and zeroing one array
+ * per query (240 KB for 60,000 elements).  A second concurrent user (two
+ * interleaved scans) gets a private one.  Transaction end returns it, in
+ * case an error skipped HnswVisitedRelease.
+ */
+static HnswVisited spare_visited;
+static bool spare_busy = false;
+static bool spare_callback = false;
+
+static void
+spare_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_PREPARE)
+		spare_busy = false;
+}
+
+/* A visited set for ids < cap, cleared (by a new epoch). */
+HnswVisited *
+HnswVisitedAcquire(uint32 cap)
+{
+	HnswVisited *v;
+
+	if (!spare_busy)
+	{
+		if (!spare_callback)
+		{
+			RegisterXactCallback(spare_xact_callback, NULL);
+			spare_callback = true;
+		}
+		if (spare_visited.tag == NULL)
+		{
+			MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+			HnswVisitedInit(&spare_visited, cap);
+			MemoryContextSwitchTo(old);
+		}
+		else
+			HnswVisitedReset(&spare_visited, cap);
+		spare_busy = true;
+		return &spare_visited;
+	}
+	v = palloc(sizeof(HnswVisited));
+	HnswVisitedInit(v, cap);
+	return v;
+}
+
+/* Give back a set from HnswVisitedAcquire. */
+void
+HnswVisitedRelease(HnswVisited *v)
+{
+	if (v == &spare_visited)
+		spare_busy = false;
+	else if (v != NULL)
+	{
+		pfree(v->tag);
+		pfree(v);
+	}
+}
+
+/* Make room for id (slots allocated by concurrent inserts during a walk). */
+static inline void
+visited_ensure(HnswVisited *v, uint32 id)
+{
+	if (id >= v->cap)
+	{
+		uint32		newcap = Max(id + 1, v->cap * 2);
+
+		v->tag = repalloc_huge(v->tag, sizeof(uint32) * (Size) newcap);
+		memset(v->tag + v->cap, 0, sizeof(uint32) * (Size) (newcap - v->cap));
+		v->cap = newcap;
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Neighbour selection
+ * --------------------------------------------------------------------- */
+
+/*
+ * HnswSelectNeighbors: HNSW paper Alg. 4 (SELECT-NEIGHBORS-HEURISTIC) without
+ * extendCandidates and keepPrunedConnections.  cands must be sorted by
+ * increasing distance to the base element; a candidate is kept only when it
+ * is closer to the base than to every neighbour kept so far.  Writes at most
+ * limit ids to out and returns how many.
+ */
+int
+HnswSelectNeighbors(HnswCand *cands, int ncands, int limit,
+					HnswPairDist pairdist, void *arg, uint32 *out)
+{
+	int			nout = 0;
+	int		   *kept = palloc(sizeof(int) * Max(limit, 1));
+
+	for (int i = 0; i < ncands && nout < limit; i++)
+	{
+		bool		good = true;
+
+		for (int j = 0; j < nout; j++)
+		{
+			if (pairdist(arg, cands[i].id, cands[kept[j]].id) < cands[i].dist)
+			{
+				good = false;
+				break;
+			}
+		}
+		if (good)
+		{
+			kept[nout] = i;
+			out[nout++] = cands[i].id;
+		}
+	}
+	pfree(kept);
+	return nout;
+}
+
+/* ---------------------------------------------------------------------
+ * Pages
+ * --------------------------------------------------------------------- */
+
+static void
+init_page(Page page, uint16 flags)
+{
+	HnswPageOpaqueData *op;
+
+	PageInit(page, BLCKSZ, MAXALIGN(sizeof(HnswPageOpaqueData)));
+	op = (HnswPageOpaqueData *) PageGetSpecialPointer(page);
+	op->flags = flags;
+	op->page_id = HNSW_PAGE_ID;
+}
+
+/* Initialise a metapage for an empty graph. */
+void
+HnswInitMetaPage(Page page, uint32 dims, int m, int efc, HnswMetric metric,
+				 uint32 seed)
+{
+	HnswMetaPageData *meta;
+
+	init_page(page, HNSW_PAGE_META);
+	meta = (HnswMetaPageData *) PageGetContents(page);
+	memset(meta, 0, sizeof(HnswMetaPageData));
+	meta->magic = HNSW_MAGIC;
+	meta->version = HNSW_VERSION;
+	meta->dims = dims;
+	meta->m = m;
+	meta->ef_construction = efc;
+	meta->metric = metric;
+	meta->seed = seed;
+	meta->slot_size = dims > 0 ? HNSW_SLOT_SIZE(m, dims) : 0;
+	meta->next_slot = 0;
+	meta->entry_id = HNSW_INVALID_ID;
+	meta->entry_level = -1;
+	meta->nelements = 0;
+	meta->free_head = HNSW_INVALID_ID;
+	meta->rng_state = seed;
+	((PageHeader) page)->pd_lower = (char *) meta + sizeof(HnswMetaPageData) - (char *) page;
+}
+
+/*
+ * Initialise a slot page: the whole data area counts as used (pd_lower =
+ * pd_upper), so generic WAL and full-page images carry every byte of it.
+ */
+void
+HnswInitSlotPage(Page page)
+{
+	init_page(page, HNSW_PAGE_SLOTS);
+	memset((char *) page + HNSW_PAGE_DATA_START, 0, HNSW_PAGE_DATA);
+	((PageHeader) page)->pd_lower = ((PageHeader) page)->pd_upper;
+}
+
+/* Copy of the metapage contents (share lock held briefly). */
+HnswMetaPageData
+HnswReadMeta(Relation index)
+{
+	Buffer		buf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+	HnswMetaPageData meta;
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	meta = *(HnswMetaPageData *) PageGetContents(BufferGetPage(buf));
+	UnlockReleaseBuffer(buf);
+	if (meta.magic != HNSW_MAGIC)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" is not an hnsw index", RelationGetRelationName(index))));
+	if (meta.version != HNSW_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("hnsw index \"%s\" has format version %u, expected %u",
+						RelationGetRelationName(index), meta.version, HNSW_VERSION),
+				 errhint("REINDEX the index.")));
+	return meta;
+}
+
+/* ---------------------------------------------------------------------
+ * The on-disk reader
+ * --------------------------------------------------------------------- */
+
+/* The per-backend relcache entry of recent buffers, sized for nblocks. */
+static HnswRelCache *
+get_cache(Relation index, BlockNumber need)
+{
+	HnswRelCache *c = (HnswRelCache *) index->rd_amcache;
+
+	if (c == NULL || need > c->nrecent)
+	{
+		BlockNumber n = RelationGetNumberOfBlocks(index);
+		HnswRelCache *nc;
+
+		n = Max(n, need);
+		n = Max(n + n / 4, 16);
+		nc = MemoryContextAllocZero(index->rd_indexcxt,
+									offsetof(HnswRelCache, recent) + sizeof(Buffer) * n);
+		if (c != NULL)
+		{
+			memcpy(nc, c, offsetof(HnswRelCache, recent) + sizeof(Buffer) * c->nrecent);
+			pfree(c);
+		}
+		nc->nrecent = n;
+		index->rd_amcache = nc;
+		c = nc;
+	}
+	return c;
+}
+
+/* Set up a reader from a metapage copy. */
+void
+HnswReaderInit(HnswReader *r, Relation index, const HnswMetaPageData *meta)
+{
+	r->index = index;
+	r->cache = NULL;
+	r->m = meta->m;
+	r->dims = meta->dims;
+	r->metric = meta->metric;
+	r->slot_size = meta->slot_size;
+	r->dist = HnswDistance(meta->metric);
+	r->nfetched = 0;
+}
+
+/*
+ * HnswPinBlock: pin a block, trying the buffer this backend last saw for it
+ * first (ReadRecentBuffer skips the buffer-mapping hash lookup).
+ */
+Buffer
+HnswPinBlock(HnswReader *r, BlockNumber blkno)
+{
+	HnswRelCache *c = (HnswRelCache *) r->index->rd_amcache;
+	Buffer		buf;
+
+	if (c == NULL || blkno >= c->nrecent)
+		c = get_cache(r->index, blkno + 1);
+	buf = c->recent[blkno];
+	if (BufferIsValid(buf) &&
+		ReadRecentBuffer(r->index->rd_node, MAIN_FORKNUM, blkno, buf))
+		return buf;
+	buf = ReadBuffer(r->index, blkno);
+	c->recent[blkno] = buf;
+	return buf;
+}
+
+/* Copy len bytes of the slot stream at off (page by page, share locks). */
+void
+HnswReadBytes(HnswReader *r, uint64 off, void *dst, Size len)
+{
+	char	   *d = dst;
+
+	while (len > 0)
+	{
+		BlockNumber blk = HNSW_STREAM_BLOCK(off);
+		uint32		in = HNSW_STREAM_INPAGE(off);
+		Size		chunk = Min(len, (Size) (HNSW_PAGE_DATA - in));
+		Buffer		buf = HnswPinBlock(r, blk);
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		memcpy(d, (char *) BufferGetPage(buf) + HNSW_PAGE_DATA_START + in, chunk);
+		UnlockReleaseBuffer(buf);
+		d += chunk;
+		off += chunk;
+		len -= chunk;
+	}
+}
+
+/*
+ * HnswSlotDistance: distance from q to the vector of element id, computed in
+ * place on the page(s) holding it (vectors never change once written).
+ */
+float
+HnswSlotDistance(HnswReader *r, uint32 id, const float *q)
+{
+	uint64		off = (uint64) id * r->slot_size + HNSW_VECTOR_OFFSET(r->m);
+	int			left = r->dims;
+	float		sum = 0;
+
+	r->nfetched++;
+	while (left > 0)
+	{
+		BlockNumber blk = HNSW_STREAM_BLOCK(off);
+		uint32		in = HNSW_STREAM_INPAGE(off);
+		int			n = Min(left, (int) ((HNSW_PAGE_DATA - in) / sizeof(float)));
+		Buffer		buf = HnswPinBlock(r, blk);
+
+		/*
+		 * No content lock: a vector is written once, before any list links
+		 * to its element, and never changes; the pin keeps the page in place.
+		 */
+		sum += r->dist(q, (const float *) ((char *) BufferGetPage(buf) + HNSW_PAGE_DATA_START + in), n);
+		ReleaseBuffer(buf);
+		q += n;
+		left -= n;
+		off += (uint64) n * sizeof(float);
+	}
+	return sum;
+}
+
+/* Read the header of element slot id. */
+void
+HnswReadHeader(HnswReader *r, uint32 id, HnswElementHeader *hdr)
+{
+	HnswReadBytes(r, (uint64) id * r->slot_size, hdr, HNSW_ELEMENT_HEADER_SIZE);
+}
+
+uint32
+HnswHeaderUpper(const HnswElementHeader *hdr)
+{
+	return (uint32) hdr->upper_lo | ((uint32) hdr->upper_hi << 16);
+}
+
+void
+HnswHeaderSetUpper(HnswElementHeader *hdr, uint32 upper, uint16 off)
+{
+	hdr->upper_lo = upper & 0xFFFF;
+	hdr->upper_hi = upper >> 16;
+	hdr->upper_off = off;
+	hdr->unused = 0;
+}
+
+/*
+ * HnswListOffset: stream offset of element id's neighbour list on layer;
+ * *cap receives its capacity (2m on layer 0, m above).  Returns 0 when the
+ * element has no such layer (offset 0 is never a list).
+ */
+uint64
+HnswListOffset(HnswReader *r, uint32 id, int layer, int *cap)
+{
+	HnswElementHeader hdr;
+	uint32		upper;
+
+	if (layer == 0)
+	{
+		*cap = 2 * r->m;
+		return (uint64) id * r->slot_size + HNSW_LIST0_OFFSET;
+	}
+	*cap = r->m;
+	HnswReadHeader(r, id, &hdr);
+	upper = HnswHeaderUpper(&hdr);
+	if (hdr.level < layer || upper == HNSW_INVALID_ID)
+		return 0;
+	return (uint64) upper * r->slot_size + hdr.upper_off + HNSW_UPPER_HEADER_SIZE +
+		(uint64) (layer - 1) * r->m * sizeof(uint32);
+}
+
+/* Read element id's neighbour list on layer into out; returns the count. */
+int
+HnswReadList(HnswReader *r, uint32 id, int layer, uint32 *out)
+{
+	int			cap;
+	uint64		off = HnswListOffset(r, id, layer, &cap);
+	int			n = 0;
+
+	if (off == 0)
+		return 0;
+	HnswReadBytes(r, off, out, sizeof(uint32) * cap);
+	while (n < cap && out[n] != HNSW_INVALID_ID)
+		n++;
+	return n;
+}
+
+/*
+ * HnswDescendDisk: greedy search with ef = 1 (HNSW paper Alg. 5 lines 1-4)
+ * from layer fromlevel down to layer tolevel + 1.  *ep and *epdist are the
+ * current nearest element and its distance, updated in place.
+ */
+void
+HnswDescendDisk(HnswReader *r, const float *q, uint32 *ep, float *epdist,
+				int fromlevel, int tolevel)
+{
+	uint32	   *list = palloc(sizeof(uint32) * 2 * r->m);
+
+	for (int layer = fromlevel; layer > tolevel; layer--)
+	{
+		bool		changed = true;
+
+		while (changed)
+		{
+			int			n = HnswReadList(r, *ep, layer, list);
+
+			changed = false;
+			for (int i = 0; i < n; i++)
+			{
+				float		d = HnswSlotDistance(r, list[i], q);
+
+				if (d < *epdist)
+				{
+					*epdist = d;
+					*ep = list[i];
+					changed = true;
+				}
+			}
+		}
+	}
+	pfree(list);
+}
+
+/*
+ * prefetch_vector: hint the CPU to fetch the vector of element id and the
+ * descriptor of its buffer, through the buffer this backend last saw for its
+ * block, while the previous distance is computed (hnswlib prefetches the next
+ * candidate the same way).  Only a hint: the buffer may hold another page by
+ * now, which costs nothing but the hint.
+ */
+static inline void
+prefetch_vector(HnswReader *r, HnswRelCache *c, uint32 id)
+{
+	uint64		off = (uint64) id * r->slot_size + HNSW_VECTOR_OFFSET(r->m);
+	BlockNumber blk = HNSW_STREAM_BLOCK(off);
+	Buffer		buf;
+	const char *p;
+	uint32		in;
+	Size		len;
+
+	if (c == NULL || blk >= c->nrecent || c->recent[blk] <= 0)
+		return;
+	buf = c->recent[blk];
+	__builtin_prefetch(GetBufferDescriptor(buf - 1));
+	in = HNSW_STREAM_INPAGE(off);
+	p = (const char *) BufferGetBlock(buf) + HNSW_PAGE_DATA_START + in;
+	len = Min((Size) r->dims * sizeof(float), (Size) (HNSW_PAGE_DATA - in));
+	for (Size o = 0; o < len; o += 64)
+		__builtin_prefetch(p + o);
+}
+
+/*
+ * HnswSearchLayerDisk: HNSW paper Alg. 2 (SEARCH-LAYER) on the index pages.
+ * On entry W (max-heap) and C (min-heap) hold the entry points, already marked
+ * in v.  On exit W holds up to ef nearest elements found.  When the nearest
+ * candidate is farther than the farthest result the walk stops and that
+ * candidate goes back to C, so the walk can be resumed (iterative scans).
+ * Elements evaluated but not kept (or pushed out of W) go to discarded when
+ * it is not NULL.
+ */
+void
+HnswSearchLayerDisk(HnswReader *r, const float *q, HnswHeap *W, HnswHeap *C,
+					HnswVisited *v, int ef, int layer, HnswHeap *discarded)
+{
+	int			cap = layer == 0 ? 2 * r->m : r->m;
+	uint32	   *list = palloc(sizeof(uint32) * cap);
+
+	while (C->n > 0)
+	{
+		HnswCand	c = HnswHeapPop(C);
+		int			n;
+
+		if (W->n >= ef && c.dist > HnswHeapTop(W).dist)
+		{
+			HnswHeapPush(C, c.dist, c.id);
+			break;
+		}
+		n = HnswReadList(r, c.id, layer, list);
+		/* keep the unvisited ones */
+		{
+			int			k = 0;
+
+			for (int i = 0; i < n; i++)
+			{
+				visited_ensure(v, list[i]);
+				if (HnswVisitedTest(v, list[i]))
+					continue;
+				HnswVisitedSet(v, list[i]);
+				list[k++] = list[i];
+			}
+			n = k;
+		}
+		/* buffer descriptors of all of them, then the first vector */
+		{
+			HnswRelCache *rc = (HnswRelCache *) r->index->rd_amcache;
+
+			for (int i = 0; rc != NULL && i < n; i++)
+			{
+				BlockNumber blk = HNSW_STREAM_BLOCK((uint64) list[i] * r->slot_size +
+													HNSW_VECTOR_OFFSET(r->m));
+
+				if (blk < rc->nrecent && rc->recent[blk] > 0)
+					__builtin_prefetch(GetBufferDescriptor(rc->recent[blk] - 1));
+			}
+		}
+		if (n > 0)
+			prefetch_vector(r, (HnswRelCache *) r->index->rd_amcache, list[0]);
+		for (int i = 0; i < n; i++)
+		{
+			uint32		e = list[i];
+			float		d;
+
+			if (i + 1 < n)
+				prefetch_vector(r, (HnswRelCache *) r->index->rd_amcache, list[i + 1]);
+			d = HnswSlotDistance(r, e, q);
+			if (W->n < ef || d < HnswHeapTop(W).dist)
+			{
+				HnswHeapPush(C, d, e);
+				HnswHeapPush(W, d, e);
+				if (W->n > ef)
+				{
+					HnswCand	out = HnswHeapPop(W);
+
+					if (discarded)
+						HnswHeapPush(discarded, out.dist, out.id);
+				}
+			}
+			else if (discarded)
+				HnswHeapPush(discarded, d, e);
+		}
+	}
+	pfree(list);
+}

@@ -1,0 +1,414 @@
+/*
+ * hnswvacuum.c: VACUUM for hnsw (ambulkdelete, amvacuumcleanup).
+ *
+ * ambulkdelete works in three passes over the slot stream (src/README,
+ * "Vacuum"):
+ *  1. find the elements whose heap rows are dead;
+ *  2. repair the graph: every live list that names a dead element is
+ *     re-selected (HNSW paper Alg. 4, then filled up with the nearest
+ *     candidates the heuristic passed over) from its live members plus the
+ *     live members of the dead elements' lists on that layer, so the paths
+ *     that ran through a dead element survive; the entry point moves to the live
+ *     element of highest level if it died;
+ *     then a walk from the entry point relinks live elements that lost
+ *     every incoming link;
+ *  3. mark the dead elements HNSW_KIND_DELETED and push the slots of those of
+ *     level 0 on the free list of the metapage, from which inserts of level-0 elements
+ *     take their slot (the block-number half of a deleted slot's heap TID
+ *     links to the next free slot).
+ * Elements deleted by an earlier VACUUM count as dead in pass 2 too: a
+ * concurrent insert may have linked to one while it was being deleted.
+ * Until pass 3 a dead element can still be returned by a concurrent scan;
+ * its heap row still exists then (the heap is cleaned after the indexes).
+ * Deleted elements keep their vector and lists, so a walk that reaches one
+ * through a list not yet repaired still works; scans never return them.
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/generic_xlog.h"
+#include "commands/vacuum.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "hnsw.h"
+
+/* Re-select id's list on layer without its dead members. */
+static void
+repair_list(HnswReader *r, uint32 id, int layer, bool *dead,
+			uint8 *kinds, uint32 nslots)
+{
+	int			cap;
+	uint32		cur[2 * HNSW_M_MAX];
+	uint32		sub[2 * HNSW_M_MAX];
+	uint32		upd[2 * HNSW_M_MAX];
+	float	   *vec = palloc(sizeof(float) * r->dims);
+	HnswDiskPair ps;
+
+	ps.r = r;
+	ps.cached = HNSW_INVALID_ID;
+	ps.vec = palloc(sizeof(float) * r->dims);
+	HnswReadBytes(r, (uint64) id * r->slot_size + HNSW_VECTOR_OFFSET(r->m),
+				  vec, sizeof(float) * r->dims);
+
+	for (int attempt = 0; attempt < 5; attempt++)
+	{
+		uint64		off = HnswListOffset(r, id, layer, &cap);
+		int			n = 0;
+		bool		anydead = false;
+		uint32	   *ids;
+		int			nids = 0;
+		HnswCand   *cands;
+		int			nsel;
+
+		if (off == 0)
+			break;
+		HnswReadBytes(r, off, cur, sizeof(uint32) * cap);
+		while (n < cap && cur[n] != HNSW_INVALID_ID)
+		{
+			uint32		e = cur[n];
+
+			if (e < nslots && dead[e] && kinds[e] == HNSW_KIND_DELETED)
+			{
+				HnswElementHeader hdr;
+
+				/* deleted earlier: an insert may have reused the slot since */
+				HnswReadHeader(r, e, &hdr);
+				if (hdr.kind == HNSW_KIND_ELEMENT)
+				{
+					dead[e] = false;
+					kinds[e] = HNSW_KIND_ELEMENT;
+									}
+			}
+			if ((e < nslots && dead[e]) || e == id)
+				anydead = true;	/* (a self link is dropped as well) */
+			n++;
+		}
+		if (!anydead)
+			break;
+
+		ids = palloc(sizeof(uint32) * (cap + cap * 2 * HNSW_M_MAX));
+		for (int i = 0; i < n; i++)
+		{
+			uint32		e = cur[i];
+
+			if (e == id)
+				continue;
+			if (e >= nslots || !dead[e])
+				ids[nids++] = e;
+			else
+			{
+				int			ns = HnswReadList(r, e, layer, sub);
+
+				for (int j = 0; j < ns; j++)
+					if (sub[j] != id && sub[j] < nslots && !dead[sub[j]] &&
+						kinds[sub[j]] == HNSW_KIND_ELEMENT)
+						ids[nids++] = sub[j];
+			}
+		}
+		/* dedupe */
+		cands = palloc(sizeof(HnswCand) * Max(nids, 1));
+		{
+			int			nc = 0;
+
+			for (int i = 0; i < nids; i++)
+			{
+				bool		seen = false;
+
+				for (int j = 0; j < nc && !seen; j++)
+					seen = cands[j].id == ids[i];
+				if (!seen)
+				{
+					cands[nc].id = ids[i];
+					cands[nc].dist = HnswSlotDistance(r, ids[i], vec);
+					nc++;
+				}
+			}
+			nids = nc;
+		}
+		qsort(cands, nids, sizeof(HnswCand), HnswCandCmp);
+		nsel = HnswSelectNeighbors(cands, nids, cap, HnswPairDistDisk, &ps, upd);
+		/* fill the rest with the nearest candidates the heuristic passed over */
+		for (int i = 0; i < nids && nsel < cap; i++)
+		{
+			bool		taken = false;
+
+			for (int j = 0; j < nsel && !taken; j++)
+				taken = upd[j] == cands[i].id;
+			if (!taken)
+				upd[nsel++] = cands[i].id;
+		}
+		for (int i = nsel; i < cap; i++)
+			upd[i] = HNSW_INVALID_ID;
+		pfree(cands);
+		pfree(ids);
+		if (HnswWriteIfUnchanged(r->index, off, cur, upd, sizeof(uint32) * cap))
+			break;
+	}
+	pfree(vec);
+	pfree(ps.vec);
+}
+
+/*
+ * relink_orphans: after the repair, walk the graph from the entry point
+ * without entering dead elements; a live element no longer reached (its only
+ * incoming links came from dead ones and the heuristic did not keep it) is
+ * linked from a reached layer-0 neighbour of its own (HnswAddBacklink with
+ * force), and the walk continues from it.
+ */
+static void
+relink_orphans(HnswReader *r, uint32 entry, const bool *dead, const uint8 *kinds,
+			   const uint8 *levels, uint32 nslots)
+{
+	bool	   *seen = palloc_extended(nslots, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	uint32	   *queue = palloc_extended(sizeof(uint32) * nslots, MCXT_ALLOC_HUGE);
+	uint32		list[2 * HNSW_M_MAX];
+	float	   *vec = palloc(sizeof(float) * r->dims);
+	uint32		qh = 0,
+				qt = 0;
+
+	if (entry == HNSW_INVALID_ID || entry >= nslots)
+		return;
+	queue[qt++] = entry;
+	seen[entry] = true;
+	for (int sweep = 0; sweep < 3; sweep++)
+	{
+		bool		again = false;
+
+		for (uint32 u = 0; u <= nslots; u++)
+		{
+			/* drain the walk */
+			while (qh < qt)
+			{
+				uint32		id = queue[qh++];
+
+				for (int layer = 0; layer <= levels[id]; layer++)
+				{
+					int			n = HnswReadList(r, id, layer, list);
+
+					for (int i = 0; i < n; i++)
+					{
+						uint32		e = list[i];
+
+						if (e < nslots && !seen[e] && !dead[e] && kinds[e] == HNSW_KIND_ELEMENT)
+						{
+							seen[e] = true;
+							queue[qt++] = e;
+						}
+					}
+				}
+			}
+			if (u == nslots || seen[u] || dead[u] || kinds[u] != HNSW_KIND_ELEMENT)
+				continue;
+			vacuum_delay_point();
+			{
+				int			n = HnswReadList(r, u, 0, list);
+				bool		linked = false;
+
+				HnswReadBytes(r, (uint64) u * r->slot_size + HNSW_VECTOR_OFFSET(r->m),
+							  vec, sizeof(float) * r->dims);
+				for (int i = 0; i < n && !linked; i++)
+					if (list[i] < nslots && seen[list[i]] && !dead[list[i]])
+						linked = HnswAddBacklink(r, list[i], u, 0,
+												 HnswSlotDistance(r, list[i], vec), true);
+				if (linked)
+				{
+					seen[u] = true;
+					queue[qt++] = u;
+				}
+				else
+					again = true;
+			}
+		}
+		if (!again)
+			break;
+	}
+}
+
+/* ambulkdelete */
+IndexBulkDeleteResult *
+hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+			   IndexBulkDeleteCallback callback, void *callback_state)
+{
+	Relation	index = info->index;
+	HnswMetaPageData meta = HnswReadMeta(index);
+	HnswReader	r;
+	uint32		nslots = meta.next_slot;
+	bool	   *dead;
+	uint8	   *kinds;
+	uint8	   *levels;
+	double		ndead = 0;
+	double		nlive = 0;
+	double		nstale = 0;
+	uint32		best = HNSW_INVALID_ID;
+	int			bestlevel = -1;
+	MemoryContext ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(ctx);
+
+	if (stats == NULL)
+		stats = MemoryContextAllocZero(old, sizeof(IndexBulkDeleteResult));
+	if (meta.dims == 0 || nslots == 0)
+	{
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(ctx);
+		return stats;
+	}
+	HnswReaderInit(&r, index, &meta);
+	dead = palloc_extended(nslots, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	kinds = palloc_extended(nslots, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	levels = palloc_extended(nslots, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+
+	/* pass 1 */
+	for (uint32 id = 0; id < nslots; id++)
+	{
+		HnswElementHeader hdr;
+
+		vacuum_delay_point();
+		if (id >= meta.packed_start && id < meta.packed_end)
+		{
+			id = meta.packed_end - 1;	/* the build's packed upper records */
+			continue;
+		}
+		HnswReadHeader(&r, id, &hdr);
+		kinds[id] = hdr.kind;
+		levels[id] = hdr.level;
+		if (hdr.kind == HNSW_KIND_ELEMENT)
+		{
+			if (callback(&hdr.heaptid, callback_state))
+			{
+				dead[id] = true;
+				ndead++;
+			}
+			else
+			{
+				nlive++;
+				if ((int) hdr.level > bestlevel)
+				{
+					bestlevel = hdr.level;
+					best = id;
+				}
+			}
+		}
+		else if (hdr.kind == HNSW_KIND_DELETED)
+		{
+			/* deleted by an earlier VACUUM; links made to it since get repaired */
+			dead[id] = true;
+			nstale++;
+		}
+		else if (hdr.kind == HNSW_KIND_UPPER)
+			id += HNSW_UPPER_SLOTS(meta.m, hdr.level, meta.slot_size) - 1;
+	}
+
+	if (ndead > 0 || nstale > 0)
+	{
+		Buffer		metabuf;
+		HnswMetaPageData *mp;
+
+		/* pass 2 */
+		for (uint32 id = 0; id < nslots; id++)
+		{
+			if (kinds[id] != HNSW_KIND_ELEMENT || dead[id])
+				continue;
+			vacuum_delay_point();
+			for (int layer = 0; layer <= levels[id]; layer++)
+				repair_list(&r, id, layer, dead, kinds, nslots);
+		}
+
+		/* entry point */
+		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+		mp = (HnswMetaPageData *) PageGetContents(BufferGetPage(metabuf));
+		if (mp->entry_id != HNSW_INVALID_ID && mp->entry_id < nslots && dead[mp->entry_id])
+		{
+			GenericXLogState *state = GenericXLogStart(index);
+
+			mp = (HnswMetaPageData *) PageGetContents(GenericXLogRegisterBuffer(state, metabuf, 0));
+			mp->entry_id = best;
+			mp->entry_level = best == HNSW_INVALID_ID ? -1 : bestlevel;
+			GenericXLogFinish(state);
+		}
+		UnlockReleaseBuffer(metabuf);
+		relink_orphans(&r, HnswReadMeta(index).entry_id, dead, kinds, levels, nslots);
+
+		/*
+		 * pass 3, under the metapage lock (before any slot page, as always):
+		 * mark the dead elements and push their slots on the free list
+		 */
+		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+		{
+			uint32		head = ((HnswMetaPageData *) PageGetContents(BufferGetPage(metabuf)))->free_head;
+			bool		pushed = false;
+
+			for (uint32 id = nslots; id-- > 0;)
+			{
+				ItemPointerData link;
+				struct
+				{
+					ItemPointerData tid;
+					uint8		kind;
+				}			upd;
+
+				if (!dead[id] || kinds[id] == HNSW_KIND_DELETED)
+					continue;
+				if (levels[id] > 0)
+				{
+					/*
+					 * Not reused: a stale upper-layer link to the slot would
+					 * then name an element of level 0.
+					 */
+					uint8		kind = HNSW_KIND_DELETED;
+
+					HnswWriteBytes(index, (uint64) id * meta.slot_size +
+								   offsetof(HnswElementHeader, kind), &kind, 1);
+					continue;
+				}
+				ItemPointerSetBlockNumber(&link, head);
+				link.ip_posid = 0;
+				upd.tid = link;
+				upd.kind = HNSW_KIND_DELETED;
+				HnswWriteBytes(index, (uint64) id * meta.slot_size, &upd,
+							   offsetof(HnswElementHeader, kind) + 1);
+				head = id;
+				pushed = true;
+			}
+			if (pushed)
+			{
+				GenericXLogState *state = GenericXLogStart(index);
+
+				mp = (HnswMetaPageData *) PageGetContents(GenericXLogRegisterBuffer(state, metabuf, 0));
+				mp->free_head = head;
+				GenericXLogFinish(state);
+			}
+		}
+		UnlockReleaseBuffer(metabuf);
+	}
+
+	stats->tuples_removed += ndead;
+	stats->num_index_tuples = nlive;
+	stats->num_pages = RelationGetNumberOfBlocks(index);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(ctx);
+	return stats;
+}
+
+/* amvacuumcleanup */
+IndexBulkDeleteResult *
+hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
+{
+	if (info->analyze_only)
+		return stats;
+	if (stats == NULL)
+	{
+		HnswMetaPageData meta = HnswReadMeta(info->index);
+
+		stats = palloc0(sizeof(IndexBulkDeleteResult));
+		stats->num_index_tuples = meta.nelements;
+		stats->estimated_count = true;
+	}
+	stats->num_pages = RelationGetNumberOfBlocks(info->index);
+	return stats;
+}
