@@ -71,21 +71,32 @@ COMMENT ON FUNCTION array_to_vector(numeric[], integer, boolean) IS 'cast numeri
 COMMENT ON FUNCTION vector_to_float4(vector, integer, boolean) IS 'cast vector to real[]';
 
 -- distances
--- COST 10: a distance over hundreds of dimensions costs tens of simple operators; with the
--- default cost of 1 the planner keeps large exact scans serial (see README "Exact search").
+-- vector_distance_support tells the planner what a call costs from the vectors'
+-- dimensions (and the TOAST fetch of an out-of-line column); COST 10 applies when the
+-- dimensions are unknown.  See README "Exact search".
+
+CREATE FUNCTION vector_distance_support(internal) RETURNS internal
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION vector_distance_support(internal) IS 'planner support: the cost of a distance call from the vectors'' dimensions';
 
 CREATE FUNCTION l2_distance(vector, vector) RETURNS float8
-	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10;
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10
+	SUPPORT vector_distance_support;
 CREATE FUNCTION inner_product(vector, vector) RETURNS float8
-	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10;
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10
+	SUPPORT vector_distance_support;
 CREATE FUNCTION cosine_distance(vector, vector) RETURNS float8
-	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10;
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10
+	SUPPORT vector_distance_support;
 CREATE FUNCTION l1_distance(vector, vector) RETURNS float8
-	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10;
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10
+	SUPPORT vector_distance_support;
 CREATE FUNCTION vector_l2_squared_distance(vector, vector) RETURNS float8
-	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10;
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10
+	SUPPORT vector_distance_support;
 CREATE FUNCTION vector_negative_inner_product(vector, vector) RETURNS float8
-	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10;
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10
+	SUPPORT vector_distance_support;
 
 COMMENT ON FUNCTION l2_distance(vector, vector) IS 'Euclidean (L2) distance';
 COMMENT ON FUNCTION inner_product(vector, vector) IS 'inner product';

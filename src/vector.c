@@ -12,6 +12,7 @@
 #include <math.h>
 
 #include "access/detoast.h"
+#include "access/heaptoast.h"
 #include "catalog/pg_type.h"
 #include "common/int.h"
 #include "common/shortest_dec.h"
@@ -19,6 +20,9 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/supportnodes.h"
+#include "optimizer/optimizer.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
@@ -565,6 +569,88 @@ l1_distance(PG_FUNCTION_ARGS)
 
 	CheckVectorDimsMatch(a, b);
 	PG_RETURN_FLOAT8((double) vs_kernels.l1(a->x, b->x, a->dim));
+}
+
+/* ------------------------------------------------------------------------
+ * Planner support: the cost of a distance call
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * The dimensions of a vector argument as the planner sees it: the typmod of a column or
+ * cast, or the length of a constant; 0 when unknown.  *is_column is set for an argument
+ * evaluated afresh for every row (anything but a constant or parameter).
+ */
+static int
+DistanceArgDims(Node *arg, bool *is_column)
+{
+	int32		typmod = exprTypmod(arg);
+
+	*is_column = !(IsA(arg, Const) || IsA(arg, Param));
+	if (typmod > 0)
+		return typmod;
+	if (IsA(arg, Const) && !((Const *) arg)->constisnull)
+	{
+		Vector	   *v = DatumGetVector(((Const *) arg)->constvalue);
+
+		return v->dim;
+	}
+	return 0;
+}
+
+/*
+ * vector_distance_support: SupportRequestCost for the distance functions.  A distance
+ * costs about one simple operator per 64 dimensions (the kernels' throughput; with the
+ * default cost of one operator the planner keeps large exact scans serial), and a
+ * column whose vectors cannot be inline (rows over a page: more than about 2,000
+ * dimensions) also pays a TOAST fetch per row: its chunk pages and chunk tuples.
+ * Without that, a table of large out-of-line vectors looks nearly free to scan (its heap
+ * is tiny) and the planner prefers a sort of the whole table to an index scan.
+ */
+PG_FUNCTION_INFO_V1(vector_distance_support);
+Datum
+vector_distance_support(PG_FUNCTION_ARGS)
+{
+	Node	   *rawreq = (Node *) PG_GETARG_POINTER(0);
+	SupportRequestCost *req;
+	List	   *args;
+	ListCell   *lc;
+	int			dims = 0;
+	double		toast = 0;
+
+	if (!IsA(rawreq, SupportRequestCost))
+		PG_RETURN_POINTER(NULL);
+	req = (SupportRequestCost *) rawreq;
+	if (req->node == NULL)
+		PG_RETURN_POINTER(NULL);
+	if (IsA(req->node, OpExpr))
+		args = ((OpExpr *) req->node)->args;
+	else if (IsA(req->node, FuncExpr))
+		args = ((FuncExpr *) req->node)->args;
+	else
+		PG_RETURN_POINTER(NULL);
+
+	foreach(lc, args)
+	{
+		bool		is_column;
+		int			d = DistanceArgDims((Node *) lfirst(lc), &is_column);
+		double		bytes = (double) VECTOR_SIZE(d);
+
+		dims = Max(dims, d);
+		if (is_column && bytes > TOAST_TUPLE_TARGET_MAIN)
+		{
+			double		chunks = ceil(bytes / TOAST_MAX_CHUNK_SIZE);
+			double		pages = ceil(chunks / EXTERN_TUPLES_PER_PAGE);
+
+			toast += pages * seq_page_cost + chunks * (cpu_tuple_cost + cpu_index_tuple_cost);
+		}
+	}
+	if (dims == 0)
+		PG_RETURN_POINTER(NULL);	/* unknown: the function's COST applies */
+
+	req->startup = 0;
+	req->per_tuple = cpu_operator_cost * Max(1.0, dims / 64.0) + toast;
+	PG_RETURN_POINTER(req);
 }
 
 /* ------------------------------------------------------------------------
