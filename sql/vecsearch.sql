@@ -321,10 +321,56 @@ CREATE FUNCTION vecsearch_synthetic(n integer, dim integer, intrinsic_dim intege
 COMMENT ON FUNCTION vecsearch_synthetic(integer, integer, integer, integer) IS
 	'seeded random vectors on a random intrinsic_dim-dimensional linear subspace of dim dimensions';
 
+CREATE FUNCTION vecsearch_recall(idx regclass, k integer DEFAULT 10, queries integer DEFAULT 200,
+	ef_search integer[] DEFAULT '{10,20,40,80,160,320}', seed integer DEFAULT 0,
+	query_tbl regclass DEFAULT NULL, query_col name DEFAULT NULL)
+	RETURNS TABLE(ef_search integer, recall double precision, recall_min double precision,
+		recall_p05 double precision, index_ms double precision, exact_ms double precision,
+		speedup double precision)
+	AS 'MODULE_PATHNAME', 'vecsearch_recall' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION vecsearch_recall(regclass, integer, integer, integer[], integer, regclass, name) IS
+	'recall@k (tie-aware, against the exact scan) and latency of an hnsw index for each ef_search, on sampled or held-out queries';
+
+CREATE FUNCTION vecsearch_recall_by_lid(idx regclass, k integer DEFAULT 10,
+	queries integer DEFAULT 200, ef_search integer[] DEFAULT '{10,40}', seed integer DEFAULT 0,
+	lid_k integer DEFAULT 100, query_tbl regclass DEFAULT NULL, query_col name DEFAULT NULL)
+	RETURNS TABLE(ef_search integer, lid_quintile integer, lid_min double precision,
+		lid_max double precision, queries integer, recall double precision)
+	AS 'MODULE_PATHNAME', 'vecsearch_recall_by_lid' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION vecsearch_recall_by_lid(regclass, integer, integer, integer[], integer, integer, regclass, name) IS
+	'recall@k of an hnsw index for each ef_search and quintile of the queries'' local intrinsic dimensionality';
+
+CREATE FUNCTION vecsearch_tune(idx regclass, target_recall double precision DEFAULT 0.95,
+	k integer DEFAULT 10, queries integer DEFAULT 200, seed integer DEFAULT 0,
+	query_tbl regclass DEFAULT NULL, query_col name DEFAULT NULL)
+	RETURNS TABLE(ef_search integer, recall double precision, index_ms double precision)
+	AS 'MODULE_PATHNAME', 'vecsearch_tune' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION vecsearch_tune(regclass, double precision, integer, integer, integer, regclass, name) IS
+	'smallest ef_search (1 to 1000) whose recall@k on the sample reaches target_recall, or the best found';
+
 -- (end of section: recall research)
 
 -- ===================================================================================
 -- Section: multi-vector retrieval (MUVERA)
 -- ===================================================================================
+
+CREATE FUNCTION max_sim(q vector[], d vector[]) RETURNS float8
+	AS 'MODULE_PATHNAME', 'max_sim' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION max_sim(vector[], vector[]) IS
+	'Chamfer (MaxSim) similarity: sum over the vectors of q of the largest inner product with a vector of d';
+
+CREATE FUNCTION fde_query(vectors vector[], repetitions int DEFAULT 20,
+		simhash_bits int DEFAULT 5, projection_dim int DEFAULT 16, seed int DEFAULT 42,
+		final_dim int DEFAULT 0) RETURNS vector
+	AS 'MODULE_PATHNAME', 'fde_query' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION fde_query(vector[], int, int, int, int, int) IS
+	'MUVERA fixed-dimensional encoding of a query vector set (blocks are sums); inner product with fde_document approximates max_sim';
+
+CREATE FUNCTION fde_document(vectors vector[], repetitions int DEFAULT 20,
+		simhash_bits int DEFAULT 5, projection_dim int DEFAULT 16, seed int DEFAULT 42,
+		final_dim int DEFAULT 0, fill_empty boolean DEFAULT true) RETURNS vector
+	AS 'MODULE_PATHNAME', 'fde_document' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION fde_document(vector[], int, int, int, int, int, boolean) IS
+	'MUVERA fixed-dimensional encoding of a document vector set (blocks are means, empty blocks filled from the Hamming-nearest vector)';
 
 -- (end of section: multi-vector retrieval)

@@ -40,6 +40,14 @@ bool		vecsearch_exact_scan = false;
 static relopt_kind hnsw_relopt_kind;
 static struct config_generic *ef_search_guc = NULL;
 
+static relopt_enum_elt_def build_order_values[] = {
+	{"heap", HNSW_BUILD_ORDER_HEAP},
+	{"random", HNSW_BUILD_ORDER_RANDOM},
+	{"lid_desc", HNSW_BUILD_ORDER_LID_DESC},
+	{"lid_asc", HNSW_BUILD_ORDER_LID_ASC},
+	{NULL, 0}
+};
+
 static const struct config_enum_entry iterative_scan_options[] = {
 	{"off", HNSW_ITERATIVE_OFF, false},
 	{"relaxed_order", HNSW_ITERATIVE_RELAXED, false},
@@ -68,6 +76,14 @@ HnswInit(void)
 	add_int_reloption(hnsw_relopt_kind, "seed",
 					  "Seed of the level generator (same rows, order and seed give the same graph)",
 					  HNSW_SEED_DEFAULT, HNSW_SEED_MIN, HNSW_SEED_MAX, AccessExclusiveLock);
+	add_enum_reloption(hnsw_relopt_kind, "build_order",
+					   "Order in which a build inserts the rows (see buildorder.c)",
+					   build_order_values, HNSW_BUILD_ORDER_HEAP,
+					   "Valid values are \"heap\", \"random\", \"lid_desc\" and \"lid_asc\".",
+					   AccessExclusiveLock);
+	add_int_reloption(hnsw_relopt_kind, "lid_k",
+					  "Neighbours per row of the LID that orders a lid_desc or lid_asc build",
+					  HNSW_LID_K_DEFAULT, HNSW_LID_K_MIN, HNSW_LID_K_MAX, AccessExclusiveLock);
 
 	DefineCustomIntVariable("hnsw.ef_search",
 							"Size of the dynamic candidate list for hnsw scans.",
@@ -103,6 +119,8 @@ hnswoptions(Datum reloptions, bool validate)
 		{"ef_construction", RELOPT_TYPE_INT, offsetof(HnswOptions, efConstruction)},
 		{"ef_search", RELOPT_TYPE_INT, offsetof(HnswOptions, efSearch)},
 		{"seed", RELOPT_TYPE_INT, offsetof(HnswOptions, seed)},
+		{"build_order", RELOPT_TYPE_ENUM, offsetof(HnswOptions, buildOrder)},
+		{"lid_k", RELOPT_TYPE_INT, offsetof(HnswOptions, lidK)},
 	};
 
 	return (bytea *) build_reloptions(reloptions, validate, hnsw_relopt_kind,
@@ -131,6 +149,22 @@ HnswGetSeed(Relation index)
 	HnswOptions *opts = (HnswOptions *) index->rd_options;
 
 	return opts ? opts->seed : HNSW_SEED_DEFAULT;
+}
+
+int
+HnswGetBuildOrder(Relation index)
+{
+	HnswOptions *opts = (HnswOptions *) index->rd_options;
+
+	return opts ? opts->buildOrder : HNSW_BUILD_ORDER_HEAP;
+}
+
+int
+HnswGetLidK(Relation index)
+{
+	HnswOptions *opts = (HnswOptions *) index->rd_options;
+
+	return opts ? opts->lidK : HNSW_LID_K_DEFAULT;
 }
 
 /* True when hnsw.ef_search was set by the user (any non-default source). */

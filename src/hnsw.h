@@ -187,7 +187,22 @@ typedef struct HnswOptions
 	int			efConstruction;
 	int			efSearch;		/* 0: not set, use hnsw.ef_search */
 	int			seed;
+	int			buildOrder;		/* HnswBuildOrderKind (buildorder.c) */
+	int			lidK;			/* k of the LID of the lid_* build orders */
 } HnswOptions;
+
+/* Insertion order of a build (reloption build_order); see buildorder.c. */
+typedef enum HnswBuildOrderKind
+{
+	HNSW_BUILD_ORDER_HEAP = 0,	/* table order */
+	HNSW_BUILD_ORDER_RANDOM,	/* seeded shuffle */
+	HNSW_BUILD_ORDER_LID_DESC,	/* highest LID first */
+	HNSW_BUILD_ORDER_LID_ASC	/* lowest LID first */
+} HnswBuildOrderKind;
+
+#define HNSW_LID_K_MIN				2
+#define HNSW_LID_K_DEFAULT			100
+#define HNSW_LID_K_MAX				1000
 
 /* ---- GUCs ---- */
 typedef enum HnswIterativeScan
@@ -270,6 +285,8 @@ extern void HnswInit(void);
 extern int	HnswGetM(Relation index);
 extern int	HnswGetEfConstruction(Relation index);
 extern int	HnswGetSeed(Relation index);
+extern int	HnswGetBuildOrder(Relation index);
+extern int	HnswGetLidK(Relation index);
 extern int	HnswGetEfSearch(Relation index);
 extern HnswMetric HnswGetMetric(Relation index);
 
@@ -312,6 +329,10 @@ extern void HnswSearchLayerDisk(HnswReader *r, const float *q, HnswHeap *W,
 								HnswHeap *discarded);
 extern void HnswDescendDisk(HnswReader *r, const float *q, uint32 *ep,
 							float *epdist, int fromlevel, int tolevel);
+
+/* ---- buildorder.c ---- */
+extern uint32 *HnswBuildOrder(Relation index, const float *vecs, int dims, int64 n,
+							  const ItemPointerData *tids, HnswMetric metric);
 
 /* ---- hnswbuild.c ---- */
 extern IndexBuildResult *hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo);

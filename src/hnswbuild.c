@@ -7,10 +7,11 @@
  * stream sequentially with smgrextend and WAL-logs the pages in batches
  * (log_newpages), never per tuple.  Element ids are positions in the
  * insertion order, which is a permutation of the collection order chosen by
- * build_insert_order() (heap order for now), so a different order changes
- * nothing else.  When the vectors no longer fit in maintenance_work_mem the
- * graph built so far is written and the remaining rows are inserted through
- * the on-disk insert path (slow, announced with a NOTICE).
+ * build_insert_order() (reloption build_order, buildorder.c), so a different
+ * order changes nothing else.  When the vectors no longer fit in
+ * maintenance_work_mem the graph built so far is written and the remaining
+ * rows are inserted through the on-disk insert path (slow, announced with a
+ * NOTICE).
  * See src/README ("hnsw", "Build").
  */
 #include "postgres.h"
@@ -615,17 +616,19 @@ repair_reachability(HnswBuildState *st)
 
 /*
  * build_insert_order: the permutation of the collected rows in which they are
- * inserted (order[k] = collection index of the k-th insertion).  Heap order
- * for now; a later build_order option plugs in here.
+ * inserted (order[k] = collection index of the k-th insertion), chosen by the
+ * build_order reloption (HnswBuildOrder, buildorder.c).
+ *
+ * A parallel build keeps the order: element ids are positions in it and the
+ * leader and the workers take ids from one shared counter, so element k starts
+ * after elements 0..k-1 have started; at most one element per process is in
+ * flight at a time.  Rows beyond maintenance_work_mem (the on-disk fallback)
+ * are inserted in table order after the ordered in-memory part.
  */
 static uint32 *
 build_insert_order(HnswBuildState *st)
 {
-	uint32	   *order = palloc_extended(sizeof(uint32) * Max(st->n, 1), MCXT_ALLOC_HUGE);
-
-	for (int64 i = 0; i < st->n; i++)
-		order[i] = (uint32) i;
-	return order;
+	return HnswBuildOrder(st->index, st->vecs, st->dims, st->n, st->tids, st->metric);
 }
 
 /* Rearrange vecs and tids so that element id k is the k-th insertion. */

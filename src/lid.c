@@ -4,7 +4,7 @@
  * vecsearch_lid() (pointwise, every row or a seeded sample), vecsearch_lid_of() (any
  * vector against a table) and vecsearch_lid_summary() (harmonic mean and percentiles).
  * The k nearest neighbours come from the exact engine (src/exactscan.c); the estimator
- * is the maximum-likelihood one of Amsaleg et al., see lid_estimate().
+ * is the maximum-likelihood one of Amsaleg et al., see VsLidEstimate().
  */
 #include "postgres.h"
 
@@ -19,11 +19,8 @@
 #include "utils/tuplestore.h"
 
 #include "exactscan.h"
+#include "lid.h"
 #include "vector.h"
-
-/* k of the LID functions: the estimator needs two distances at least. */
-#define VS_LID_K_MIN		2
-#define VS_LID_K_DEFAULT	100
 
 /*
  * The MLE estimate of Amsaleg, Chelly, Furon, Girard, Houle, Kawarabayashi and Nett,
@@ -35,8 +32,8 @@
  * Returns false (undefined: SQL NULL) when there are fewer than k of them, when r_k is
  * not a finite positive number, or when all k distances are equal (the sum is 0).
  */
-static bool
-lid_estimate(const VsNeighbor *nbr, int count, int k, double *lid)
+bool
+VsLidEstimate(const VsNeighbor *nbr, int count, int k, double *lid)
 {
 	double		rk,
 				sum = 0.0;
@@ -219,7 +216,7 @@ lid_compute(const LidArgs *a, ItemPointerData **tids_out, double **lid_out,
 	lid = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(sizeof(double), n));
 	defined = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(sizeof(bool), n));
 	for (i = 0; i < n; i++)
-		defined[i] = lid_estimate(res->nbr + (Size) i * a->k, res->count[i], a->k, &lid[i]);
+		defined[i] = VsLidEstimate(res->nbr + (Size) i * a->k, res->count[i], a->k, &lid[i]);
 	*tids_out = tids;
 	*lid_out = lid;
 	*defined_out = defined;
@@ -383,7 +380,7 @@ vecsearch_lid_of(PG_FUNCTION_ARGS)
 		lid_too_few_rows(rel, res->rows, k, k);
 	table_close(rel, AccessShareLock);
 
-	if (!lid_estimate(res->nbr, res->count[0], k, &lid))
+	if (!VsLidEstimate(res->nbr, res->count[0], k, &lid))
 		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8(lid);
 }

@@ -1,0 +1,179 @@
+-- Recall reports (recall.c): vecsearch_recall, vecsearch_recall_by_lid, vecsearch_tune.
+-- Shapes and invariants of the reports, recall floors against the exact engine, exact
+-- answers counted as recall 1 (ties included), held-out queries, settings restored,
+-- the index under test used when the table has others, and every error with SQLSTATE.
+
+-- own schema: table names do not collide with other tests in the same database
+CREATE SCHEMA recall_test;
+SET search_path = recall_test, public;
+
+\i sql/helpers.psql
+
+CREATE TABLE rt (id int, v vector(16));
+INSERT INTO rt SELECT i, v FROM vecsearch_synthetic(3000, 16, 10, 21) WITH ORDINALITY AS s(v, i);
+CREATE TABLE rt_q (qid int, v vector(16));
+INSERT INTO rt_q SELECT i, v FROM vecsearch_synthetic(100, 16, 10, 22) WITH ORDINALITY AS s(v, i);
+INSERT INTO rt_q VALUES (101, NULL);
+CREATE INDEX rt_idx ON rt USING hnsw (v vector_l2_ops) WITH (m = 8, ef_construction = 40);
+
+-- the default report: six ef_search values in order, consistent figures, recall
+-- growing to a high floor, timings positive and speedup their ratio
+SELECT ef_search,
+	recall BETWEEN 0 AND 1 AS recall_in_range,
+	recall_min <= recall_p05 AND recall_min <= recall AS min_is_lowest,
+	index_ms > 0 AND exact_ms > 0 AS timed,
+	abs(speedup - exact_ms / index_ms) < 1e-9 * speedup AS speedup_is_ratio
+FROM vecsearch_recall('rt_idx');
+SELECT (array_agg(recall ORDER BY ef_search))[6] >= (array_agg(recall ORDER BY ef_search))[1] AS more_ef_not_worse,
+	max(recall) FILTER (WHERE ef_search = 320) >= 0.99 AS recall_at_320_ok,
+	max(recall) FILTER (WHERE ef_search = 40) >= 0.9 AS recall_at_40_ok
+FROM vecsearch_recall('rt_idx', queries => 300);
+
+-- deterministic: the same seed gives the same queries and the same recall
+SELECT a.recall = b.recall AS same_seed_same_recall
+FROM vecsearch_recall('rt_idx', ef_search => '{10}', seed => 3) a,
+	vecsearch_recall('rt_idx', ef_search => '{10}', seed => 3) b;
+
+-- held-out queries (NULL rows skipped; queries above the table's size take every row)
+SELECT ef_search, recall >= 0.95 AS recall_ok
+FROM vecsearch_recall('rt_idx', queries => 1000, ef_search => '{100,200}', query_tbl => 'rt_q', query_col => 'v');
+
+-- an index that answers exactly has recall 1 for every query, duplicates included
+-- (tie-aware: with 4 copies of each vector the k-th exact distance is 0 for k = 3 and any
+-- copy counts)
+CREATE TABLE dup (id int, v vector(4));
+INSERT INTO dup SELECT g * 10 + c, v FROM vecsearch_synthetic(40, 4, 4, 5) WITH ORDINALITY AS s(v, g), generate_series(1, 4) c;
+CREATE INDEX dup_idx ON dup USING hnsw (v vector_l2_ops);
+SELECT ef_search, recall, recall_min FROM vecsearch_recall('dup_idx', k => 3, queries => 160, ef_search => '{200}');
+SELECT ef_search, recall, recall_min FROM vecsearch_recall('dup_idx', k => 10, queries => 160, ef_search => '{200}');
+
+-- self-queries: the query row is left out of both answers, so k = rows - 1 works
+SELECT recall FROM vecsearch_recall('dup_idx', k => 159, queries => 5, ef_search => '{1000}');
+
+-- the metric comes from the opclass: cosine, inner product and l1 indexes
+CREATE INDEX rt_cos ON rt USING hnsw (v vector_cosine_ops) WITH (m = 8, ef_construction = 40);
+CREATE INDEX rt_ip ON rt USING hnsw (v vector_ip_ops) WITH (m = 8, ef_construction = 40);
+CREATE INDEX rt_l1 ON rt USING hnsw (v vector_l1_ops) WITH (m = 8, ef_construction = 40);
+-- a second l2 index on the same column: each report measures its own index
+CREATE INDEX rt_idx2 ON rt USING hnsw (v vector_l2_ops) WITH (m = 4, ef_construction = 8);
+SELECT i AS index, recall >= 0.9 AS recall_ok
+FROM unnest(ARRAY['rt_idx', 'rt_idx2', 'rt_cos', 'rt_ip', 'rt_l1']::regclass[]) i,
+	vecsearch_recall(i, ef_search => '{300}', queries => 100);
+-- the weak graph (m = 4, ef_construction = 8) and the strong one differ at ef_search 10
+SELECT (SELECT recall FROM vecsearch_recall('rt_idx2', ef_search => '{10}')) <
+	(SELECT recall FROM vecsearch_recall('rt_idx', ef_search => '{10}')) AS weak_index_measured;
+
+-- settings are restored, also an outer SET LOCAL, and after an error
+BEGIN;
+SET LOCAL hnsw.ef_search = 77;
+SELECT count(*) FROM vecsearch_recall('rt_idx', ef_search => '{5,500}', queries => 10);
+SHOW hnsw.ef_search;
+SHOW enable_seqscan;
+SHOW plan_cache_mode;
+COMMIT;
+SHOW hnsw.ef_search;
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', ef_search => '{10,NULL}')$$);
+-- an error while the index queries run (a statement timeout) restores them too
+SET statement_timeout = '100ms';
+\set VERBOSITY terse
+SELECT count(*) FROM vecsearch_recall('rt_idx', queries => 3000, ef_search => '{1000,1000,1000,1000,1000,1000}');
+\set VERBOSITY default
+RESET statement_timeout;
+SHOW enable_seqscan;
+SHOW enable_bitmapscan;
+SHOW hnsw.ef_search;
+
+-- by LID quintile: five groups per ef_search, all queries counted, groups in LID order
+SELECT ef_search, count(*) AS groups, sum(queries) AS queries,
+	bool_and(lid_min <= lid_max) AS ranges_ok, bool_and(recall BETWEEN 0 AND 1) AS recall_in_range
+FROM vecsearch_recall_by_lid('rt_idx', queries => 200) GROUP BY ef_search ORDER BY ef_search;
+SELECT bool_and(a.lid_max <= b.lid_min) AS quintiles_ascend
+FROM vecsearch_recall_by_lid('rt_idx', queries => 200, ef_search => '{10}') a
+JOIN vecsearch_recall_by_lid('rt_idx', queries => 200, ef_search => '{10}') b
+	ON b.lid_quintile = a.lid_quintile + 1;
+-- the quintile recalls average to the report's recall (equal groups of 40)
+SELECT abs(avg(l.recall) - r.recall) < 1e-9 AS consistent
+FROM vecsearch_recall_by_lid('rt_idx', queries => 200, ef_search => '{10}') l,
+	vecsearch_recall('rt_idx', queries => 200, ef_search => '{10}') r
+GROUP BY r.recall;
+SELECT ef_search, count(*) AS groups, sum(queries) AS queries
+FROM vecsearch_recall_by_lid('rt_idx', queries => 7, ef_search => '{40}', lid_k => 20, query_tbl => 'rt_q', query_col => 'v')
+GROUP BY ef_search;
+-- undefined LIDs (all neighbours at one distance) are left out with a notice
+SELECT count(*) AS groups FROM vecsearch_recall_by_lid('dup_idx', k => 3, queries => 20, lid_k => 2);
+
+-- tune: the smallest ef_search meeting the target; the one below it misses
+SELECT t.ef_search >= 1 AND t.recall >= 0.95 AS meets_target,
+	t.recall = r.recall AS recall_matches_report,
+	t.ef_search = 1 OR (SELECT recall FROM vecsearch_recall('rt_idx', ef_search => ARRAY[t.ef_search - 1])) < 0.95 AS smallest
+FROM vecsearch_tune('rt_idx', 0.95) t,
+	LATERAL vecsearch_recall('rt_idx', ef_search => ARRAY[t.ef_search]) r;
+SELECT ef_search, recall FROM vecsearch_tune('dup_idx', 1.0, k => 3, queries => 50);
+-- unreachable: self-queries with k = 1000 get at most 999 other rows from ef_search 1000
+CREATE TABLE big (v vector(2));
+INSERT INTO big SELECT v FROM vecsearch_synthetic(1100, 2, 2, 1) v;
+CREATE INDEX big_idx ON big USING hnsw (v vector_l2_ops);
+SELECT ef_search, recall FROM vecsearch_tune('big_idx', 1.0, k => 1000, queries => 3);
+
+-- errors
+CREATE TABLE plain (id int PRIMARY KEY, v vector(16), w vector(4));
+CREATE INDEX plain_btree ON plain (id);
+CREATE TABLE empty (v vector(16));
+CREATE INDEX empty_idx ON empty USING hnsw (v vector_l2_ops);
+CREATE INDEX rt_expr ON rt USING hnsw ((v + v) vector_l2_ops);
+CREATE INDEX rt_part ON rt USING hnsw (v vector_l2_ops) WHERE id > 10;
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('plain_btree')$$);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('plain')$$);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_expr')$$);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_part')$$);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall(NULL)$$);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', k => NULL)$$);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', k => 0)$$);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', k => 1001)$$);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', queries => 0)$$);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', queries => 100001)$$);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', ef_search => '{}')$$);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', ef_search => NULL)$$);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', ef_search => '{10,0}')$$);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', ef_search => '{1001}')$$);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', ef_search => '{{10},{20}}')$$);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', query_tbl => 'rt_q')$$);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', query_col => 'v')$$);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', query_tbl => 'rt_q', query_col => 'nope')$$);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', query_tbl => 'plain', query_col => 'id')$$);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', query_tbl => 'plain', query_col => 'v')$$);
+INSERT INTO plain VALUES (1, NULL, '[1,2,3,4]');
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', query_tbl => 'plain', query_col => 'w')$$);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('empty_idx')$$);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('empty_idx', query_tbl => 'rt_q', query_col => 'v')$$);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('dup_idx', k => 160)$$);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('dup_idx', k => 161, query_tbl => 'dup', query_col => 'v')$$);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall_by_lid('rt_idx', lid_k => 1)$$);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall_by_lid('rt_idx', lid_k => NULL)$$);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall_by_lid('dup_idx', lid_k => 160)$$);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall_by_lid('rt_idx', ef_search => '{}')$$);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_tune('rt_idx', 0)$$);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_tune('rt_idx', 1.5)$$);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_tune('rt_idx', 'NaN')$$);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_tune('rt_idx', NULL)$$);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_tune('plain_btree')$$);
+-- privileges: the caller's, on the indexed table and on the query table
+CREATE ROLE regress_recall_reader;
+GRANT USAGE ON SCHEMA recall_test TO regress_recall_reader;
+GRANT SELECT ON rt_q TO regress_recall_reader;
+SET ROLE regress_recall_reader;
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx')$$);
+RESET ROLE;
+GRANT SELECT ON rt TO regress_recall_reader;
+REVOKE SELECT ON rt_q FROM regress_recall_reader;
+SET ROLE regress_recall_reader;
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', query_tbl => 'rt_q', query_col => 'v')$$);
+SELECT count(*) FROM vecsearch_recall('rt_idx', queries => 5);
+RESET ROLE;
+REVOKE ALL ON rt FROM regress_recall_reader;
+REVOKE ALL ON SCHEMA recall_test FROM regress_recall_reader;
+DROP ROLE regress_recall_reader;
+
+DROP TABLE rt, rt_q, dup, big, plain, empty;
+RESET search_path;
+DROP SCHEMA recall_test;

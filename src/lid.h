@@ -1,0 +1,20 @@
+/*
+ * lid.h: the LID estimator shared by the LID functions (lid.c), the LID insertion
+ * orders of hnsw builds (buildorder.c) and the recall-by-LID report (recall.c).
+ */
+#ifndef VECSEARCH_LID_H
+#define VECSEARCH_LID_H
+
+#include "exactscan.h"
+
+/* k of the LID estimate: the estimator needs two distances at least. */
+#define VS_LID_K_MIN		2
+#define VS_LID_K_DEFAULT	100
+
+/*
+ * The Amsaleg et al. MLE from the ascending neighbour list nbr[0..count-1] (found with
+ * skip_zero, so every distance is positive); false when undefined (see lid.c).
+ */
+extern bool VsLidEstimate(const VsNeighbor *nbr, int count, int k, double *lid);
+
+#endif							/* VECSEARCH_LID_H */

@@ -1,0 +1,1034 @@
+/*
+ * muvera.c: multi-vector retrieval.
+ *
+ * max_sim(q, d): the Chamfer (ColBERT "MaxSim") similarity of two sets of vectors,
+ *   sum over q of the largest inner product with any vector of d.
+ * fde_query / fde_document: MUVERA fixed-dimensional encodings (Dhulipala et al.,
+ *   "MUVERA: Multi-Vector Retrieval via Fixed Dimensional Encodings", NeurIPS 2024,
+ *   arXiv 2405.19504), which map a set of vectors to one vector so that
+ *   <fde_query(Q), fde_document(P)> approximates max_sim(Q, P).  A single-vector index
+ *   (hnsw with vector_ip_ops) over the document FDEs then gives candidates that
+ *   max_sim re-ranks exactly.  See README.md, "Multi-vector retrieval".
+ *
+ * Determinism.  The encodings must be IMMUTABLE (stored generated columns, indexes)
+ * and give the same bits on every platform, so they use no libm transcendental and no
+ * SIMD kernel whose summation order depends on the CPU:
+ *   - the random numbers come from our own generator (splitmix64, below), turned into
+ *     Gaussians by Box-Muller with a logarithm, sine and cosine evaluated from series
+ *     with IEEE-754 basic operations only (each multiplication in its own non-inlined
+ *     function, so no compiler may fuse it into an FMA);
+ *   - the Gaussians are rounded to float4, so every product with a float4 coordinate
+ *     is exact in double and the SimHash sums (double, fixed order) do not depend on
+ *     whether the compiler uses FMA or vectorises across hyperplanes (the portable
+ *     and AVX2 code paths give the same bits);
+ *   - block sums are double in a fixed order, rounded once to float4.
+ * This holds on every platform that evaluates double arithmetic in double
+ * (FLT_EVAL_METHOD 0: x86-64, aarch64, ppc64le, s390x, ...).
+ */
+#include "postgres.h"
+
+#include <limits.h>
+#include <math.h>
+
+#include "distance.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "vector.h"
+
+/* Parameter ranges of fde_query / fde_document (README.md documents them too). */
+#define FDE_REPETITIONS_MIN			1
+#define FDE_REPETITIONS_DEFAULT		20
+#define FDE_REPETITIONS_MAX			1000
+#define FDE_SIMHASH_BITS_MIN		0
+#define FDE_SIMHASH_BITS_DEFAULT	5
+#define FDE_SIMHASH_BITS_MAX		16
+#define FDE_PROJECTION_DIM_MIN		0	/* 0 = identity, no inner projection */
+#define FDE_PROJECTION_DIM_DEFAULT	16
+#define FDE_PROJECTION_DIM_MAX		VECTOR_MAX_DIM
+#define FDE_FINAL_DIM_MIN			0	/* 0 = no final projection */
+#define FDE_FINAL_DIM_DEFAULT		0
+#define FDE_FINAL_DIM_MAX			VECTOR_MAX_DIM
+
+/*
+ * Size limits on the work, not on the result: the encoding before the final
+ * projection (repetitions * 2^simhash_bits * projection_dim) and the SimHash matrix
+ * (repetitions * simhash_bits * input dimensions entries, 8 bytes each).
+ */
+#define FDE_INTERNAL_DIM_MAX		(1 << 20)
+#define FDE_SIMHASH_ENTRIES_MAX		(1 << 21)
+
+/* Tags separating the random streams drawn from one seed. */
+#define FDE_STREAM_SIMHASH			1
+#define FDE_STREAM_PROJECTION		2
+#define FDE_STREAM_FINAL			3
+
+/* ------------------------------------------------------------------------
+ * Deterministic random numbers
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * splitmix64 (Steele, Lea and Flood, "Fast splittable pseudorandom number
+ * generators", OOPSLA 2014): the state advances by the golden-ratio constant and the
+ * output is the state passed through a 64-bit finaliser.
+ */
+typedef struct FdeRandom
+{
+	uint64		state;
+	bool		have_spare;		/* Box-Muller makes Gaussians in pairs */
+	double		spare;
+} FdeRandom;
+
+static uint64
+FdeRandomNext(FdeRandom *r)
+{
+	uint64		z = (r->state += UINT64CONST(0x9E3779B97F4A7C15));
+
+	z = (z ^ (z >> 30)) * UINT64CONST(0xBF58476D1CE4E5B9);
+	z = (z ^ (z >> 27)) * UINT64CONST(0x94D049BB133111EB);
+	return z ^ (z >> 31);
+}
+
+/*
+ * Start the stream for (seed, tag): the state is the 64-bit two's complement of
+ * seed, xor the tag times a fixed odd constant.  Repetition r uses seed + r (as the
+ * MUVERA reference code does); the final projection uses the bare seed.
+ */
+static void
+FdeRandomInit(FdeRandom *r, int64 seed, int tag)
+{
+	r->state = ((uint64) seed) ^ ((uint64) tag * UINT64CONST(0xD1B54A32D192ED03));
+	r->have_spare = false;
+	r->spare = 0;
+}
+
+/*
+ * a * b rounded to double, in a function the compiler may not inline, so that no
+ * multiplication in the series below is fused with an addition into an FMA (which
+ * rounds once instead of twice and would change the last bits on some platforms).
+ */
+static pg_noinline double
+FdeMul(double a, double b)
+{
+	return a * b;
+}
+
+/*
+ * Natural logarithm of u in (0, 1] from basic operations: u = m * 2^e exactly
+ * (frexp), m moved into [sqrt(1/2), sqrt(2)), then
+ * log(m) = 2 atanh(s) = 2 (s + s^3/3 + s^5/5 + ...) with s = (m - 1) / (m + 1),
+ * |s| <= 0.172, summed to s^25 (truncation error below 1e-20).
+ */
+static double
+FdeLog(double u)
+{
+	int			e;
+	double		m = frexp(u, &e);
+	double		s,
+				s2,
+				t;
+
+	if (m < 0x1.6a09e667f3bcdp-1)	/* sqrt(1/2) */
+	{
+		m = m * 2.0;			/* exact */
+		e--;
+	}
+	s = (m - 1.0) / (m + 1.0);
+	s2 = FdeMul(s, s);
+	t = 1.0 / 25.0;
+	for (int n = 23; n >= 1; n -= 2)
+		t = 1.0 / n + FdeMul(s2, t);
+	return FdeMul((double) e, 0x1.62e42fefa39efp-1) + FdeMul(2.0, FdeMul(s, t));
+}
+
+/*
+ * Sine and cosine of 2 pi k / 2^53 for an integer 0 <= k < 2^53.  The reduction to
+ * an angle a in [0, pi/4] is exact integer arithmetic on k (quadrant, then the
+ * complement within the quadrant); sin a and cos a come from their Taylor series in
+ * nested form with exact small-integer divisors, to a^21 (error below 1e-21).
+ */
+static void
+FdeSinCos(uint64 k, double *sinv, double *cosv)
+{
+	int			quadrant = (int) (k >> 51);
+	uint64		rem = k & ((UINT64CONST(1) << 51) - 1);
+	bool		swap = false;
+	double		a,
+				a2,
+				s = 1.0,
+				c = 1.0,
+				sn,
+				cs;
+
+	if (rem > (UINT64CONST(1) << 50))
+	{
+		rem = (UINT64CONST(1) << 51) - rem;
+		swap = true;
+	}
+	/* (double) rem and the power-of-two scaling are exact; one rounding for 2 pi */
+	a = FdeMul((double) rem * 0x1p-53, 0x1.921fb54442d18p+2);
+	a2 = FdeMul(a, a);
+	for (int n = 10; n >= 1; n--)
+	{
+		s = 1.0 - FdeMul(a2, s) / (double) ((2 * n) * (2 * n + 1));
+		c = 1.0 - FdeMul(a2, c) / (double) ((2 * n - 1) * (2 * n));
+	}
+	sn = FdeMul(a, s);
+	cs = c;
+	if (swap)
+	{
+		double		t = sn;
+
+		sn = cs;
+		cs = t;
+	}
+	/* rotate by quadrant * pi/2 */
+	switch (quadrant)
+	{
+		case 0:
+			*sinv = sn;
+			*cosv = cs;
+			break;
+		case 1:
+			*sinv = cs;
+			*cosv = -sn;
+			break;
+		case 2:
+			*sinv = -sn;
+			*cosv = -cs;
+			break;
+		default:
+			*sinv = -cs;
+			*cosv = sn;
+			break;
+	}
+}
+
+/*
+ * A standard Gaussian by Box-Muller: with u1 uniform in (0, 1] (53 bits) and
+ * k uniform in [0, 2^53), sqrt(-2 log u1) times cos and sin of 2 pi k / 2^53 are two
+ * independent Gaussians; the second is kept for the next call.
+ */
+static double
+FdeRandomGaussian(FdeRandom *r)
+{
+	double		u1,
+				radius,
+				sn,
+				cs;
+
+	if (r->have_spare)
+	{
+		r->have_spare = false;
+		return r->spare;
+	}
+	u1 = (double) ((FdeRandomNext(r) >> 11) + 1) * 0x1p-53;
+	FdeSinCos(FdeRandomNext(r) >> 11, &sn, &cs);
+	radius = sqrt(-2.0 * FdeLog(u1));	/* sqrt is correctly rounded (IEEE 754) */
+	r->spare = FdeMul(radius, sn);
+	r->have_spare = true;
+	return FdeMul(radius, cs);
+}
+
+/*
+ * One count-sketch entry: the output coordinate (the high 32 bits scaled to
+ * [0, range) by a multiply-shift) and the sign (the lowest bit: 1 = negative).
+ */
+static void
+FdeRandomSketch(FdeRandom *r, int range, int32 *index, float *sign)
+{
+	uint64		z = FdeRandomNext(r);
+
+	*index = (int32) (((z >> 32) * (uint64) range) >> 32);
+	*sign = (z & 1) ? -1.0f : 1.0f;
+}
+
+/* ------------------------------------------------------------------------
+ * Reading vector[] arguments
+ * ------------------------------------------------------------------------
+ */
+
+/* Element type of the vector[] arguments, looked up once per call site. */
+typedef struct VectorArrayType
+{
+	Oid			elemtype;
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+} VectorArrayType;
+
+/*
+ * Copy the vectors of a one-dimensional vector[] into a new row-major float matrix
+ * (one row per vector).  what names the argument in error messages.  Sets *n and
+ * *dim; errors on an empty array, a multidimensional array, NULL elements and
+ * elements of different dimensions.
+ */
+static float *
+ReadVectorSet(ArrayType *array, VectorArrayType *t, const char *what, int *n, int *dim)
+{
+	Datum	   *elems;
+	int			count;
+	int			d = 0;
+	float	   *x = NULL;
+
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("%s must be a one-dimensional array, not %d-dimensional",
+						what, ARR_NDIM(array))));
+	if (ARR_NDIM(array) == 0 || ARR_DIMS(array)[0] == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must contain at least one vector", what)));
+	if (array_contains_nulls(array))
+	{
+		/* find the first NULL for the message */
+		bits8	   *bitmap = ARR_NULLBITMAP(array);
+		int			first = 0;
+
+		while (bitmap && (bitmap[first / 8] & (1 << (first % 8))) != 0)
+			first++;
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not contain nulls, element %d is null",
+						what, first + 1)));
+	}
+
+	if (t->elemtype != ARR_ELEMTYPE(array))
+	{
+		t->elemtype = ARR_ELEMTYPE(array);
+		get_typlenbyvalalign(t->elemtype, &t->typlen, &t->typbyval, &t->typalign);
+	}
+	deconstruct_array(array, t->elemtype, t->typlen, t->typbyval, t->typalign,
+					  &elems, NULL, &count);
+
+	for (int i = 0; i < count; i++)
+	{
+		struct varlena *v = PG_DETOAST_DATUM_PACKED(elems[i]);
+		const char *p = VARDATA_ANY(v);
+		int16		vdim;
+
+		memcpy(&vdim, p, sizeof(int16));
+		if (VARSIZE_ANY_EXHDR(v) != offsetof(Vector, x) - VARHDRSZ + sizeof(float) * (Size) vdim
+			|| vdim < 1)
+			elog(ERROR, "invalid vector in %s, element %d", what, i + 1);
+		if (i == 0)
+		{
+			d = vdim;
+			x = (float *) palloc_extended(mul_size(mul_size(count, d), sizeof(float)),
+										  MCXT_ALLOC_HUGE);
+		}
+		else if (vdim != d)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("%s have different dimensions: element 1 has %d and element %d has %d",
+							what, d, i + 1, vdim)));
+		memcpy(x + (Size) i * d, p + offsetof(Vector, x) - VARHDRSZ, sizeof(float) * d);
+	}
+	pfree(elems);
+	*n = count;
+	*dim = d;
+	return x;
+}
+
+/* ------------------------------------------------------------------------
+ * max_sim
+ * ------------------------------------------------------------------------
+ */
+
+/* Query and document vectors per block of inner products in max_sim. */
+#define MAXSIM_BLOCK 256
+
+/*
+ * max_sim(q vector[], d vector[]) -> float8: sum over the vectors q_i of
+ * max_j <q_i, d_j> (Chamfer similarity; ColBERT's late-interaction score).
+ * The inner products come in blocks from the shared SIMD kernel dot_block; the sum
+ * is in double.
+ */
+PG_FUNCTION_INFO_V1(max_sim);
+Datum
+max_sim(PG_FUNCTION_ARGS)
+{
+	ArrayType  *qa = PG_GETARG_ARRAYTYPE_P(0);
+	ArrayType  *da = PG_GETARG_ARRAYTYPE_P(1);
+	VectorArrayType *t = (VectorArrayType *) fcinfo->flinfo->fn_extra;
+	float	   *q,
+			   *d;
+	int			nq,
+				nd,
+				dimq,
+				dimd;
+	float	   *ip,
+			   *best;
+	double		sum = 0;
+
+	if (t == NULL)
+	{
+		t = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(VectorArrayType));
+		t->elemtype = InvalidOid;
+		fcinfo->flinfo->fn_extra = t;
+	}
+	q = ReadVectorSet(qa, t, "query vectors", &nq, &dimq);
+	d = ReadVectorSet(da, t, "document vectors", &nd, &dimd);
+	if (dimq != dimd)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("query vectors have %d dimensions but document vectors have %d",
+						dimq, dimd)));
+
+	/* blocks of at most MAXSIM_BLOCK x MAXSIM_BLOCK inner products */
+	ip = palloc(sizeof(float) * Min(nq, MAXSIM_BLOCK) * Min(nd, MAXSIM_BLOCK));
+	best = palloc(sizeof(float) * nq);
+	for (int i0 = 0; i0 < nq; i0 += MAXSIM_BLOCK)
+	{
+		int			bq = Min(MAXSIM_BLOCK, nq - i0);
+
+		for (int j0 = 0; j0 < nd; j0 += MAXSIM_BLOCK)
+		{
+			int			bd = Min(MAXSIM_BLOCK, nd - j0);
+
+			CHECK_FOR_INTERRUPTS();
+			vs_kernels.dot_block(q + (Size) i0 * dimq, bq, dimq,
+								 d + (Size) j0 * dimq, bd, dimq, dimq, ip, bd);
+			for (int i = 0; i < bq; i++)
+			{
+				const float *row = ip + (Size) i * bd;
+				float		m = j0 == 0 ? row[0] : best[i0 + i];
+
+				for (int j = 0; j < bd; j++)
+					if (row[j] > m)
+						m = row[j];
+				best[i0 + i] = m;
+			}
+		}
+	}
+	for (int i = 0; i < nq; i++)
+		sum += best[i];
+	pfree(ip);
+	pfree(best);
+	if (isinf(sum) || isnan(sum))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("value out of range: overflow")));
+	pfree(q);
+	pfree(d);
+	PG_RETURN_FLOAT8(sum);
+}
+
+/* ------------------------------------------------------------------------
+ * Fixed-dimensional encodings
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * The random structures of one parameter setting, built once per call site
+ * (fn_extra) and reused for every row, keyed by all the parameters and the input
+ * dimension.
+ */
+typedef struct FdeState
+{
+	VectorArrayType type;
+	bool		valid;
+	/* key */
+	int			dim;			/* input dimensions */
+	int			reps;
+	int			bits;
+	int			proj;			/* projection_dim as given; 0 = identity */
+	int32		seed;
+	int			final_dim;
+	/* derived */
+	int			dproj;			/* block width: proj, or dim for identity */
+	int			nbuckets;		/* 2^bits */
+	int			nplanes;		/* reps * bits */
+	int			planestride;	/* nplanes rounded up to a multiple of 4 */
+	int			fdedim;			/* reps * nbuckets * dproj */
+	/*
+	 * gauss[i * planestride + r * bits + j]: coordinate i of hyperplane j of rep r,
+	 * rounded to float4 and stored as double (products with float4 are then exact);
+	 * the padding columns are zero
+	 */
+	double	   *gauss;
+	/* cs_index/cs_sign[r * dim + i]: where coordinate i goes in rep r (NULL: identity) */
+	int32	   *cs_index;
+	float	   *cs_sign;
+	/* final_index/final_sign[t]: where FDE coordinate t goes (NULL: no final) */
+	int32	   *final_index;
+	float	   *final_sign;
+} FdeState;
+
+/* ereport unless min <= value <= max */
+static void
+CheckFdeParam(const char *name, int value, int min, int max)
+{
+	if (value < min || value > max)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be between %d and %d, not %d", name, min, max, value)));
+}
+
+/*
+ * Validate the parameters against the input dimension and return the state for
+ * them, building the random structures if this call site has not seen them.
+ * Steps 1, 2 and 5 of MUVERA's FDE (SimHash hyperplanes, inner count-sketch
+ * projection, final count-sketch projection); see FdeEncode for 3 and 4.
+ */
+static FdeState *
+GetFdeState(FunctionCallInfo fcinfo, FdeState *s, int dim, int reps, int bits,
+			int proj, int32 seed, int final_dim)
+{
+	MemoryContext old;
+	int64		dproj,
+				fdedim,
+				entries;
+	FdeRandom	rnd;
+
+	if (s->valid && s->dim == dim && s->reps == reps && s->bits == bits &&
+		s->proj == proj && s->seed == seed && s->final_dim == final_dim)
+		return s;
+
+	CheckFdeParam("repetitions", reps, FDE_REPETITIONS_MIN, FDE_REPETITIONS_MAX);
+	CheckFdeParam("simhash_bits", bits, FDE_SIMHASH_BITS_MIN, FDE_SIMHASH_BITS_MAX);
+	CheckFdeParam("projection_dim", proj, FDE_PROJECTION_DIM_MIN, FDE_PROJECTION_DIM_MAX);
+	CheckFdeParam("final_dim", final_dim, FDE_FINAL_DIM_MIN, FDE_FINAL_DIM_MAX);
+
+	/* all factors are bounded above, so int64 cannot overflow */
+	dproj = proj == 0 ? dim : proj;
+	fdedim = (int64) reps * ((int64) 1 << bits) * dproj;
+	if (final_dim == 0 && fdedim > VECTOR_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("fde would have " INT64_FORMAT " dimensions (%d repetitions * %d buckets * " INT64_FORMAT " per block), more than the maximum of %d",
+						fdedim, reps, 1 << bits, dproj, VECTOR_MAX_DIM),
+				 errhint("Lower the parameters, or set final_dim to project the encoding to at most %d dimensions.",
+						 VECTOR_MAX_DIM)));
+	if (fdedim > FDE_INTERNAL_DIM_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("fde before the final projection would have " INT64_FORMAT " dimensions (%d repetitions * %d buckets * " INT64_FORMAT " per block), more than the maximum of %d",
+						fdedim, reps, 1 << bits, dproj, FDE_INTERNAL_DIM_MAX)));
+	entries = (int64) reps * bits * dim;
+	if (entries > FDE_SIMHASH_ENTRIES_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("simhash matrix would have " INT64_FORMAT " entries (%d repetitions * %d bits * %d input dimensions), more than the maximum of %d",
+						entries, reps, bits, dim, FDE_SIMHASH_ENTRIES_MAX)));
+
+	/* (re)build in the call site's context */
+	if (s->gauss)
+		pfree(s->gauss);
+	if (s->cs_index)
+		pfree(s->cs_index);
+	if (s->cs_sign)
+		pfree(s->cs_sign);
+	if (s->final_index)
+		pfree(s->final_index);
+	if (s->final_sign)
+		pfree(s->final_sign);
+	s->gauss = NULL;
+	s->cs_index = NULL;
+	s->cs_sign = NULL;
+	s->final_index = NULL;
+	s->final_sign = NULL;
+	s->valid = false;
+
+	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	s->dim = dim;
+	s->reps = reps;
+	s->bits = bits;
+	s->proj = proj;
+	s->seed = seed;
+	s->final_dim = final_dim;
+	s->dproj = (int) dproj;
+	s->nbuckets = 1 << bits;
+	s->nplanes = reps * bits;
+	s->planestride = (s->nplanes + 3) & ~3;
+	s->fdedim = (int) fdedim;
+
+	/*
+	 * Step 1, SimHash: rep r draws its bits hyperplanes from stream (seed + r,
+	 * SIMHASH), hyperplane by hyperplane, coordinate by coordinate.
+	 */
+	if (s->nplanes > 0)
+	{
+		s->gauss = palloc0(sizeof(double) * (Size) s->planestride * dim);
+		for (int r = 0; r < reps; r++)
+		{
+			FdeRandomInit(&rnd, (int64) seed + r, FDE_STREAM_SIMHASH);
+			for (int j = 0; j < bits; j++)
+				for (int i = 0; i < dim; i++)
+					s->gauss[(Size) i * s->planestride + r * bits + j] =
+						(double) (float) FdeRandomGaussian(&rnd);
+		}
+	}
+
+	/*
+	 * Step 2, inner projection: a count sketch (the reference code's AMS sketch):
+	 * coordinate i of rep r goes to one output coordinate with a random sign, not
+	 * scaled, drawn from stream (seed + r, PROJECTION).
+	 */
+	if (proj > 0)
+	{
+		s->cs_index = palloc(sizeof(int32) * (Size) reps * dim);
+		s->cs_sign = palloc(sizeof(float) * (Size) reps * dim);
+		for (int r = 0; r < reps; r++)
+		{
+			FdeRandomInit(&rnd, (int64) seed + r, FDE_STREAM_PROJECTION);
+			for (int i = 0; i < dim; i++)
+				FdeRandomSketch(&rnd, proj, &s->cs_index[r * dim + i],
+								&s->cs_sign[r * dim + i]);
+		}
+	}
+
+	/* Step 5, final projection: a count sketch from stream (seed, FINAL) */
+	if (final_dim > 0)
+	{
+		s->final_index = palloc(sizeof(int32) * (Size) fdedim);
+		s->final_sign = palloc(sizeof(float) * (Size) fdedim);
+		FdeRandomInit(&rnd, seed, FDE_STREAM_FINAL);
+		for (int64 t = 0; t < fdedim; t++)
+			FdeRandomSketch(&rnd, final_dim, &s->final_index[t], &s->final_sign[t]);
+	}
+	MemoryContextSwitchTo(old);
+	s->valid = true;
+	return s;
+}
+
+/*
+ * SimHash projections of a set: acc[p * np + h] = sum_i gauss[i * np + h] * x_p[i]
+ * for every point p < n and hyperplane h < np (np a multiple of 4; the padding
+ * columns of gauss are zero).  Every gauss value and every coordinate is a float4
+ * value, so each product is exact in double and a fused multiply-add rounds exactly
+ * like a multiplication then an addition; each sum runs over i in order.  The result
+ * is therefore the same with or without FMA and at any vector width.
+ *
+ * Speed: hyperplanes are taken 16 at a time (a 16 KB slice of gauss at 128 input
+ * dimensions, kept in L1 while every point goes through it), two points at a time,
+ * so eight independent vector accumulators stay in registers.  The body is compiled
+ * twice, portable and for AVX2 + FMA, and chosen at run time.
+ */
+typedef double FdeV4 __attribute__((vector_size(32)));
+
+#define FDE_LOAD4(v, ptr)	memcpy(&(v), (ptr), sizeof(FdeV4))
+#define FDE_STORE4(ptr, v)	memcpy((ptr), &(v), sizeof(FdeV4))
+
+#define FDE_SIMHASH_BODY \
+do { \
+	int			h = 0; \
+	for (; h + 16 <= np; h += 16) \
+	{ \
+		for (int p = 0; p < n; p += 2) \
+		{ \
+			const float *x0 = x + (Size) p * dim; \
+			const float *x1 = x + (Size) (p + 1 < n ? p + 1 : p) * dim; \
+			FdeV4		a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, \
+						b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0}; \
+			for (int i = 0; i < dim; i++) \
+			{ \
+				const double *g = gauss + (Size) i * np + h; \
+				double		u = x0[i], \
+							w = x1[i]; \
+				FdeV4		uv = {u, u, u, u}, \
+							wv = {w, w, w, w}, \
+							g0, g1, g2, g3; \
+				FDE_LOAD4(g0, g); \
+				FDE_LOAD4(g1, g + 4); \
+				FDE_LOAD4(g2, g + 8); \
+				FDE_LOAD4(g3, g + 12); \
+				a0 += g0 * uv; a1 += g1 * uv; a2 += g2 * uv; a3 += g3 * uv; \
+				b0 += g0 * wv; b1 += g1 * wv; b2 += g2 * wv; b3 += g3 * wv; \
+			} \
+			FDE_STORE4(acc + (Size) p * np + h, a0); \
+			FDE_STORE4(acc + (Size) p * np + h + 4, a1); \
+			FDE_STORE4(acc + (Size) p * np + h + 8, a2); \
+			FDE_STORE4(acc + (Size) p * np + h + 12, a3); \
+			if (p + 1 < n) \
+			{ \
+				FDE_STORE4(acc + (Size) (p + 1) * np + h, b0); \
+				FDE_STORE4(acc + (Size) (p + 1) * np + h + 4, b1); \
+				FDE_STORE4(acc + (Size) (p + 1) * np + h + 8, b2); \
+				FDE_STORE4(acc + (Size) (p + 1) * np + h + 12, b3); \
+			} \
+		} \
+	} \
+	for (; h < np; h += 4) \
+	{ \
+		for (int p = 0; p < n; p++) \
+		{ \
+			const float *x0 = x + (Size) p * dim; \
+			FdeV4		a0 = {0}; \
+			for (int i = 0; i < dim; i++) \
+			{ \
+				double		u = x0[i]; \
+				FdeV4		uv = {u, u, u, u}, g0; \
+				FDE_LOAD4(g0, gauss + (Size) i * np + h); \
+				a0 += g0 * uv; \
+			} \
+			FDE_STORE4(acc + (Size) p * np + h, a0); \
+		} \
+	} \
+} while (0)
+
+static void
+FdeSimHashPortable(const double *gauss, int np, const float *x, int n, int dim,
+				   double *acc)
+{
+	FDE_SIMHASH_BODY;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(FDE_NO_AVX2)
+#define FDE_HAVE_AVX2 1
+__attribute__((target("avx2,fma")))
+static void
+FdeSimHashAvx2(const double *gauss, int np, const float *x, int n, int dim,
+			   double *acc)
+{
+	FDE_SIMHASH_BODY;
+}
+#endif
+
+typedef void (*FdeSimHashFn) (const double *gauss, int np, const float *x, int n,
+							  int dim, double *acc);
+
+/* The variant for this CPU (both give the same bits, see above). */
+static FdeSimHashFn
+FdeChooseSimHash(void)
+{
+	static FdeSimHashFn chosen = NULL;
+
+	if (chosen == NULL)
+	{
+		chosen = FdeSimHashPortable;
+#ifdef FDE_HAVE_AVX2
+		__builtin_cpu_init();
+		if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+			chosen = FdeSimHashAvx2;
+#endif
+	}
+	return chosen;
+}
+
+/*
+ * SimHash sign bits of every point in every rep: codes[p * reps + r] holds bit j of
+ * rep r (1 iff <g_{r,j}, x_p> > 0) at position bits - 1 - j, so the first hyperplane
+ * is the most significant bit.
+ */
+static void
+FdeSimHash(const FdeState *s, const float *x, int n, uint32 *codes)
+{
+	int			np = s->planestride;
+	double	   *acc;
+
+	if (s->nplanes == 0)
+	{
+		memset(codes, 0, sizeof(uint32) * (Size) n * s->reps);
+		return;
+	}
+	acc = palloc_extended(mul_size(mul_size(n, np), sizeof(double)), MCXT_ALLOC_HUGE);
+	FdeChooseSimHash() (s->gauss, np, x, n, s->dim, acc);
+	for (int p = 0; p < n; p++)
+	{
+		const double *ap = acc + (Size) p * np;
+
+		for (int r = 0; r < s->reps; r++)
+		{
+			uint32		code = 0;
+
+			for (int j = 0; j < s->bits; j++)
+				code = (code << 1) | (ap[r * s->bits + j] > 0 ? 1 : 0);
+			codes[(Size) p * s->reps + r] = code;
+		}
+	}
+	pfree(acc);
+}
+
+/* Number of bits set (Hamming weight) of a SimHash code of at most 16 bits. */
+static inline int
+FdePopcount(uint32 v)
+{
+	v = v - ((v >> 1) & 0x55555555);
+	v = (v & 0x33333333) + ((v >> 2) & 0x33333333);
+	v = (v + (v >> 4)) & 0x0F0F0F0F;
+	return (int) ((v * 0x01010101) >> 24);
+}
+
+/*
+ * The bucket of a SimHash code: the code read as a Gray code, i.e. the reference's
+ * fold idx = (idx << 1) + (bit XOR (idx & 1)) over the bits, first hyperplane first.
+ * Buckets adjacent in index then differ in one hyperplane.  The inverse is
+ * idx XOR (idx >> 1).
+ */
+static inline uint32
+FdeBucket(uint32 code)
+{
+	for (int shift = 1; shift < 32; shift <<= 1)
+		code ^= code >> shift;
+	return code;
+}
+
+/*
+ * Step 2 for every point of one rep with the count sketch: proj[c * npad + p] =
+ * sum over the input coordinates i that go to c, in increasing order, of
+ * sign_i * x_p[i].  xt is the input transposed and padded ([dim][npad] doubles,
+ * npad a multiple of 4), so the points are the vector lanes; each lane's sum is the
+ * same sequence of double additions of exact values as a per-point loop would do.
+ */
+static void
+FdeProjectRep(const FdeState *s, int r, const double *xt, int npad, double *proj)
+{
+	const int32 *idx = s->cs_index + (Size) r * s->dim;
+	const float *sgn = s->cs_sign + (Size) r * s->dim;
+
+	memset(proj, 0, sizeof(double) * (Size) s->dproj * npad);
+	for (int i = 0; i < s->dim; i++)
+	{
+		double	   *dst = proj + (Size) idx[i] * npad;
+		const double *src = xt + (Size) i * npad;
+
+		if (sgn[i] > 0)
+		{
+			for (int p = 0; p < npad; p += 4)
+			{
+				FdeV4		d,
+							v;
+
+				memcpy(&d, dst + p, sizeof(FdeV4));
+				memcpy(&v, src + p, sizeof(FdeV4));
+				d += v;
+				memcpy(dst + p, &d, sizeof(FdeV4));
+			}
+		}
+		else
+		{
+			for (int p = 0; p < npad; p += 4)
+			{
+				FdeV4		d,
+							v;
+
+				memcpy(&d, dst + p, sizeof(FdeV4));
+				memcpy(&v, src + p, sizeof(FdeV4));
+				d -= v;
+				memcpy(dst + p, &d, sizeof(FdeV4));
+			}
+		}
+	}
+}
+
+/* out[c] = in[c] rounded to float4, for c < n; errors if one does not fit. */
+static void
+FdeRound(const double *in, float *out, int n)
+{
+	bool		overflow = false;
+
+	/*
+	 * A double rounds to an infinite float4 exactly when its magnitude is at least
+	 * FLT_MAX + half an ulp (0x1.ffffffp+127, which rounds to even, i.e. up).
+	 */
+	for (int c = 0; c < n; c++)
+	{
+		out[c] = (float) in[c];
+		overflow |= fabs(in[c]) >= 0x1.ffffffp+127;
+	}
+	if (overflow)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("value out of range: overflow"),
+				 errdetail("A coordinate of the encoding does not fit in float4.")));
+}
+
+/*
+ * Encode one set (steps 3 to 5 of MUVERA's FDE): per rep, each point's projection
+ * goes to its SimHash bucket's block; query blocks are sums, document blocks means
+ * (sums in point order, then times 1 / count); with fill_empty, an empty document block
+ * takes the projection of the point whose sign bits are nearest in Hamming distance
+ * to the bucket's (ties to the lowest index).  Layout [rep][bucket][coordinate]; then
+ * the optional final count sketch.  Accumulation is in double, rounded once to float4.
+ */
+static Vector *
+FdeEncode(const FdeState *s, const float *x, int n, bool is_query, bool fill_empty)
+{
+	int			nb = s->nbuckets;
+	int			dim = s->dim;
+	int			dproj = s->dproj;
+	int			npad = (n + 3) & ~3;
+	int			outdim = s->final_dim > 0 ? s->final_dim : s->fdedim;
+	uint32	   *codes = palloc_extended(mul_size(mul_size(n, s->reps), sizeof(uint32)),
+										MCXT_ALLOC_HUGE);
+	double	   *fde = palloc0(sizeof(double) * (Size) s->fdedim);
+	int		   *count = palloc(sizeof(int) * nb);
+	uint32	   *first = palloc(sizeof(uint32) * nb);	/* lowest point per bucket */
+	uint32	   *occ_code = palloc(sizeof(uint32) * nb);	/* occupied buckets' bits */
+	uint32	   *occ_first = palloc(sizeof(uint32) * nb);
+	int			nocc;
+	double	   *xt = NULL;
+	double	   *proj = NULL;
+	Vector	   *result;
+
+	FdeSimHash(s, x, n, codes);
+
+	if (s->cs_index != NULL)
+	{
+		xt = palloc_extended(mul_size(mul_size(dim, npad), sizeof(double)),
+							 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+		proj = palloc_extended(mul_size(mul_size(dproj, npad), sizeof(double)),
+							   MCXT_ALLOC_HUGE);
+		for (int p = 0; p < n; p++)
+			for (int i = 0; i < dim; i++)
+				xt[(Size) i * npad + p] = x[(Size) p * dim + i];
+	}
+
+	for (int r = 0; r < s->reps; r++)
+	{
+		double	   *rep = fde + (Size) r * nb * dproj;
+
+		CHECK_FOR_INTERRUPTS();
+		if (proj)
+			FdeProjectRep(s, r, xt, npad, proj);
+		memset(count, 0, sizeof(int) * nb);
+		for (int p = 0; p < n; p++)
+		{
+			uint32		b = FdeBucket(codes[(Size) p * s->reps + r]);
+			double	   *block = rep + (Size) b * dproj;
+
+			if (count[b] == 0)
+				first[b] = p;
+
+			if (proj)
+			{
+				for (int c = 0; c < dproj; c++)
+					block[c] += proj[(Size) c * npad + p];
+			}
+			else
+			{
+				const float *xp = x + (Size) p * dim;
+
+				for (int c = 0; c < dproj; c++)
+					block[c] += xp[c];
+			}
+			count[b]++;
+		}
+		if (is_query)
+			continue;
+		nocc = 0;
+		for (int b = 0; b < nb; b++)
+			if (count[b] > 0)
+			{
+				occ_code[nocc] = (uint32) b ^ ((uint32) b >> 1);
+				occ_first[nocc++] = first[b];
+			}
+		for (int b = 0; b < nb; b++)
+		{
+			double	   *block = rep + (Size) b * dproj;
+
+			if (count[b] > 1)
+			{
+				double		inv = 1.0 / count[b];
+
+				for (int c = 0; c < dproj; c++)
+					block[c] *= inv;
+			}
+			else if (count[b] == 0 && fill_empty)
+			{
+				uint32		want = (uint32) b ^ ((uint32) b >> 1);
+				uint64		key = PG_UINT64_MAX;
+				uint32		best;
+
+				/*
+				 * The nearest occupied bucket by Hamming distance of the sign bits,
+				 * ties to the lowest point index: a bucket's lowest point wins its
+				 * ties, so comparing (distance, first point) keys over the
+				 * occupied buckets equals comparing over all points.
+				 */
+				for (int o = 0; o < nocc; o++)
+				{
+					uint64		k = ((uint64) FdePopcount(occ_code[o] ^ want) << 32) | occ_first[o];
+
+					key = k < key ? k : key;
+				}
+				best = (uint32) key;
+				for (int c = 0; c < dproj; c++)
+					block[c] = proj ? proj[(Size) c * npad + best] : x[(Size) best * dim + c];
+			}
+		}
+	}
+
+	result = InitVector(outdim);
+	if (s->final_dim > 0)
+	{
+		double	   *out = palloc0(sizeof(double) * outdim);
+
+		for (int t = 0; t < s->fdedim; t++)
+			out[s->final_index[t]] += s->final_sign[t] * fde[t];	/* exact */
+		FdeRound(out, result->x, outdim);
+		pfree(out);
+	}
+	else
+		FdeRound(fde, result->x, outdim);
+	pfree(codes);
+	pfree(fde);
+	pfree(count);
+	pfree(first);
+	pfree(occ_code);
+	pfree(occ_first);
+	if (xt)
+	{
+		pfree(xt);
+		pfree(proj);
+	}
+	return result;
+}
+
+/* The shared body of fde_query and fde_document. */
+static Datum
+FdeCommon(FunctionCallInfo fcinfo, bool is_query)
+{
+	ArrayType  *array = PG_GETARG_ARRAYTYPE_P(0);
+	int32		reps = PG_GETARG_INT32(1);
+	int32		bits = PG_GETARG_INT32(2);
+	int32		proj = PG_GETARG_INT32(3);
+	int32		seed = PG_GETARG_INT32(4);
+	int32		final_dim = PG_GETARG_INT32(5);
+	bool		fill_empty = is_query ? false : PG_GETARG_BOOL(6);
+	FdeState   *s = (FdeState *) fcinfo->flinfo->fn_extra;
+	float	   *x;
+	int			n,
+				dim;
+	Vector	   *result;
+
+	if (s == NULL)
+	{
+		s = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(FdeState));
+		s->type.elemtype = InvalidOid;
+		fcinfo->flinfo->fn_extra = s;
+	}
+	x = ReadVectorSet(array, &s->type, "vectors", &n, &dim);
+	s = GetFdeState(fcinfo, s, dim, reps, bits, proj, seed, final_dim);
+	result = FdeEncode(s, x, n, is_query, fill_empty);
+	pfree(x);
+	PG_RETURN_VECTOR_P(result);
+}
+
+/*
+ * fde_query(vectors, repetitions, simhash_bits, projection_dim, seed, final_dim):
+ * the query-side FDE (blocks are sums).
+ */
+PG_FUNCTION_INFO_V1(fde_query);
+Datum
+fde_query(PG_FUNCTION_ARGS)
+{
+	return FdeCommon(fcinfo, true);
+}
+
+/*
+ * fde_document(vectors, repetitions, simhash_bits, projection_dim, seed, final_dim,
+ * fill_empty): the document-side FDE (blocks are means, empty blocks optionally
+ * filled from the Hamming-nearest point).
+ */
+PG_FUNCTION_INFO_V1(fde_document);
+Datum
+fde_document(PG_FUNCTION_ARGS)
+{
+	return FdeCommon(fcinfo, false);
+}
