@@ -56,6 +56,8 @@ typedef struct HnswBuildShared
 	uint32		metric;
 	int64		n;
 	uint64		upperlen;
+	bool		private_vecs;	/* each process reads a private copy of the
+								 * vectors (see copy_vectors_private) */
 	slock_t		mutex;			/* protects entry and maxlevel */
 	uint32		entry;
 	int			maxlevel;
@@ -698,6 +700,24 @@ attach_shared(HnswBuildState *st, HnswBuildShared *sh)
 }
 
 /*
+ * copy_vectors_private: in a parallel build, give this process its own copy
+ * of the vectors in memory advised to use transparent huge pages and read
+ * that instead of the shared chunk.  The vectors never change during the
+ * build (only the lists do, and those stay shared), and the dynamic shared
+ * memory cannot be advised so: there every random 3 KB read also misses the
+ * TLB, which made a distance about 1.5x as slow as in a serial build.
+ */
+static void
+copy_vectors_private(HnswBuildState *st)
+{
+	Size		vbytes = sizeof(float) * (Size) st->n * st->dims;
+	float	   *v = alloc_huge_pages(vbytes);
+
+	memcpy(v, st->vecs, vbytes);
+	st->vecs = v;
+}
+
+/*
  * build_workers: how many parallel workers to ask for.  The table's
  * parallel_workers option when set; else 2 above 16 MB of vectors (unlike
  * plan_create_index_workers, which counts heap pages and so plans none for
@@ -731,6 +751,8 @@ hnsw_parallel_build_main(dsm_segment *seg, shm_toc *toc)
 
 	memset(&st, 0, sizeof(st));
 	attach_shared(&st, sh);
+	if (sh->private_vecs)
+		copy_vectors_private(&st);
 	init_search_state(&st);
 	insert_loop(&st, false);
 }
@@ -821,10 +843,20 @@ build_graph(HnswBuildState *st, IndexInfo *indexInfo)
 				memcpy((char *) sh + off_vecs, st->vecs, sizeof(float) * (Size) st->n * st->dims);
 				memcpy((char *) sh + off_levels, st->levels, st->n);
 				memcpy((char *) sh + off_upperidx, st->upperidx, sizeof(uint64) * (Size) st->n);
+
+				/*
+				 * A private copy of the vectors per process when the shared
+				 * chunk and one copy per participant fit in
+				 * maintenance_work_mem.
+				 */
+				sh->private_vecs = (Size) (nworkers + 2) * sizeof(float) * (Size) st->n * st->dims <=
+					(Size) maintenance_work_mem * 1024;
 				pfree(st->vecs);
 				pfree(st->levels);
 				pfree(st->upperidx);
 				attach_shared(st, sh);
+				if (sh->private_vecs)
+					copy_vectors_private(st);
 				for (int64 i = 0; i < st->n; i++)
 					SpinLockInit(&st->locks[i]);
 				shm_toc_insert(pcxt->toc, HNSW_SHM_KEY, sh);
@@ -863,7 +895,9 @@ build_graph(HnswBuildState *st, IndexInfo *indexInfo)
 		st->entry = st->shared->entry;
 		st->maxlevel = st->shared->maxlevel;
 		ereport(DEBUG1,
-				(errmsg_internal("hnsw build used %d parallel workers", pcxt->nworkers_launched)));
+				(errmsg_internal("hnsw build used %d parallel workers, vectors read from %s",
+								 pcxt->nworkers_launched,
+								 st->shared->private_vecs ? "private copies" : "shared memory")));
 	}
 	else
 		insert_loop(st, true);

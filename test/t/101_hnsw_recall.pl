@@ -107,10 +107,24 @@ $node->safe_psql('postgres', 'ALTER TABLE items SET (parallel_workers = 2)');
 ($ret, $out, $err) = $node->psql('postgres',
 	"SET max_parallel_maintenance_workers = 2; SET client_min_messages = debug1; CREATE INDEX items_par ON items USING hnsw (v vector_l2_ops)");
 is($ret, 0, 'parallel build succeeds');
-like($err, qr/hnsw build used [12] parallel workers/, 'parallel build launched workers');
+like($err, qr/hnsw build used [12] parallel workers, vectors read from private copies/,
+	'parallel build launched workers, each reading its own copy of the vectors');
 $r = recall('items_par');
 cmp_ok($r, '>=', 0.92, "recall\@10 of the parallel build ($r)");
 is(problems('items_par'), 'none', 'checker clean after the parallel build');
+
+# with too little maintenance_work_mem for a copy per process (512 KB of vectors, 4 copies
+# with the shared one; the graph itself still fits) the processes read the shared vectors
+$node->safe_psql('postgres', 'DROP INDEX items_par');
+($ret, $out, $err) = $node->psql('postgres',
+	"SET maintenance_work_mem = '1800kB'; SET max_parallel_maintenance_workers = 2; SET client_min_messages = debug1; CREATE INDEX items_par ON items USING hnsw (v vector_l2_ops)");
+is($ret, 0, 'parallel build on shared vectors succeeds');
+like($err, qr/hnsw build used [12] parallel workers, vectors read from shared memory/,
+	'parallel build reads the shared vectors when copies do not fit');
+unlike($err, qr/no longer fits/, 'the graph fit in maintenance_work_mem');
+$r = recall('items_par');
+cmp_ok($r, '>=', 0.92, "recall\@10 of the parallel build on shared vectors ($r)");
+is(problems('items_par'), 'none', 'checker clean after the parallel build on shared vectors');
 
 # pg_dump / restore keeps the options, and the restored (serial) build, fed the rows in the
 # same order with the same seed, answers exactly like the original
