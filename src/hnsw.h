@@ -330,6 +330,18 @@ extern void HnswSearchLayerDisk(HnswReader *r, const float *q, HnswHeap *W,
 extern void HnswDescendDisk(HnswReader *r, const float *q, uint32 *ep,
 							float *epdist, int fromlevel, int tolevel);
 
+/* candidates by (distance, id) for qsort */
+extern int	HnswCandCmp(const void *a, const void *b);
+
+/* Pair distances on disk for the heuristic, caching the outer vector. */
+typedef struct HnswDiskPair
+{
+	HnswReader *r;
+	uint32		cached;
+	float	   *vec;
+} HnswDiskPair;
+extern float HnswPairDistDisk(void *arg, uint32 a, uint32 b);
+
 /* ---- buildorder.c ---- */
 extern uint32 *HnswBuildOrder(Relation index, const float *vecs, int dims, int64 n,
 							  const ItemPointerData *tids, HnswMetric metric);
@@ -349,18 +361,8 @@ extern bool HnswInsertVector(Relation index, float *x, int dims,
 extern void HnswWriteBytes(Relation index, uint64 off, const void *src, Size len);
 extern bool HnswWriteIfUnchanged(Relation index, uint64 off, const void *expected,
 								 const void *newbytes, Size len);
-extern int	HnswCandCmp(const void *a, const void *b);
 extern bool HnswAddBacklink(HnswReader *r, uint32 nb, uint32 newid, int layer,
 							float d, bool force);
-
-/* Pair distances on disk for the heuristic, caching the outer vector. */
-typedef struct HnswDiskPair
-{
-	HnswReader *r;
-	uint32		cached;
-	float	   *vec;
-} HnswDiskPair;
-extern float HnswPairDistDisk(void *arg, uint32 a, uint32 b);
 
 /* ---- hnswscan.c ---- */
 extern IndexScanDesc hnswbeginscan(Relation index, int nkeys, int norderbys);

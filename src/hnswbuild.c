@@ -141,19 +141,6 @@ list_mem(HnswBuildState *st, uint32 id, int layer, int *cap)
 	return st->upperpool + st->upperidx[id] + (Size) (layer - 1) * st->m;
 }
 
-static int
-cand_cmp(const void *a, const void *b)
-{
-	const HnswCand *x = a;
-	const HnswCand *y = b;
-
-	if (x->dist < y->dist)
-		return -1;
-	if (x->dist > y->dist)
-		return 1;
-	return x->id < y->id ? -1 : (x->id > y->id ? 1 : 0);
-}
-
 /*
  * copy_list: copy element id's list on layer into out (a build worker may be
  * changing it: under the element's spinlock in a parallel build); returns
@@ -278,7 +265,7 @@ add_link_mem(HnswBuildState *st, uint32 nb, uint32 newid, int layer, float d)
 		}
 		cands[n].id = newid;
 		cands[n].dist = d;
-		qsort(cands, n + 1, sizeof(HnswCand), cand_cmp);
+		qsort(cands, n + 1, sizeof(HnswCand), HnswCandCmp);
 		nsel = HnswSelectNeighbors(cands, n + 1, cap, pairdist_mem, st, upd);
 		for (int i = nsel; i < cap; i++)
 			upd[i] = HNSW_INVALID_ID;

@@ -164,34 +164,6 @@ HnswWriteIfUnchanged(Relation index, uint64 off, const void *expected,
 	return same;
 }
 
-/* Pair distances on disk for the heuristic, caching the outer vector. */
-float
-HnswPairDistDisk(void *arg, uint32 a, uint32 b)
-{
-	HnswDiskPair *ps = arg;
-
-	if (ps->cached != a)
-	{
-		HnswReadBytes(ps->r, (uint64) a * ps->r->slot_size + HNSW_VECTOR_OFFSET(ps->r->m),
-					  ps->vec, sizeof(float) * ps->r->dims);
-		ps->cached = a;
-	}
-	return HnswSlotDistance(ps->r, b, ps->vec);
-}
-
-int
-HnswCandCmp(const void *a, const void *b)
-{
-	const HnswCand *x = a;
-	const HnswCand *y = b;
-
-	if (x->dist < y->dist)
-		return -1;
-	if (x->dist > y->dist)
-		return 1;
-	return x->id < y->id ? -1 : (x->id > y->id ? 1 : 0);
-}
-
 /*
  * HnswAddBacklink: add newid (at distance d from nb) to nb's list on layer;
  * when full, re-select from the members plus newid with the heuristic.  The

@@ -745,3 +745,32 @@ HnswSearchLayerDisk(HnswReader *r, const float *q, HnswHeap *W, HnswHeap *C,
 	}
 	pfree(list);
 }
+
+/* Pair distances on disk for the heuristic, caching the outer vector. */
+float
+HnswPairDistDisk(void *arg, uint32 a, uint32 b)
+{
+	HnswDiskPair *ps = arg;
+
+	if (ps->cached != a)
+	{
+		HnswReadBytes(ps->r, (uint64) a * ps->r->slot_size + HNSW_VECTOR_OFFSET(ps->r->m),
+					  ps->vec, sizeof(float) * ps->r->dims);
+		ps->cached = a;
+	}
+	return HnswSlotDistance(ps->r, b, ps->vec);
+}
+
+/* qsort comparator: candidates by ascending distance, ties by element id. */
+int
+HnswCandCmp(const void *a, const void *b)
+{
+	const HnswCand *x = a;
+	const HnswCand *y = b;
+
+	if (x->dist < y->dist)
+		return -1;
+	if (x->dist > y->dist)
+		return 1;
+	return x->id < y->id ? -1 : (x->id > y->id ? 1 : 0);
+}
