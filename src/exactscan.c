@@ -1738,8 +1738,8 @@ VsOpenVectorColumn(Oid relid, const char *colname, Oid vectype, AttrNumber *attn
  * --------------------------------------------------------------------------------- */
 
 /* ereport 22004 when argument argno (0-based) is NULL. */
-static void
-check_not_null(FunctionCallInfo fcinfo, int argno, const char *name)
+void
+VsCheckArgNotNull(FunctionCallInfo fcinfo, int argno, const char *name)
 {
 	if (PG_ARGISNULL(argno))
 		ereport(ERROR,
@@ -1779,11 +1779,11 @@ vecsearch_knn(PG_FUNCTION_ARGS)
 	AttrNumber	attnum;
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 
-	check_not_null(fcinfo, 0, "tbl");
-	check_not_null(fcinfo, 1, "col");
-	check_not_null(fcinfo, 2, "queries");
-	check_not_null(fcinfo, 3, "k");
-	check_not_null(fcinfo, 4, "metric");
+	VsCheckArgNotNull(fcinfo, 0, "tbl");
+	VsCheckArgNotNull(fcinfo, 1, "col");
+	VsCheckArgNotNull(fcinfo, 2, "queries");
+	VsCheckArgNotNull(fcinfo, 3, "k");
+	VsCheckArgNotNull(fcinfo, 4, "metric");
 
 	relid = PG_GETARG_OID(0);
 	colname = NameStr(*PG_GETARG_NAME(1));

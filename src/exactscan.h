@@ -13,6 +13,7 @@
 #include "postgres.h"
 
 #include "access/attnum.h"
+#include "fmgr.h"
 #include "storage/itemptr.h"
 #include "utils/relcache.h"
 
@@ -114,6 +115,9 @@ extern void VsExactKnnMatrix(const float *rows, int ldx, const ItemPointerData *
 extern void VsLoadVectors(Relation rel, AttrNumber attnum, int64 sample, uint64 seed,
 						  float **matrix, int *ld, ItemPointerData **tids, int64 *nrows,
 						  int *dim, int64 *total);
+
+/* ereport 22004 "<name> must not be NULL" when argument argno (0-based) is NULL. */
+extern void VsCheckArgNotNull(FunctionCallInfo fcinfo, int argno, const char *name);
 
 /* GUC registration, called from _PG_init. */
 extern void VsExactScanInit(void);

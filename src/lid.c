@@ -64,15 +64,6 @@ typedef struct LidArgs
 } LidArgs;
 
 static void
-lid_check_not_null(FunctionCallInfo fcinfo, int argno, const char *name)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be NULL", name)));
-}
-
-static void
 lid_check_k_metric(int k, VsMetric metric)
 {
 	if (k < VS_LID_K_MIN || k > VS_KNN_K_MAX)
@@ -93,11 +84,11 @@ lid_check_k_metric(int k, VsMetric metric)
 static void
 lid_get_args(FunctionCallInfo fcinfo, LidArgs *a)
 {
-	lid_check_not_null(fcinfo, 0, "tbl");
-	lid_check_not_null(fcinfo, 1, "col");
-	lid_check_not_null(fcinfo, 2, "k");
-	lid_check_not_null(fcinfo, 4, "metric");
-	lid_check_not_null(fcinfo, 5, "seed");
+	VsCheckArgNotNull(fcinfo, 0, "tbl");
+	VsCheckArgNotNull(fcinfo, 1, "col");
+	VsCheckArgNotNull(fcinfo, 2, "k");
+	VsCheckArgNotNull(fcinfo, 4, "metric");
+	VsCheckArgNotNull(fcinfo, 5, "seed");
 	a->relid = PG_GETARG_OID(0);
 	a->colname = NameStr(*PG_GETARG_NAME(1));
 	a->k = PG_GETARG_INT32(2);
@@ -352,11 +343,11 @@ vecsearch_lid_of(PG_FUNCTION_ARGS)
 	VsKnnResult *res;
 	double		lid;
 
-	lid_check_not_null(fcinfo, 0, "tbl");
-	lid_check_not_null(fcinfo, 1, "col");
-	lid_check_not_null(fcinfo, 2, "v");
-	lid_check_not_null(fcinfo, 3, "k");
-	lid_check_not_null(fcinfo, 4, "metric");
+	VsCheckArgNotNull(fcinfo, 0, "tbl");
+	VsCheckArgNotNull(fcinfo, 1, "col");
+	VsCheckArgNotNull(fcinfo, 2, "v");
+	VsCheckArgNotNull(fcinfo, 3, "k");
+	VsCheckArgNotNull(fcinfo, 4, "metric");
 	relid = PG_GETARG_OID(0);
 	colname = NameStr(*PG_GETARG_NAME(1));
 	v = PG_GETARG_VECTOR_P(2);

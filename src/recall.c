@@ -82,15 +82,6 @@ typedef struct RecallRun
 } RecallRun;
 
 static void
-recall_not_null(FunctionCallInfo fcinfo, int argno, const char *name)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be NULL", name)));
-}
-
-static void
 recall_check_range(const char *name, int v, int lo, int hi)
 {
 	if (v < lo || v > hi)
@@ -218,10 +209,10 @@ recall_setup(RecallCtx *c, FunctionCallInfo fcinfo, int a_k, int a_queries, int 
 	instr_time	t0,
 				t1;
 
-	recall_not_null(fcinfo, 0, "idx");
-	recall_not_null(fcinfo, a_k, "k");
-	recall_not_null(fcinfo, a_queries, "queries");
-	recall_not_null(fcinfo, a_seed, "seed");
+	VsCheckArgNotNull(fcinfo, 0, "idx");
+	VsCheckArgNotNull(fcinfo, a_k, "k");
+	VsCheckArgNotNull(fcinfo, a_queries, "queries");
+	VsCheckArgNotNull(fcinfo, a_seed, "seed");
 	c->k = PG_GETARG_INT32(a_k);
 	recall_check_range("k", c->k, 1, VS_RECALL_K_MAX);
 	queries = PG_GETARG_INT32(a_queries);
@@ -577,7 +568,7 @@ vecsearch_recall(PG_FUNCTION_ARGS)
 	int			nef;
 	RecallRun  *runs;
 
-	recall_not_null(fcinfo, 3, "ef_search");
+	VsCheckArgNotNull(fcinfo, 3, "ef_search");
 	efs = recall_ef_array(PG_GETARG_ARRAYTYPE_P(3), &nef);
 	recall_setup(&c, fcinfo, 1, 2, 4, 5, 6);
 	runs = recall_runs(&c, efs, nef);
@@ -649,8 +640,8 @@ vecsearch_recall_by_lid(PG_FUNCTION_ARGS)
 	LidRank    *rank;
 	int			nd = 0;
 
-	recall_not_null(fcinfo, 3, "ef_search");
-	recall_not_null(fcinfo, 5, "lid_k");
+	VsCheckArgNotNull(fcinfo, 3, "ef_search");
+	VsCheckArgNotNull(fcinfo, 5, "lid_k");
 	efs = recall_ef_array(PG_GETARG_ARRAYTYPE_P(3), &nef);
 	lid_k = PG_GETARG_INT32(5);
 	recall_check_range("lid_k", lid_k, VS_LID_K_MIN, VS_KNN_K_MAX);
@@ -755,7 +746,7 @@ vecsearch_tune(PG_FUNCTION_ARGS)
 	Datum		values[3];
 	bool		nulls[3] = {0};
 
-	recall_not_null(fcinfo, 1, "target_recall");
+	VsCheckArgNotNull(fcinfo, 1, "target_recall");
 	target = PG_GETARG_FLOAT8(1);
 	if (!(target > 0.0 && target <= 1.0))
 		ereport(ERROR,
