@@ -49,6 +49,7 @@
 #include "utils/relcache.h"
 
 #include "vector.h"
+#include "vsrandom.h"
 
 /* ---- limits and defaults (reloptions and GUCs) ---- */
 #define HNSW_M_MIN					2
@@ -246,11 +247,8 @@ typedef struct HnswVisited
 	uint32		epoch;
 } HnswVisited;
 
-/* Private PRNG (splitmix64): reproducible levels, session random() untouched. */
-typedef struct HnswRng
-{
-	uint64		s;
-} HnswRng;
+/* Private PRNG (vsrandom.h's splitmix64): reproducible levels, session random() untouched. */
+typedef VsRandom HnswRng;
 
 /*
  * Per-backend cache hung off rd_amcache (one palloc chunk): the frozen

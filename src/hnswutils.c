@@ -91,20 +91,17 @@ HnswPrepareVector(HnswMetric metric, float *x, int dims)
  * Level generator: splitmix64, seeded from the index's seed option
  * --------------------------------------------------------------------- */
 
+/* The level stream's own seeding (the frozen format of reproducible builds). */
 void
 HnswRngSeed(HnswRng *rng, uint64 seed)
 {
-	rng->s = seed * UINT64CONST(0x9E3779B97F4A7C15) + UINT64CONST(0x2545F4914F6CDD1D);
+	rng->state = seed * UINT64CONST(0x9E3779B97F4A7C15) + UINT64CONST(0x2545F4914F6CDD1D);
 }
 
 uint64
 HnswRngNext(HnswRng *rng)
 {
-	uint64		z = (rng->s += UINT64CONST(0x9E3779B97F4A7C15));
-
-	z = (z ^ (z >> 30)) * UINT64CONST(0xBF58476D1CE4E5B9);
-	z = (z ^ (z >> 27)) * UINT64CONST(0x94D049BB133111EB);
-	return z ^ (z >> 31);
+	return vs_random_next(rng);
 }
 
 /*
@@ -114,7 +111,7 @@ HnswRngNext(HnswRng *rng)
 int
 HnswRandomLevel(HnswRng *rng, int m)
 {
-	double		u = ((double) (HnswRngNext(rng) >> 11) + 1.0) * (1.0 / 9007199254740992.0);
+	double		u = vs_random_unit(rng);
 	double		l = -log(u) / log((double) m);
 
 	if (l >= HNSW_MAX_LEVEL)

@@ -37,6 +37,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "vector.h"
+#include "vsrandom.h"
 
 /* Parameter ranges of fde_query / fde_document (README.md documents them too). */
 #define FDE_REPETITIONS_MIN			1
@@ -77,19 +78,15 @@
  */
 typedef struct FdeRandom
 {
-	uint64		state;
+	VsRandom	rng;			/* the splitmix64 step of vsrandom.h */
 	bool		have_spare;		/* Box-Muller makes Gaussians in pairs */
 	double		spare;
 } FdeRandom;
 
-static uint64
+static inline uint64
 FdeRandomNext(FdeRandom *r)
 {
-	uint64		z = (r->state += UINT64CONST(0x9E3779B97F4A7C15));
-
-	z = (z ^ (z >> 30)) * UINT64CONST(0xBF58476D1CE4E5B9);
-	z = (z ^ (z >> 27)) * UINT64CONST(0x94D049BB133111EB);
-	return z ^ (z >> 31);
+	return vs_random_next(&r->rng);
 }
 
 /*
@@ -100,7 +97,7 @@ FdeRandomNext(FdeRandom *r)
 static void
 FdeRandomInit(FdeRandom *r, int64 seed, int tag)
 {
-	r->state = ((uint64) seed) ^ ((uint64) tag * UINT64CONST(0xD1B54A32D192ED03));
+	r->rng.state = ((uint64) seed) ^ ((uint64) tag * UINT64CONST(0xD1B54A32D192ED03));
 	r->have_spare = false;
 	r->spare = 0;
 }
