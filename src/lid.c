@@ -245,8 +245,9 @@ vecsearch_lid(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-static int
-double_qsort_cmp(const void *a, const void *b)
+/* qsort comparator of doubles, ascending. */
+int
+VsDoubleCmp(const void *a, const void *b)
 {
 	double		x = *(const double *) a;
 	double		y = *(const double *) b;
@@ -255,8 +256,8 @@ double_qsort_cmp(const void *a, const void *b)
 }
 
 /* Percentile p of v[0..n-1] (sorted), interpolated as percentile_cont does. */
-static double
-percentile_cont(const double *v, int64 n, double p)
+double
+VsPercentileSorted(const double *v, int64 n, double p)
 {
 	double		pos = p * (double) (n - 1);
 	int64		lo = (int64) floor(pos);
@@ -301,7 +302,7 @@ vecsearch_lid_summary(PG_FUNCTION_ARGS)
 		lid[used++] = lid[i];
 		inv += 1.0 / lid[i];
 	}
-	qsort(lid, used, sizeof(double), double_qsort_cmp);
+	qsort(lid, used, sizeof(double), VsDoubleCmp);
 
 	InitMaterializedSRF(fcinfo, 0);
 	values[0] = Int64GetDatum(used);
@@ -314,9 +315,9 @@ vecsearch_lid_summary(PG_FUNCTION_ARGS)
 	else
 	{
 		values[2] = Float8GetDatum((double) used / inv);
-		values[3] = Float8GetDatum(percentile_cont(lid, used, 0.1));
-		values[4] = Float8GetDatum(percentile_cont(lid, used, 0.5));
-		values[5] = Float8GetDatum(percentile_cont(lid, used, 0.9));
+		values[3] = Float8GetDatum(VsPercentileSorted(lid, used, 0.1));
+		values[4] = Float8GetDatum(VsPercentileSorted(lid, used, 0.5));
+		values[5] = Float8GetDatum(VsPercentileSorted(lid, used, 0.9));
 	}
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	return (Datum) 0;

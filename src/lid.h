@@ -1,6 +1,7 @@
 /*
  * lid.h: the LID estimator shared by the LID functions (lid.c), the LID insertion
- * orders of hnsw builds (buildorder.c) and the recall-by-LID report (recall.c).
+ * orders of hnsw builds (buildorder.c) and the recall-by-LID report (recall.c), and the
+ * percentile helper of the LID summary and the recall reports.
  */
 #ifndef VECSEARCH_LID_H
 #define VECSEARCH_LID_H
@@ -16,5 +17,9 @@
  * skip_zero, so every distance is positive); false when undefined (see lid.c).
  */
 extern bool VsLidEstimate(const VsNeighbor *nbr, int count, int k, double *lid);
+
+/* Summary statistics of the LID summary and the recall reports (lid.c). */
+extern int	VsDoubleCmp(const void *a, const void *b);
+extern double VsPercentileSorted(const double *v, int64 n, double p);
 
 #endif							/* VECSEARCH_LID_H */

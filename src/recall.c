@@ -524,15 +524,6 @@ recall_runs(RecallCtx *c, const int *efs, int nef)
 	return runs;
 }
 
-static int
-double_cmp(const void *a, const void *b)
-{
-	double		x = *(const double *) a;
-	double		y = *(const double *) b;
-
-	return (x > y) - (x < y);
-}
-
 static double
 mean_of(const double *v, int n)
 {
@@ -541,17 +532,6 @@ mean_of(const double *v, int n)
 	for (int i = 0; i < n; i++)
 		s += v[i];
 	return s / n;
-}
-
-/* Percentile p of v[0..n-1] (sorted), interpolated as percentile_cont does. */
-static double
-percentile_sorted(const double *v, int n, double p)
-{
-	double		pos = p * (double) (n - 1);
-	int			lo = (int) floor(pos);
-	int			hi = (int) ceil(pos);
-
-	return v[lo] + (pos - (double) lo) * (v[hi] - v[lo]);
 }
 
 /*
@@ -581,10 +561,10 @@ vecsearch_recall(PG_FUNCTION_ARGS)
 
 		/* the mean before sorting: the same sum as vecsearch_tune's */
 		values[1] = Float8GetDatum(mean_of(runs[j].rq, c.nq));
-		qsort(runs[j].rq, c.nq, sizeof(double), double_cmp);
+		qsort(runs[j].rq, c.nq, sizeof(double), VsDoubleCmp);
 		values[0] = Int32GetDatum(runs[j].ef);
 		values[2] = Float8GetDatum(runs[j].rq[0]);
-		values[3] = Float8GetDatum(percentile_sorted(runs[j].rq, c.nq, 0.05));
+		values[3] = Float8GetDatum(VsPercentileSorted(runs[j].rq, c.nq, 0.05));
 		values[4] = Float8GetDatum(runs[j].index_ms);
 		values[5] = Float8GetDatum(c.exact_ms);
 		if (runs[j].index_ms > 0.0)
