@@ -484,6 +484,26 @@ insert_loop(HnswBuildState *st, bool leader)
 }
 
 /*
+ * list_add_if_room: put id in the first free entry of a neighbour list of cap
+ * entries; true if it was added, false if the list is full or already holds id.
+ */
+static bool
+list_add_if_room(uint32 *list, int cap, uint32 id)
+{
+	for (int j = 0; j < cap; j++)
+	{
+		if (list[j] == id)
+			return false;
+		if (list[j] == HNSW_INVALID_ID)
+		{
+			list[j] = id;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
  * repair_reachability: HNSW with the pruning heuristic can leave a few
  * elements with no incoming link (0.4% of Fashion-MNIST): no search can
  * return them.  Link each such element from one of its own layer-0
@@ -541,19 +561,8 @@ repair_reachability(HnswBuildState *st)
 			{
 				uint32	   *theirs = st->list0 + (Size) mine[i] * cap0;
 
-				if (!seen[mine[i]])
-					continue;
-				for (int j = 0; j < cap0; j++)
-				{
-					if (theirs[j] == (uint32) u)
-						break;
-					if (theirs[j] == HNSW_INVALID_ID)
-					{
-						theirs[j] = (uint32) u;
-						done = true;
-						break;
-					}
-				}
+				if (seen[mine[i]])
+					done = list_add_if_room(theirs, cap0, (uint32) u);
 			}
 			/* a reachable neighbour of a neighbour with a free entry */
 			for (int i = 0; i < cap0 && mine[i] != HNSW_INVALID_ID && !done; i++)
@@ -564,19 +573,8 @@ repair_reachability(HnswBuildState *st)
 				{
 					uint32	   *theirs = st->list0 + (Size) hop[k] * cap0;
 
-					if (!seen[hop[k]] || hop[k] == (uint32) u)
-						continue;
-					for (int j = 0; j < cap0; j++)
-					{
-						if (theirs[j] == (uint32) u)
-							break;
-						if (theirs[j] == HNSW_INVALID_ID)
-						{
-							theirs[j] = (uint32) u;
-							done = true;
-							break;
-						}
-					}
+					if (seen[hop[k]] && hop[k] != (uint32) u)
+						done = list_add_if_room(theirs, cap0, (uint32) u);
 				}
 			}
 			/* else the nearest reachable neighbour gives up its last entry */
