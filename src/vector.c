@@ -100,9 +100,9 @@ CheckExpectedDim(int32 typmod, int dim)
 				 errmsg("expected %d dimensions, not %d", typmod, dim)));
 }
 
-/* An arithmetic result that overflowed float4 is an error, never an infinity. */
+/* An arithmetic result that overflowed (float4, or a float8 sum) is an error, never an infinity. */
 static inline void
-CheckOverflow(float x)
+CheckOverflow(double x)
 {
 	if (isinf(x))
 		ereport(ERROR,
@@ -916,13 +916,9 @@ vector_accum(PG_FUNCTION_ARGS)
 		{
 			double		sum = s[i + 1] + (double) v->x[i];
 
-			if (isinf(sum))
-				ereport(ERROR,
-						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-						 errmsg("value out of range: overflow")));
+			CheckOverflow(sum);
 			d[i + 1] = Float8GetDatum(sum);
 		}
-		n = v->dim + 1;
 	}
 	PG_RETURN_ARRAYTYPE_P(construct_array(d, v->dim + 1, FLOAT8OID, sizeof(float8),
 										  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
@@ -953,10 +949,7 @@ vector_combine(PG_FUNCTION_ARGS)
 	{
 		double		sum = a[i] + b[i];
 
-		if (isinf(sum))
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("value out of range: overflow")));
+		CheckOverflow(sum);
 		d[i] = Float8GetDatum(sum);
 	}
 	PG_RETURN_ARRAYTYPE_P(construct_array(d, na, FLOAT8OID, sizeof(float8),
