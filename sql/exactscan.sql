@@ -134,6 +134,40 @@ CREATE DOMAIN vec3 AS vector(3);
 CREATE TABLE dom (v vec3);
 INSERT INTO dom VALUES ('[1,2,3]'), ('[0,0,0]');
 SELECT rank, row_tid, distance FROM vecsearch_knn('dom', 'v', ARRAY['[1,2,3]']::vector[], 3);
+-- Memory follows the rows read, not k.  A table of 20,000 rows after a DELETE of all
+-- but 20 (no vacuum: its 100-odd pages stay), 10,000 queries and k = 10,000: the
+-- answers were sized 10,000 x 10,000 x 16 bytes = 1.6 GB, twice for l2 from 256 queries
+-- (a copy in norm order); now they grow with the rows read (20 per query), and the
+-- norm-ordered run is put back in the queries' order in place.
+CREATE TABLE sparse (id int, v vector(3)) WITH (autovacuum_enabled = off);
+INSERT INTO sparse SELECT i, ARRAY[i % 11, i % 7, i % 5]::real[]::vector FROM generate_series(1, 20000) i;
+DELETE FROM sparse WHERE id > 20;
+\i sql/vm_peak.psql
+SELECT pg_temp.vm_peak_kb() AS peak_before \gset
+SELECT count(*), count(DISTINCT query), max(rank)
+FROM vecsearch_knn('sparse', 'v', array_fill('[1,1,1]'::vector, ARRAY[10000]), 10000);
+SELECT pg_temp.vm_peak_kb() - :peak_before < 256 * 1024 AS peak_under_256mb;
+-- 300 different l2 queries in no norm order (the norm-ordered path), k below and above
+-- the 20 rows, against the SQL answer
+SELECT k, count(*) AS compared,
+	count(*) FILTER (WHERE knn.row_tid IS DISTINCT FROM sql.row_tid
+		OR knn.distance IS DISTINCT FROM sql.distance) AS mismatches
+FROM (VALUES (7), (25)) ks(k),
+	LATERAL (SELECT * FROM vecsearch_knn('sparse', 'v',
+		ARRAY(SELECT ARRAY[(q * 37) % 13, (q * 11) % 9, q % 4]::real[]::vector
+			  FROM generate_series(1, 300) q ORDER BY q), k)) knn
+	FULL JOIN LATERAL (
+		SELECT * FROM (
+			SELECT q.n AS query,
+				row_number() OVER (PARTITION BY q.n ORDER BY s.v <-> q.v, s.ctid)::int AS rank,
+				s.ctid AS row_tid, s.v <-> q.v AS distance
+			FROM (SELECT q AS n, ARRAY[(q * 37) % 13, (q * 11) % 9, q % 4]::real[]::vector AS v
+				  FROM generate_series(1, 300) q) q, sparse s) x
+		WHERE rank <= k) sql USING (query, rank)
+GROUP BY k ORDER BY k;
+-- the refusal comes up front, from the most rows the table's pages can hold
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('sparse', 'v', array_fill('[1,1,1]'::vector, ARRAY[10001]), 10000)$q$);
+SELECT * FROM vecsearch_knn('sparse', 'v', array_fill('[1,1,1]'::vector, ARRAY[10001]), 10000);
 -- quoted identifiers and a column without typmod holding mixed dimensions
 CREATE TABLE "Mixed Case" ("My Vec" vector);
 INSERT INTO "Mixed Case" VALUES ('[1,2]'), ('[3,4]');
@@ -171,7 +205,8 @@ SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']
 SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], -3)$q$);
 SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], 10001)$q$);
 SELECT count(*) FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], 10000);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', array_fill('[1,1,1]'::vector, ARRAY[10001]), 10000)$q$);
+-- k is capped by the rows read: 10,001 queries x 41 rows, not x 10,000
+SELECT count(*) FROM vecsearch_knn('items', 'v', array_fill('[1,1,1]'::vector, ARRAY[10001]), 10000);
 SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', NULL)$q$);
 SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', '{}')$q$);
 SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]', NULL]::vector[])$q$);

@@ -112,6 +112,16 @@ SELECT row_tid, round(lid::numeric, 6) AS lid FROM vecsearch_lid('square', 'v', 
 SELECT round((3 / ln(2))::numeric, 6) AS expected;
 SELECT vecsearch_lid_of('square', 'v', '[0,0]', 2), round(vecsearch_lid_of('square', 'v', '[0,0]', 3)::numeric, 6);
 
+-- the planner's row count is a guess, not a size: with reltuples as stale as can be
+-- (1e15, as after a bulk DELETE, only more so) the loader's first buffer asked for
+-- 60 PB; it now starts small and grows with the rows read
+CREATE TABLE pts_stale AS SELECT * FROM pts;
+UPDATE pg_class SET reltuples = 1e15 WHERE oid = 'pts_stale'::regclass;
+SELECT s.rows_used, abs(s.lid_harmonic_mean - f.lid_harmonic_mean) < 1e-12 * f.lid_harmonic_mean AS same_lid
+FROM vecsearch_lid_summary('pts_stale', 'v', 10) s, vecsearch_lid_summary('pts', 'v', 10) f;
+SELECT count(*) FROM vecsearch_lid('pts_stale', 'v', 10, 20);
+DROP TABLE pts_stale;
+
 -- errors
 SELECT pg_temp.err($q$SELECT * FROM vecsearch_lid('pts', 'v', 1)$q$);
 SELECT pg_temp.err($q$SELECT * FROM vecsearch_lid('pts', 'v', 0)$q$);

@@ -286,9 +286,10 @@ recall_setup(RecallCtx *c, FunctionCallInfo fcinfo, int a_k, int a_queries, int 
 	{
 		if (res->count[i] < c->k)
 			elog(ERROR, "exact answer of query %d has %d of %d neighbours", i, res->count[i], c->k);
-		c->kth[i] = res->nbr[(Size) i * c->k + c->k - 1].dist;
+		c->kth[i] = VsKnnNeighbors(res, i)[c->k - 1].dist;
 	}
-	pfree(res->nbr);
+	if (res->nbr)
+		pfree(res->nbr);
 	pfree(res->count);
 
 	c->qdatum = palloc(sizeof(Datum) * c->nq);
@@ -654,7 +655,7 @@ vecsearch_recall_by_lid(PG_FUNCTION_ARGS)
 	{
 		double		lid;
 
-		if (VsLidEstimate(res->nbr + (Size) i * lid_k, res->count[i], lid_k, &lid))
+		if (VsLidEstimate(VsKnnNeighbors(res, i), res->count[i], lid_k, &lid))
 		{
 			rank[nd].lid = lid;
 			rank[nd].q = i;
