@@ -23,6 +23,7 @@
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
@@ -1836,13 +1837,19 @@ VsOpenVectorColumn(Oid relid, const char *colname, Oid vectype, AttrNumber *attn
 
 	rel = relation_open(relid, AccessShareLock);
 	relkind = rel->rd_rel->relkind;
-	if (relkind != RELKIND_RELATION && relkind != RELKIND_MATVIEW)
+	if (relkind == RELKIND_PARTITIONED_TABLE)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not a table or materialized view",
 						RelationGetRelationName(rel)),
-				 relkind == RELKIND_PARTITIONED_TABLE ?
-				 errhint("Call the function on each partition.") : 0));
+				 errdetail("\"%s\" is a partitioned table; its rows are in its partitions, and a row_tid identifies a row only within one of them.",
+						   RelationGetRelationName(rel)),
+				 errhint("Call the function on each partition.")));
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_MATVIEW)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table or materialized view",
+						RelationGetRelationName(rel))));
 
 	att = get_attnum(relid, colname);
 	if (att == InvalidAttrNumber)
@@ -1874,15 +1881,45 @@ VsOpenVectorColumn(Oid relid, const char *colname, Oid vectype, AttrNumber *attn
 						RelationGetRelationName(rel)),
 				 errdetail("vecsearch's exact scans read every row and cannot apply row-level security policies.")));
 
+	/* a domain over vector is a vector (the queries' type may be a domain too) */
 	atttype = get_atttype(relid, att);
 	basetype = getBaseType(atttype);
-	if (OidIsValid(vectype) ? (basetype != vectype) : !is_vector_type(basetype))
+	if (OidIsValid(vectype) ? (basetype != getBaseType(vectype)) : !is_vector_type(basetype))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("column \"%s\" of relation \"%s\" is of type %s, not vector",
 						colname, RelationGetRelationName(rel), format_type_be(atttype)),
 				 OidIsValid(vectype) && is_vector_type(basetype) ?
 				 errdetail("The queries are of type %s.", format_type_be(vectype)) : 0));
+
+	/* what SELECT says of a materialized view never refreshed */
+	if (!RelationIsPopulated(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("materialized view \"%s\" has not been populated",
+						RelationGetRelationName(rel)),
+				 errhint("Use the REFRESH MATERIALIZED VIEW command.")));
+
+	/*
+	 * SELECT from an inheritance parent also returns its children's rows, but TIDs
+	 * (row_tid, the exclusion of a query's own row, ties) identify a row only within
+	 * one table: refuse rather than answer from the parent's own rows alone.
+	 */
+	if (rel->rd_rel->relhassubclass)
+	{
+		List	   *children = find_inheritance_children(relid, NoLock);
+
+		if (children != NIL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg_plural("table \"%s\" has %d child table",
+								   "table \"%s\" has %d child tables",
+								   list_length(children),
+								   RelationGetRelationName(rel), list_length(children)),
+					 errdetail("SELECT from \"%s\" also reads its child tables, but a row_tid identifies a row only within one table.",
+							   RelationGetRelationName(rel)),
+					 errhint("Call the function on each child table.")));
+	}
 
 	*attnum = att;
 	return rel;

@@ -101,10 +101,14 @@ extern double VsMetricDistance(VsMetric metric, const float *row, const float *q
 
 /*
  * Open a table for reading a vector column with the caller's privileges: takes
- * AccessShareLock, checks the relation kind, that the column exists, SELECT privilege
- * on it (42501), that row-level security does not apply, and that the column's type is
- * vectype (42804; vectype InvalidOid means "our vector type", recognised by its input
- * function).  Returns the open relation (close with table_close(rel, AccessShareLock)).
+ * AccessShareLock, checks the relation kind (a table or a materialized view; a
+ * partitioned table is 42809), that the column exists, SELECT privilege on it (42501),
+ * that row-level security does not apply, and that the column's type, domains looked
+ * through, is vectype's (42804; vectype InvalidOid means "our vector type", recognised
+ * by its input function).  Then what SELECT would say or do: a materialized view never
+ * refreshed is SELECT's 55000, and a table with inheritance children is refused
+ * (0A000: SELECT would read the children, and TIDs name rows of one table only).
+ * Returns the open relation (close with table_close(rel, AccessShareLock)).
  */
 extern Relation VsOpenVectorColumn(Oid relid, const char *colname, Oid vectype,
 								   AttrNumber *attnum);

@@ -170,7 +170,8 @@ recall_open_index(RecallCtx *c, Oid indexoid, char **opsql)
 				 errdetail("The exact answers would include rows the index does not cover.")));
 	c->heapoid = index->rd_index->indrelid;
 	c->attnum = index->rd_index->indkey.values[0];
-	c->vectype = get_atttype(c->heapoid, c->attnum);
+	/* a domain over vector: the queries and the index query's parameter are vectors */
+	c->vectype = getBaseType(get_atttype(c->heapoid, c->attnum));
 
 	opoid = get_opfamily_member(index->rd_opfamily[0], index->rd_opcintype[0],
 								index->rd_opcintype[0], 1);
