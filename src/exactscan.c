@@ -1666,6 +1666,8 @@ VsExactKnnMatrix(const float *rows, int ldx, const ItemPointerData *tids, int64 
 	VsKnnSpec	ps;
 	int64		j;
 
+	/* refuse before the copies below (knn_matrix checks again, the same way) */
+	(void) knn_results_check(spec->nq, spec->k, nrows, NULL);
 	if (!self || spec->metric != VS_METRIC_L2 || nrows <= KNN_SELF_TILE)
 	{
 		knn_matrix(rows, ldx, tids, nrows, spec, res, NULL, NULL);
