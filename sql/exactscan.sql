@@ -134,6 +134,76 @@ CREATE DOMAIN vec3 AS vector(3);
 CREATE TABLE dom (v vec3);
 INSERT INTO dom VALUES ('[1,2,3]'), ('[0,0,0]');
 SELECT rank, row_tid, distance FROM vecsearch_knn('dom', 'v', ARRAY['[1,2,3]']::vector[], 3);
+-- queries of the domain type, and the domain column's own values as queries
+SELECT query, rank, row_tid, distance FROM vecsearch_knn('dom', 'v', ARRAY['[1,2,3]'::vec3], 3);
+SELECT query, rank, row_tid, distance FROM vecsearch_knn('dom', 'v', (SELECT array_agg(v ORDER BY ctid) FROM dom), 1);
+
+-- what SELECT would do, or a clear error: a materialized view never refreshed raises
+-- SELECT's error (55000) instead of returning nothing
+CREATE MATERIALIZED VIEW items_mv_unpopulated AS SELECT * FROM items WITH NO DATA;
+SELECT pg_temp.err($q$SELECT * FROM items_mv_unpopulated$q$);
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items_mv_unpopulated', 'v', ARRAY['[1,1,1]']::vector[])$q$);
+SELECT * FROM vecsearch_knn('items_mv_unpopulated', 'v', ARRAY['[1,1,1]']::vector[]);
+REFRESH MATERIALIZED VIEW items_mv_unpopulated;
+SELECT count(*) FROM vecsearch_knn('items_mv_unpopulated', 'v', ARRAY['[1,1,1]']::vector[], 100);
+-- an inheritance parent: SELECT reads its children too (50 of its 51 rows), but a
+-- row_tid names a row only within one table, so the call is refused; a child table is
+-- a table of its own
+CREATE TABLE inh_parent (id int, v vector(3));
+CREATE TABLE inh_child1 () INHERITS (inh_parent);
+CREATE TABLE inh_child2 () INHERITS (inh_parent);
+INSERT INTO inh_parent VALUES (0, '[0,0,0]');
+INSERT INTO inh_child1 SELECT i, ARRAY[i, 0, 0]::real[]::vector FROM generate_series(1, 25) i;
+INSERT INTO inh_child2 SELECT i, ARRAY[0, i, 0]::real[]::vector FROM generate_series(26, 50) i;
+SELECT count(*) FROM inh_parent;
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('inh_parent', 'v', ARRAY['[1,1,1]']::vector[])$q$);
+SELECT * FROM vecsearch_knn('inh_parent', 'v', ARRAY['[1,1,1]']::vector[]);
+SELECT count(*) FROM vecsearch_knn('inh_child1', 'v', ARRAY['[1,1,1]']::vector[], 100);
+-- a parent whose children are gone is a plain table again
+DROP TABLE inh_child1, inh_child2;
+SELECT count(*) FROM vecsearch_knn('inh_parent', 'v', ARRAY['[1,1,1]']::vector[], 100);
+-- a partitioned table: its rows are in its partitions
+CREATE TABLE knn_parted (id int, v vector(3)) PARTITION BY RANGE (id);
+CREATE TABLE knn_parted_1 PARTITION OF knn_parted FOR VALUES FROM (0) TO (100);
+INSERT INTO knn_parted VALUES (1, '[1,1,1]');
+SELECT * FROM vecsearch_knn('knn_parted', 'v', ARRAY['[1,1,1]']::vector[]);
+SELECT count(*) FROM vecsearch_knn('knn_parted_1', 'v', ARRAY['[1,1,1]']::vector[]);
+DROP TABLE knn_parted;
+
+-- Memory follows the rows read, not k.  A table of 20,000 rows after a DELETE of all
+-- but 20 (no vacuum: its 100-odd pages stay), 10,000 queries and k = 10,000: the
+-- answers were sized 10,000 x 10,000 x 16 bytes = 1.6 GB, twice for l2 from 256 queries
+-- (a copy in norm order); now they grow with the rows read (20 per query), and the
+-- norm-ordered run is put back in the queries' order in place.
+CREATE TABLE sparse (id int, v vector(3)) WITH (autovacuum_enabled = off);
+INSERT INTO sparse SELECT i, ARRAY[i % 11, i % 7, i % 5]::real[]::vector FROM generate_series(1, 20000) i;
+DELETE FROM sparse WHERE id > 20;
+\i sql/vm_peak.psql
+SELECT pg_temp.vm_peak_kb() AS peak_before \gset
+SELECT count(*), count(DISTINCT query), max(rank)
+FROM vecsearch_knn('sparse', 'v', array_fill('[1,1,1]'::vector, ARRAY[10000]), 10000);
+SELECT pg_temp.vm_peak_kb() - :peak_before < 256 * 1024 AS peak_under_256mb;
+-- 300 different l2 queries in no norm order (the norm-ordered path), k below and above
+-- the 20 rows, against the SQL answer
+SELECT k, count(*) AS compared,
+	count(*) FILTER (WHERE knn.row_tid IS DISTINCT FROM sql.row_tid
+		OR knn.distance IS DISTINCT FROM sql.distance) AS mismatches
+FROM (VALUES (7), (25)) ks(k),
+	LATERAL (SELECT * FROM vecsearch_knn('sparse', 'v',
+		ARRAY(SELECT ARRAY[(q * 37) % 13, (q * 11) % 9, q % 4]::real[]::vector
+			  FROM generate_series(1, 300) q ORDER BY q), k)) knn
+	FULL JOIN LATERAL (
+		SELECT * FROM (
+			SELECT q.n AS query,
+				row_number() OVER (PARTITION BY q.n ORDER BY s.v <-> q.v, s.ctid)::int AS rank,
+				s.ctid AS row_tid, s.v <-> q.v AS distance
+			FROM (SELECT q AS n, ARRAY[(q * 37) % 13, (q * 11) % 9, q % 4]::real[]::vector AS v
+				  FROM generate_series(1, 300) q) q, sparse s) x
+		WHERE rank <= k) sql USING (query, rank)
+GROUP BY k ORDER BY k;
+-- the refusal comes up front, from the most rows the table's pages can hold
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('sparse', 'v', array_fill('[1,1,1]'::vector, ARRAY[10001]), 10000)$q$);
+SELECT * FROM vecsearch_knn('sparse', 'v', array_fill('[1,1,1]'::vector, ARRAY[10001]), 10000);
 -- quoted identifiers and a column without typmod holding mixed dimensions
 CREATE TABLE "Mixed Case" ("My Vec" vector);
 INSERT INTO "Mixed Case" VALUES ('[1,2]'), ('[3,4]');
@@ -171,7 +241,8 @@ SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']
 SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], -3)$q$);
 SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], 10001)$q$);
 SELECT count(*) FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], 10000);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', array_fill('[1,1,1]'::vector, ARRAY[10001]), 10000)$q$);
+-- k is capped by the rows read: 10,001 queries x 41 rows, not x 10,000
+SELECT count(*) FROM vecsearch_knn('items', 'v', array_fill('[1,1,1]'::vector, ARRAY[10001]), 10000);
 SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', NULL)$q$);
 SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', '{}')$q$);
 SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]', NULL]::vector[])$q$);

@@ -112,6 +112,46 @@ SELECT row_tid, round(lid::numeric, 6) AS lid FROM vecsearch_lid('square', 'v', 
 SELECT round((3 / ln(2))::numeric, 6) AS expected;
 SELECT vecsearch_lid_of('square', 'v', '[0,0]', 2), round(vecsearch_lid_of('square', 'v', '[0,0]', 3)::numeric, 6);
 
+-- the planner's row count is a guess, not a size: with reltuples as stale as can be
+-- (1e15, as after a bulk DELETE, only more so) the loader's first buffer asked for
+-- 60 PB; it now starts small and grows with the rows read
+CREATE TABLE pts_stale AS SELECT * FROM pts;
+UPDATE pg_class SET reltuples = 1e15 WHERE oid = 'pts_stale'::regclass;
+SELECT s.rows_used, abs(s.lid_harmonic_mean - f.lid_harmonic_mean) < 1e-12 * f.lid_harmonic_mean AS same_lid
+FROM vecsearch_lid_summary('pts_stale', 'v', 10) s, vecsearch_lid_summary('pts', 'v', 10) f;
+SELECT count(*) FROM vecsearch_lid('pts_stale', 'v', 10, 20);
+DROP TABLE pts_stale;
+
+-- a column of a domain over vector gives the LIDs of the vector column
+CREATE DOMAIN vec4 AS vector(4);
+CREATE TABLE pts_dom (id int, v vec4);
+INSERT INTO pts_dom SELECT id, v FROM pts ORDER BY ctid;
+SELECT count(*), count(*) FILTER (WHERE a.lid IS DISTINCT FROM b.lid) AS mismatches
+FROM vecsearch_lid('pts_dom', 'v', 10) a JOIN vecsearch_lid('pts', 'v', 10) b USING (row_tid);
+SELECT vecsearch_lid_of('pts_dom', 'v', '[0.5,0.5,0.5,0.5]'::vec4, 10) =
+	vecsearch_lid_of('pts', 'v', '[0.5,0.5,0.5,0.5]', 10) AS same_lid_of,
+	(SELECT lid_harmonic_mean FROM vecsearch_lid_summary('pts_dom', 'v', 10, 30, 'l1', 4)) =
+	(SELECT lid_harmonic_mean FROM vecsearch_lid_summary('pts', 'v', 10, 30, 'l1', 4)) AS same_summary;
+DROP TABLE pts_dom;
+DROP DOMAIN vec4;
+
+-- what SELECT would do, or a clear error: an inheritance parent (SELECT reads its
+-- child's 63 rows) and a materialized view never refreshed
+CREATE TABLE pts_parent (v vector(4));
+CREATE TABLE pts_child () INHERITS (pts_parent);
+INSERT INTO pts_child SELECT v FROM pts;
+SELECT count(v) FROM pts_parent;
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_lid_summary('pts_parent', 'v', 10)$q$);
+SELECT pg_temp.err($q$SELECT vecsearch_lid_of('pts_parent', 'v', '[0.5,0.5,0.5,0.5]', 10)$q$);
+SELECT count(*) FROM vecsearch_lid('pts_child', 'v', 10);
+DROP TABLE pts_parent CASCADE;
+CREATE MATERIALIZED VIEW pts_mv AS SELECT v FROM pts WITH NO DATA;
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_lid('pts_mv', 'v', 10)$q$);
+SELECT pg_temp.err($q$SELECT vecsearch_lid_of('pts_mv', 'v', '[0.5,0.5,0.5,0.5]', 10)$q$);
+REFRESH MATERIALIZED VIEW pts_mv;
+SELECT rows_used FROM vecsearch_lid_summary('pts_mv', 'v', 10);
+DROP MATERIALIZED VIEW pts_mv;
+
 -- errors
 SELECT pg_temp.err($q$SELECT * FROM vecsearch_lid('pts', 'v', 1)$q$);
 SELECT pg_temp.err($q$SELECT * FROM vecsearch_lid('pts', 'v', 0)$q$);

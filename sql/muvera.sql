@@ -293,6 +293,39 @@ FROM cqueries q WHERE q.id <= 4 ORDER BY q.id;
 DROP TABLE mv_docs;
 
 -- ===================================================================================
+-- Memory follows the parameters, not the number of points
+-- ===================================================================================
+
+-- The points are encoded in chunks of about 1 MB of scratch.  With 1,000 repetitions of
+-- 10 bits a chunk is 12 points, with projection_dim 16,000 it is 8: these sets span
+-- several chunks, and the checksums are those of the one-pass encoding (computed before
+-- the chunking), so chunk boundaries change no bit, also for filled empty blocks.
+CREATE TEMP TABLE s3 AS SELECT array_agg(ARRAY[sin(i * 1.3), cos(i * 0.7), (i % 7) - 3]::real[]::vector ORDER BY i) AS a
+	FROM generate_series(1, 40) i;
+CREATE TEMP TABLE s16 AS SELECT array_agg((SELECT array_agg(sin(i * 0.9 + j * 1.7))::real[]
+		FROM generate_series(1, 16) j)::vector ORDER BY i) AS a
+	FROM generate_series(1, 60) i;
+CREATE TEMP TABLE s2 AS SELECT array_agg(ARRAY[sin(i * 2.1), cos(i * 0.3)]::real[]::vector ORDER BY i) AS a
+	FROM generate_series(1, 50) i;
+SELECT md5(fde_query(a, 1000, 10, 1, 7, 64)::text) AS q_planes,
+	md5(fde_document(a, 1000, 10, 1, 7, 64, true)::text) AS d_planes_filled,
+	md5(fde_document(a, 1000, 10, 1, 7, 64, false)::text) AS d_planes FROM s3;
+SELECT md5(fde_query(a, 1, 6, 16000, 3, 32)::text) AS q_wide,
+	md5(fde_document(a, 1, 6, 16000, 3, 32, true)::text) AS d_wide_filled FROM s16;
+SELECT md5(fde_query(a, 500, 10, 0, 5, 40)::text) AS q_identity,
+	md5(fde_document(a, 500, 10, 0, 5, 40, true)::text) AS d_identity_filled FROM s2;
+-- 6,000 points: one pass needed 480 MB of SimHash sums (10,000 hyperplanes) and 768 MB
+-- of projections (projection_dim 16,000); the chunks need a few MB
+\i sql/vm_peak.psql
+CREATE TEMP TABLE s6000 AS SELECT array_agg(ARRAY[sin(i), cos(i), i % 7]::real[]::vector ORDER BY i) AS a
+	FROM generate_series(1, 6000) i;
+SELECT pg_temp.vm_peak_kb() AS peak_before \gset
+SELECT md5(fde_query(a, 1000, 10, 1, 0, 16)::text) AS q_many,
+	md5(fde_document(a, 1, 6, 16000, 0, 16, true)::text) AS d_many FROM s6000;
+SELECT pg_temp.vm_peak_kb() - :peak_before < 160 * 1024 AS peak_under_160mb;
+DROP TABLE s3, s16, s2, s6000;
+
+-- ===================================================================================
 -- Errors
 -- ===================================================================================
 
@@ -320,6 +353,7 @@ SELECT pg_temp.err($$SELECT fde_query(ARRAY['[1,2]']::vector[], 40)$$);
 SELECT pg_temp.err($$SELECT fde_document(ARRAY[array_fill(1, ARRAY[26])::vector], 20, 5, 0)$$);
 SELECT pg_temp.err($$SELECT fde_query(ARRAY['[1,2]']::vector[], 1000, 10, 16, 42, 100)$$);
 SELECT pg_temp.err($$SELECT fde_document(ARRAY[array_fill(1, ARRAY[300])::vector], 1000, 10, 1, 42, 100)$$);
+SELECT pg_temp.err($$SELECT fde_query(ARRAY[array_fill(1, ARRAY[3000])::vector], 1000, 0, 1)$$);
 -- fde: input sets
 SELECT pg_temp.err($$SELECT fde_query('{}'::vector[])$$);
 SELECT pg_temp.err($$SELECT fde_document(ARRAY['[1,2]', '[1,2,3]']::vector[])$$);

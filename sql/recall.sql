@@ -115,6 +115,45 @@ INSERT INTO big SELECT v FROM vecsearch_synthetic(1100, 2, 2, 1) v;
 CREATE INDEX big_idx ON big USING hnsw (v vector_l2_ops);
 SELECT ef_search, recall FROM vecsearch_tune('big_idx', 1.0, k => 1000, queries => 3);
 
+-- a column of a domain over vector: the reports read it as vector, as vecsearch_knn and
+-- the LID functions do
+CREATE DOMAIN rt_vec16 AS vector(16);
+CREATE TABLE rt_dom (id int, v rt_vec16);
+INSERT INTO rt_dom SELECT id, v FROM rt WHERE id <= 1000 ORDER BY id;
+CREATE INDEX rt_dom_idx ON rt_dom USING hnsw (v vector_l2_ops) WITH (m = 8, ef_construction = 40);
+SELECT ef_search, recall >= 0.95 AS recall_ok
+FROM vecsearch_recall('rt_dom_idx', ef_search => '{200}', queries => 50);
+SELECT ef_search, recall >= 0.95 AS recall_ok
+FROM vecsearch_recall('rt_dom_idx', ef_search => '{200}', queries => 50, query_tbl => 'rt_q', query_col => 'v');
+SELECT ef_search, recall >= 0.95 AS recall_ok
+FROM vecsearch_recall('rt_idx', ef_search => '{200}', queries => 50, query_tbl => 'rt_dom', query_col => 'v');
+SELECT count(*) AS groups, sum(queries) AS queries
+FROM vecsearch_recall_by_lid('rt_dom_idx', queries => 50, ef_search => '{40}', lid_k => 10);
+SELECT ef_search >= 1 AND recall >= 0.9 AS meets_target FROM vecsearch_tune('rt_dom_idx', 0.9, queries => 20);
+DROP TABLE rt_dom;
+DROP DOMAIN rt_vec16;
+
+-- what SELECT would do, or a clear error.  An index on an inheritance parent covers the
+-- parent's own rows, while the index query (SELECT from the parent) reads the children
+-- too: the two sides would measure different rows, so the report is refused; so is a
+-- parent as the query table.
+CREATE TABLE rt_parent (id int, v vector(16));
+CREATE TABLE rt_child () INHERITS (rt_parent);
+INSERT INTO rt_parent SELECT id, v FROM rt WHERE id <= 300;
+INSERT INTO rt_child SELECT id, v FROM rt WHERE id > 300 AND id <= 600;
+CREATE INDEX rt_parent_idx ON rt_parent USING hnsw (v vector_l2_ops);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_parent_idx', queries => 20)$$);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', query_tbl => 'rt_parent', query_col => 'v')$$);
+DROP TABLE rt_parent CASCADE;
+-- a materialized view never refreshed: SELECT's error, not "0 rows"
+CREATE MATERIALIZED VIEW rt_mv AS SELECT id, v FROM rt WHERE id <= 300 WITH NO DATA;
+CREATE INDEX rt_mv_idx ON rt_mv USING hnsw (v vector_l2_ops);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_mv_idx')$$);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', query_tbl => 'rt_mv', query_col => 'v')$$);
+REFRESH MATERIALIZED VIEW rt_mv;
+SELECT ef_search, recall >= 0.95 AS recall_ok FROM vecsearch_recall('rt_mv_idx', ef_search => '{200}', queries => 20);
+DROP MATERIALIZED VIEW rt_mv;
+
 -- errors
 CREATE TABLE plain (id int PRIMARY KEY, v vector(16), w vector(4));
 CREATE INDEX plain_btree ON plain (id);

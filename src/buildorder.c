@@ -121,9 +121,10 @@ order_lids(const float *vecs, int dims, int64 n, HnswMetric metric, int k, uint6
 		res = VsKnnResultAlloc((int) n, k);
 		VsExactKnnMatrix(vecs, dims, tids, n, &spec, res);
 		for (i = 0; i < n; i++)
-			keys[i].defined = VsLidEstimate(res->nbr + (Size) i * k, res->count[i], k,
+			keys[i].defined = VsLidEstimate(VsKnnNeighbors(res, (int) i), res->count[i], k,
 											&keys[i].lid);
-		pfree(res->nbr);
+		if (res->nbr)
+			pfree(res->nbr);
 		pfree(res->count);
 	}
 	else
@@ -172,7 +173,7 @@ order_lids(const float *vecs, int dims, int64 n, HnswMetric metric, int k, uint6
 			res->nq = nq;
 			VsExactKnnMatrix(ref, dims, rtid, m, &spec, res);
 			for (int q = 0; q < nq; q++)
-				keys[i + q].defined = VsLidEstimate(res->nbr + (Size) q * k, res->count[q], k,
+				keys[i + q].defined = VsLidEstimate(VsKnnNeighbors(res, q), res->count[q], k,
 													&keys[i + q].lid);
 			CHECK_FOR_INTERRUPTS();
 		}

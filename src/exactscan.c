@@ -16,17 +16,20 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -365,10 +368,14 @@ consider(KnnRun *r, int qi, const float *row, const ItemPointerData *tid, double
 		d = VsMetricDistance(s->metric, row, s->queries + (Size) qi * s->ldq, s->dim);
 	if (s->skip_zero && d == 0.0)
 		return;
-	n = heap_offer(res->nbr + (Size) qi * s->k, res->count[qi], s->k, d, tid);
+	/*
+	 * res->cap < k only while fewer rows than k have been read, and then it is at least
+	 * their number (see knn_result_grow), so a heap evicts only when it holds k
+	 */
+	n = heap_offer(VsKnnNeighbors(res, qi), res->count[qi], res->cap, d, tid);
 	res->count[qi] = n;
 	if (n == s->k)
-		r->qs[qi].thr = screen_threshold(s->metric, res->nbr[(Size) qi * s->k].dist);
+		r->qs[qi].thr = screen_threshold(s->metric, VsKnnNeighbors(res, qi)[0].dist);
 }
 
 /* Offer (key, idx) to the approximate max-heap h of n entries (capacity cap). */
@@ -556,7 +563,8 @@ knn_self_finish_query(KnnRun *r, int64 qi)
 	ApproxEntry *h = r->aheap + (Size) qi * r->acap;
 	int			n = r->acount[qi];
 	int64		ri = r->qmap ? r->qmap[qi] : qi;
-	VsNeighbor *nb = r->res->nbr + (Size) ri * s->k;
+	VsNeighbor *nb = VsKnnNeighbors(r->res, ri);
+	int			cap = r->res->cap;
 	int			cnt = 0;
 	int			e;
 	bool		ok;
@@ -571,7 +579,7 @@ knn_self_finish_query(KnnRun *r, int64 qi)
 		d = VsMetricDistance(s->metric, b->x + (Size) j * b->ldx, x, s->dim);
 		if (s->skip_zero && d == 0.0)
 			continue;
-		cnt = heap_offer(nb, cnt, s->k, d, &b->tids[j]);
+		cnt = heap_offer(nb, cnt, cap, d, &b->tids[j]);
 	}
 
 	if (n < r->acap)
@@ -605,7 +613,7 @@ knn_self_finish_query(KnnRun *r, int64 qi)
 			d = VsMetricDistance(s->metric, b->x + (Size) j * b->ldx, x, s->dim);
 			if (s->skip_zero && d == 0.0)
 				continue;
-			cnt = heap_offer(nb, cnt, s->k, d, &b->tids[j]);
+			cnt = heap_offer(nb, cnt, cap, d, &b->tids[j]);
 		}
 		__atomic_fetch_add(&r->fallbacks, 1, __ATOMIC_RELAXED);
 	}
@@ -990,19 +998,96 @@ VsKnnResultAlloc(int nq, int k)
 	VsKnnResult *res = palloc0(sizeof(VsKnnResult));
 
 	Assert(nq > 0 && k > 0);
-	if ((int64) nq * k > VS_KNN_RESULTS_MAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("%d queries with k = %d need %lld neighbours, at most %lld are supported",
-						nq, k, (long long) nq * k, (long long) VS_KNN_RESULTS_MAX),
-				 errhint("Use fewer queries per call, a sample, or a smaller k.")));
 	res->nq = nq;
 	res->k = k;
 	res->count = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(sizeof(int), nq));
 	memset(res->count, 0, sizeof(int) * (Size) nq);
-	res->nbr = MemoryContextAllocHuge(CurrentMemoryContext,
-									  mul_size(mul_size(sizeof(VsNeighbor), nq), k));
+	res->nbr = NULL;
+	res->cap = 0;
+	res->nbr_entries = 0;
 	return res;
+}
+
+/*
+ * The most rows a scan of rel can return: a heap page holds at most MaxHeapTuplesPerPage
+ * tuples, and every row visible to our snapshot is in a page that existed when the
+ * snapshot was taken (so counting the pages now is enough).  Other table AMs: no bound.
+ */
+static int64
+knn_rows_bound(Relation rel)
+{
+	if (rel->rd_tableam != GetHeapamTableAmRoutine())
+		return PG_INT64_MAX;
+	return (int64) RelationGetNumberOfBlocks(rel) * MaxHeapTuplesPerPage;
+}
+
+/*
+ * Up front, before any answer is allocated: nq queries keep at most min(k, rows_max)
+ * neighbours each; ereport 54000 with the numbers when that is over VS_KNN_RESULTS_MAX.
+ * Returns min(k, rows_max), the most room a query's heap will ever need.  rel names the
+ * table in the detail (NULL: an in-memory matrix of rows_max rows).
+ */
+static int
+knn_results_check(int nq, int k, int64 rows_max, Relation rel)
+{
+	int64		per = Min((int64) k, rows_max);
+	int64		need = (int64) nq * per;
+
+	if (need > VS_KNN_RESULTS_MAX)
+	{
+		if (rel != NULL && rows_max < PG_INT64_MAX)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("%d queries with k = %d need %lld neighbours, at most %lld are supported",
+							nq, k, (long long) need, (long long) VS_KNN_RESULTS_MAX),
+					 errdetail("Each query keeps up to min(k, rows) neighbours; relation \"%s\" has %u pages, room for at most %lld rows.",
+							   RelationGetRelationName(rel), RelationGetNumberOfBlocks(rel),
+							   (long long) rows_max),
+					 errhint("Use fewer queries per call, a sample, or a smaller k.")));
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%d queries with k = %d need %lld neighbours, at most %lld are supported",
+						nq, k, (long long) need, (long long) VS_KNN_RESULTS_MAX),
+				 errhint("Use fewer queries per call, a sample, or a smaller k.")));
+	}
+	return (int) per;
+}
+
+/*
+ * Make room for min(k, rows) neighbours per query, rows being the rows read so far
+ * (the heaps cannot hold more), growing geometrically up to capmax (knn_results_check's
+ * answer), and keeping the heaps found so far.  Backend only, never while helper
+ * threads work on a block.
+ */
+static void
+knn_result_grow(VsKnnResult *res, int64 rows, int capmax)
+{
+	int64		want = Min((int64) capmax, rows);
+	int64		ncap;
+	Size		entries;
+	VsNeighbor *nbr;
+
+	if (want <= res->cap)
+		return;
+	ncap = Min((int64) capmax, Max(want, (int64) res->cap * 2));
+	entries = mul_size((Size) res->nq, (Size) ncap);
+	if (res->cap == 0 && entries <= res->nbr_entries)
+	{
+		/* nothing kept yet (a reused result): the buffer only needs the new stride */
+		res->cap = (int) ncap;
+		return;
+	}
+	nbr = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(sizeof(VsNeighbor), entries));
+	if (res->nbr != NULL)
+	{
+		for (int i = 0; i < res->nq; i++)
+			memcpy(nbr + (Size) i * ncap, VsKnnNeighbors(res, i),
+				   sizeof(VsNeighbor) * res->count[i]);
+		pfree(res->nbr);
+	}
+	res->nbr = nbr;
+	res->nbr_entries = entries;
+	res->cap = (int) ncap;
 }
 
 static void
@@ -1018,6 +1103,8 @@ knn_run_init(KnnRun *r, const VsKnnSpec *spec, VsKnnResult *res)
 	r->c = 4.0 * ((double) spec->dim + 2.0) * FLT_EPSILON;
 	r->qs = MemoryContextAllocHuge(CurrentMemoryContext,
 								   mul_size(sizeof(QueryState), spec->nq));
+	/* a reused result keeps its buffer, not its heaps */
+	res->cap = 0;
 	for (i = 0; i < spec->nq; i++)
 	{
 		const float *q = spec->queries + (Size) i * spec->ldq;
@@ -1051,8 +1138,9 @@ knn_run_finish(KnnRun *r)
 	int			i;
 
 	for (i = 0; i < res->nq; i++)
-		qsort(res->nbr + (Size) i * res->k, res->count[i], sizeof(VsNeighbor),
-			  nbr_qsort_cmp);
+		if (res->count[i] > 1)
+			qsort(VsKnnNeighbors(res, i), res->count[i], sizeof(VsNeighbor),
+				  nbr_qsort_cmp);
 }
 
 /* Round a row length up to a whole number of 64-byte lines (in floats). */
@@ -1068,15 +1156,23 @@ aligned_stride(int dim)
  * expensive enough here to show in profiles.
  */
 static float *
-alloc_aligned_floats_ext(Size n, bool zero)
+alloc_aligned_floats_raw(Size n, bool zero, void **raw)
 {
 	char	   *p = MemoryContextAllocHuge(CurrentMemoryContext,
 										   add_size(mul_size(n, sizeof(float)), 64));
 
+	if (raw)
+		*raw = p;
 	p = (char *) TYPEALIGN(64, p);
 	if (zero)
 		memset(p, 0, n * sizeof(float));
 	return (float *) p;
+}
+
+static float *
+alloc_aligned_floats_ext(Size n, bool zero)
+{
+	return alloc_aligned_floats_raw(n, zero, NULL);
 }
 
 static float *
@@ -1182,10 +1278,11 @@ normidx_cmp(const void *a, const void *b)
 /*
  * The read-and-compute loop of VsExactKnnTable.  Rows are read in blocks of
  * KNN_BLOCK_ROWS into one of two buffers; while the helpers work on one block the
- * backend reads the next into the other, then joins in.
+ * backend reads the next into the other, then joins in.  Between blocks (helpers idle)
+ * the answers grow to min(k, rows read), up to capmax.
  */
 static void
-knn_table_loop(KnnRun *r, RowReader *rd, VsKnnResult *res)
+knn_table_loop(KnnRun *r, RowReader *rd, VsKnnResult *res, int capmax)
 {
 	const VsKnnSpec *spec = r->spec;
 	int			ld = aligned_stride(spec->dim);
@@ -1270,6 +1367,7 @@ knn_table_loop(KnnRun *r, RowReader *rd, VsKnnResult *res)
 		if (n == 0)
 			break;
 		res->rows += n;
+		knn_result_grow(res, res->rows, capmax);
 		blk.x = buf[cur];
 		blk.ldx = ld;
 		blk.nx = n;
@@ -1287,9 +1385,10 @@ knn_table_loop(KnnRun *r, RowReader *rd, VsKnnResult *res)
 	}
 }
 
-/* The table engine on spec as given. */
+/* The table engine on spec as given; capmax: see knn_results_check. */
 static void
-knn_table(Relation rel, AttrNumber attnum, const VsKnnSpec *spec, VsKnnResult *res)
+knn_table(Relation rel, AttrNumber attnum, const VsKnnSpec *spec, VsKnnResult *res,
+		  int capmax)
 {
 	KnnRun		r;
 	RowReader	rd;
@@ -1299,7 +1398,7 @@ knn_table(Relation rel, AttrNumber attnum, const VsKnnSpec *spec, VsKnnResult *r
 	PG_TRY();
 	{
 		knn_threads_start(&r);
-		knn_table_loop(&r, &rd, res);
+		knn_table_loop(&r, &rd, res, capmax);
 	}
 	PG_FINALLY();
 	{
@@ -1315,11 +1414,61 @@ knn_table(Relation rel, AttrNumber attnum, const VsKnnSpec *spec, VsKnnResult *r
 }
 
 /*
+ * Put the answers of a run on queries in sorted order (sorted position i is caller
+ * query perm[i]) back into the caller's order, in place: each cycle of the permutation
+ * is followed with two spare rows, so no second result is needed.
+ */
+static void
+knn_result_unpermute(VsKnnResult *res, const NormIdx *perm)
+{
+	bool	   *done = palloc0(sizeof(bool) * res->nq);
+	VsNeighbor *carry = palloc(sizeof(VsNeighbor) * Max(res->cap, 1));
+	VsNeighbor *swap = palloc(sizeof(VsNeighbor) * Max(res->cap, 1));
+	int			i;
+
+	for (i = 0; i < res->nq; i++)
+	{
+		int			j,
+					ccount;
+
+		if (done[i])
+			continue;
+		/* carry holds the row that belongs at perm[j] */
+		done[i] = true;
+		ccount = res->count[i];
+		if (ccount > 0)
+			memcpy(carry, VsKnnNeighbors(res, i), sizeof(VsNeighbor) * ccount);
+		for (j = (int) perm[i].idx; j != i; j = (int) perm[j].idx)
+		{
+			int			scount = res->count[j];
+
+			if (scount > 0)
+				memcpy(swap, VsKnnNeighbors(res, j), sizeof(VsNeighbor) * scount);
+			if (ccount > 0)
+				memcpy(VsKnnNeighbors(res, j), carry, sizeof(VsNeighbor) * ccount);
+			res->count[j] = ccount;
+			done[j] = true;
+			ccount = scount;
+			if (scount > 0)
+				memcpy(carry, swap, sizeof(VsNeighbor) * scount);
+		}
+		if (ccount > 0)
+			memcpy(VsKnnNeighbors(res, i), carry, sizeof(VsNeighbor) * ccount);
+		res->count[i] = ccount;
+	}
+	pfree(done);
+	pfree(carry);
+	pfree(swap);
+}
+
+/*
  * Exact KNN over every visible row of rel (active snapshot, NULLs skipped).  For l2
  * with enough queries, the queries are sorted by norm (so a tile covers a narrow range
  * of norms) and each block of rows too, and knn_tile only visits the rows of a block
- * inside the tile's norm window (knn_norm_window); the answer is mapped back to the
- * callers' query order.
+ * inside the tile's norm window (knn_norm_window); the answer is put back in the
+ * callers' query order in place.  Refuses (54000) up front when queries x min(k, the
+ * rows the table's pages can hold) is over VS_KNN_RESULTS_MAX; the answers then grow
+ * with the rows actually read.
  */
 void
 VsExactKnnTable(Relation rel, AttrNumber attnum, const VsKnnSpec *spec, VsKnnResult *res)
@@ -1328,12 +1477,13 @@ VsExactKnnTable(Relation rel, AttrNumber attnum, const VsKnnSpec *spec, VsKnnRes
 	float	   *pq;
 	ItemPointerData *pe = NULL;
 	VsKnnSpec	ps;
-	VsKnnResult *pr;
+	int			capmax;
 	int			i;
 
+	capmax = knn_results_check(spec->nq, spec->k, knn_rows_bound(rel), rel);
 	if (spec->metric != VS_METRIC_L2 || spec->nq < KNN_SORT_MIN_QUERIES)
 	{
-		knn_table(rel, attnum, spec, res);
+		knn_table(rel, attnum, spec, res, capmax);
 		return;
 	}
 
@@ -1359,18 +1509,11 @@ VsExactKnnTable(Relation rel, AttrNumber attnum, const VsKnnSpec *spec, VsKnnRes
 	ps = *spec;
 	ps.queries = pq;
 	ps.exclude = pe;
-	pr = VsKnnResultAlloc(spec->nq, spec->k);
-	knn_table(rel, attnum, &ps, pr);
-
-	res->rows = pr->rows;
-	for (i = 0; i < spec->nq; i++)
-	{
-		int64		o = ni[i].idx;
-
-		res->count[o] = pr->count[i];
-		memcpy(res->nbr + (Size) o * spec->k, pr->nbr + (Size) i * spec->k,
-			   sizeof(VsNeighbor) * pr->count[i]);
-	}
+	knn_table(rel, attnum, &ps, res, capmax);
+	knn_result_unpermute(res, ni);
+	pfree(ni);
+	if (pe)
+		pfree(pe);
 }
 
 /*
@@ -1444,6 +1587,8 @@ knn_matrix(const float *rows, int ldx, const ItemPointerData *tids, int64 nrows,
 	res->rows = nrows;
 	if (nrows == 0)
 		return;
+	/* the answers: min(k, nrows) per query, never k alone */
+	knn_result_grow(res, nrows, knn_results_check(spec->nq, spec->k, nrows, NULL));
 	xr = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(sizeof(double), nrows));
 	for (j = 0; j < nrows; j++)
 	{
@@ -1461,8 +1606,11 @@ knn_matrix(const float *rows, int ldx, const ItemPointerData *tids, int64 nrows,
 		r.self_tile = KNN_SELF_TILE;
 		for (i = 0; i < r.nthreads; i++)
 			r.outbuf[i] = palloc(sizeof(float) * KNN_SELF_TILE * KNN_SELF_TILE);
-		/* room for the rows whose bound ties with the k-th (see the finish) */
-		r.acap = spec->k + Max(16, spec->k / 4);
+		/*
+		 * room for the rows whose bound ties with the k-th (see the finish); a query
+		 * never has more than nrows - 1 candidates, so nrows is room for all of them
+		 */
+		r.acap = (int) Min((int64) spec->k + Max(16, spec->k / 4), nrows);
 		r.aheap = MemoryContextAllocHuge(CurrentMemoryContext,
 										 mul_size(mul_size(sizeof(ApproxEntry), nrows), r.acap));
 		r.acount = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(sizeof(int), nrows));
@@ -1518,6 +1666,8 @@ VsExactKnnMatrix(const float *rows, int ldx, const ItemPointerData *tids, int64 
 	VsKnnSpec	ps;
 	int64		j;
 
+	/* refuse before the copies below (knn_matrix checks again, the same way) */
+	(void) knn_results_check(spec->nq, spec->k, nrows, NULL);
 	if (!self || spec->metric != VS_METRIC_L2 || nrows <= KNN_SELF_TILE)
 	{
 		knn_matrix(rows, ldx, tids, nrows, spec, res, NULL, NULL);
@@ -1568,6 +1718,9 @@ VsExactKnnMatrix(const float *rows, int ldx, const ItemPointerData *tids, int64 
 		pfree(pe);
 }
 
+/* Rows of VsLoadVectors' first buffer; it doubles as rows come. */
+#define LOAD_FIRST_ROWS		1024
+
 void
 VsLoadVectors(Relation rel, AttrNumber attnum, int64 sample, uint64 seed,
 			  float **matrix, int *ld, ItemPointerData **tids, int64 *nrows,
@@ -1580,6 +1733,7 @@ VsLoadVectors(Relation rel, AttrNumber attnum, int64 sample, uint64 seed,
 				n = 0,
 				seen = 0;
 	float	   *m = NULL;
+	void	   *mraw = NULL;
 	ItemPointerData *t = NULL;
 	VsRandom	rng;
 	int			stride = 0;
@@ -1592,14 +1746,15 @@ VsLoadVectors(Relation rel, AttrNumber attnum, int64 sample, uint64 seed,
 
 		if (stride == 0)
 		{
+			/*
+			 * A small first buffer, grown by doubling: the planner's reltuples can be
+			 * far off (stale after a bulk DELETE), so memory follows the rows read.
+			 */
 			stride = aligned_stride(v->dim);
-			/* a first guess from the planner's row count; grown by doubling */
-			cap = 1024;
-			if (rel->rd_rel->reltuples > 0)
-				cap = Max(cap, (int64) (rel->rd_rel->reltuples * 1.05) + 16);
+			cap = LOAD_FIRST_ROWS;
 			if (sample >= 0)
 				cap = Max(Min(cap, sample), 1);
-			m = alloc_aligned_floats_ext(mul_size((Size) cap, stride), false);
+			m = alloc_aligned_floats_raw(mul_size((Size) cap, stride), false, &mraw);
 			t = MemoryContextAllocHuge(CurrentMemoryContext,
 									   mul_size(sizeof(ItemPointerData), (Size) cap));
 		}
@@ -1617,20 +1772,23 @@ VsLoadVectors(Relation rel, AttrNumber attnum, int64 sample, uint64 seed,
 		{
 			if (n == cap)
 			{
-				/* grow by doubling (the sample may be larger than the first guess) */
+				/* grow by doubling, up to the sample size */
 				int64		ncap = cap * 2;
 				float	   *nm;
+				void	   *nraw;
 				ItemPointerData *nt;
 
 				if (sample >= 0)
 					ncap = Min(ncap, sample);
-				nm = alloc_aligned_floats_ext(mul_size((Size) ncap, stride), false);
+				nm = alloc_aligned_floats_raw(mul_size((Size) ncap, stride), false, &nraw);
 				memcpy(nm, m, sizeof(float) * (Size) n * stride);
+				pfree(mraw);
 				nt = MemoryContextAllocHuge(CurrentMemoryContext,
 											mul_size(sizeof(ItemPointerData), (Size) ncap));
 				memcpy(nt, t, sizeof(ItemPointerData) * (Size) n);
-				/* the old aligned block cannot be pfree'd from its aligned address */
+				pfree(t);
 				m = nm;
+				mraw = nraw;
 				t = nt;
 				cap = ncap;
 			}
@@ -1681,13 +1839,19 @@ VsOpenVectorColumn(Oid relid, const char *colname, Oid vectype, AttrNumber *attn
 
 	rel = relation_open(relid, AccessShareLock);
 	relkind = rel->rd_rel->relkind;
-	if (relkind != RELKIND_RELATION && relkind != RELKIND_MATVIEW)
+	if (relkind == RELKIND_PARTITIONED_TABLE)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not a table or materialized view",
 						RelationGetRelationName(rel)),
-				 relkind == RELKIND_PARTITIONED_TABLE ?
-				 errhint("Call the function on each partition.") : 0));
+				 errdetail("\"%s\" is a partitioned table; its rows are in its partitions, and a row_tid identifies a row only within one of them.",
+						   RelationGetRelationName(rel)),
+				 errhint("Call the function on each partition.")));
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_MATVIEW)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table or materialized view",
+						RelationGetRelationName(rel))));
 
 	att = get_attnum(relid, colname);
 	if (att == InvalidAttrNumber)
@@ -1719,15 +1883,45 @@ VsOpenVectorColumn(Oid relid, const char *colname, Oid vectype, AttrNumber *attn
 						RelationGetRelationName(rel)),
 				 errdetail("vecsearch's exact scans read every row and cannot apply row-level security policies.")));
 
+	/* a domain over vector is a vector (the queries' type may be a domain too) */
 	atttype = get_atttype(relid, att);
 	basetype = getBaseType(atttype);
-	if (OidIsValid(vectype) ? (basetype != vectype) : !is_vector_type(basetype))
+	if (OidIsValid(vectype) ? (basetype != getBaseType(vectype)) : !is_vector_type(basetype))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("column \"%s\" of relation \"%s\" is of type %s, not vector",
 						colname, RelationGetRelationName(rel), format_type_be(atttype)),
 				 OidIsValid(vectype) && is_vector_type(basetype) ?
 				 errdetail("The queries are of type %s.", format_type_be(vectype)) : 0));
+
+	/* what SELECT says of a materialized view never refreshed */
+	if (!RelationIsPopulated(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("materialized view \"%s\" has not been populated",
+						RelationGetRelationName(rel)),
+				 errhint("Use the REFRESH MATERIALIZED VIEW command.")));
+
+	/*
+	 * SELECT from an inheritance parent also returns its children's rows, but TIDs
+	 * (row_tid, the exclusion of a query's own row, ties) identify a row only within
+	 * one table: refuse rather than answer from the parent's own rows alone.
+	 */
+	if (rel->rd_rel->relhassubclass)
+	{
+		List	   *children = find_inheritance_children(relid, NoLock);
+
+		if (children != NIL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg_plural("table \"%s\" has %d child table",
+								   "table \"%s\" has %d child tables",
+								   list_length(children),
+								   RelationGetRelationName(rel), list_length(children)),
+					 errdetail("SELECT from \"%s\" also reads its child tables, but a row_tid identifies a row only within one table.",
+							   RelationGetRelationName(rel)),
+					 errhint("Call the function on each child table.")));
+	}
 
 	*attnum = att;
 	return rel;
@@ -1854,7 +2048,7 @@ vecsearch_knn(PG_FUNCTION_ARGS)
 
 		for (r = 0; r < res->count[i]; r++)
 		{
-			VsNeighbor *nb = &res->nbr[(Size) i * k + r];
+			VsNeighbor *nb = &VsKnnNeighbors(res, i)[r];
 			Datum		values[4];
 			bool		isnull[4] = {false, false, false, false};
 

@@ -21,7 +21,10 @@
 #define VS_KNN_K_MIN		1
 #define VS_KNN_K_DEFAULT	10
 #define VS_KNN_K_MAX		10000
-/* Queries x k of one call (16 bytes each): 1.6 GB of answers. */
+/*
+ * Neighbours kept by one call (16 bytes each: 1.6 GB): queries x min(k, rows), where rows
+ * is the most rows the table's pages can hold (the row count for a matrix).
+ */
 #define VS_KNN_RESULTS_MAX	INT64CONST(100000000)
 
 /* Compute threads per call (GUC vecsearch.exact_threads). */
@@ -63,17 +66,28 @@ typedef struct VsKnnSpec
 } VsKnnSpec;
 
 /*
- * The answer: for query i, count[i] neighbours in nbr[i * k .. i * k + count[i] - 1],
- * ascending by (distance, TID).  count[i] < k only when fewer rows qualify.
+ * The answer: for query i, count[i] neighbours from VsKnnNeighbors(res, i), ascending by
+ * (distance, TID).  count[i] < k only when fewer rows qualify.  The engine sizes nbr by
+ * the rows it actually compares (cap = min(k, rows), grown as the scan goes), never by k
+ * alone; read it only through VsKnnNeighbors.
  */
 typedef struct VsKnnResult
 {
 	int			nq;
-	int			k;
+	int			k;				/* neighbours asked for per query */
 	int		   *count;
-	VsNeighbor *nbr;
+	VsNeighbor *nbr;			/* nq x cap (NULL while cap is 0) */
+	int			cap;			/* room per query, the stride of nbr (<= k) */
+	Size		nbr_entries;	/* entries allocated in nbr */
 	int64		rows;			/* non-NULL rows compared against */
 } VsKnnResult;
+
+/* The neighbours of query i (count[i] of them). */
+static inline VsNeighbor *
+VsKnnNeighbors(const VsKnnResult *res, int i)
+{
+	return res->nbr + (Size) i * res->cap;
+}
 
 /* Parse a metric name; ereport 22023 for an unknown name. */
 extern VsMetric VsMetricFromName(const char *name);
@@ -87,22 +101,37 @@ extern double VsMetricDistance(VsMetric metric, const float *row, const float *q
 
 /*
  * Open a table for reading a vector column with the caller's privileges: takes
- * AccessShareLock, checks the relation kind, that the column exists, SELECT privilege
- * on it (42501), that row-level security does not apply, and that the column's type is
- * vectype (42804; vectype InvalidOid means "our vector type", recognised by its input
- * function).  Returns the open relation (close with table_close(rel, AccessShareLock)).
+ * AccessShareLock, checks the relation kind (a table or a materialized view; a
+ * partitioned table is 42809), that the column exists, SELECT privilege on it (42501),
+ * that row-level security does not apply, and that the column's type, domains looked
+ * through, is vectype's (42804; vectype InvalidOid means "our vector type", recognised
+ * by its input function).  Then what SELECT would say or do: a materialized view never
+ * refreshed is SELECT's 55000, and a table with inheritance children is refused
+ * (0A000: SELECT would read the children, and TIDs name rows of one table only).
+ * Returns the open relation (close with table_close(rel, AccessShareLock)).
  */
 extern Relation VsOpenVectorColumn(Oid relid, const char *colname, Oid vectype,
 								   AttrNumber *attnum);
 
-/* Allocate a result for nq queries and k neighbours (overflow-checked, huge allocs). */
+/*
+ * A result for nq queries and k neighbours.  Only the counts are allocated here; the
+ * engine makes room for min(k, rows) neighbours per query and refuses (54000) when that
+ * is more than VS_KNN_RESULTS_MAX in all.
+ */
 extern VsKnnResult *VsKnnResultAlloc(int nq, int k);
 
-/* Run the engine over every visible row of rel (active snapshot, NULLs skipped). */
+/*
+ * Run the engine over every visible row of rel (active snapshot, NULLs skipped).
+ * Refuses (54000) up front when nq x min(k, the rows rel's pages can hold) is over
+ * VS_KNN_RESULTS_MAX; the answers then grow with the rows read.
+ */
 extern void VsExactKnnTable(Relation rel, AttrNumber attnum, const VsKnnSpec *spec,
 							VsKnnResult *res);
 
-/* Run the engine over an in-memory matrix of nrows rows (stride ldx) with their TIDs. */
+/*
+ * Run the engine over an in-memory matrix of nrows rows (stride ldx) with their TIDs;
+ * the answers take nq x min(k, nrows) neighbours (54000 over VS_KNN_RESULTS_MAX).
+ */
 extern void VsExactKnnMatrix(const float *rows, int ldx, const ItemPointerData *tids,
 							 int64 nrows, const VsKnnSpec *spec, VsKnnResult *res);
 
@@ -111,6 +140,8 @@ extern void VsExactKnnMatrix(const float *rows, int ldx, const ItemPointerData *
  * aligned rows).  With sample >= 0, keep a uniform sample of at most sample rows
  * (reservoir sampling, seeded private PRNG, in scan order); sample < 0 keeps all.
  * *dim is 0 when no row was read.  *total receives the number of non-NULL rows seen.
+ * The buffer starts at 1,024 rows (or the sample) and doubles: it follows the rows
+ * read, never the planner's estimate.  The matrix is freed with the memory context.
  */
 extern void VsLoadVectors(Relation rel, AttrNumber attnum, int64 sample, uint64 seed,
 						  float **matrix, int *ld, ItemPointerData **tids, int64 *nrows,

@@ -207,7 +207,7 @@ lid_compute(const LidArgs *a, ItemPointerData **tids_out, double **lid_out,
 	lid = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(sizeof(double), n));
 	defined = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(sizeof(bool), n));
 	for (i = 0; i < n; i++)
-		defined[i] = VsLidEstimate(res->nbr + (Size) i * a->k, res->count[i], a->k, &lid[i]);
+		defined[i] = VsLidEstimate(VsKnnNeighbors(res, (int) i), res->count[i], a->k, &lid[i]);
 	*tids_out = tids;
 	*lid_out = lid;
 	*defined_out = defined;
@@ -372,7 +372,7 @@ vecsearch_lid_of(PG_FUNCTION_ARGS)
 		lid_too_few_rows(rel, res->rows, k, k);
 	table_close(rel, AccessShareLock);
 
-	if (!VsLidEstimate(res->nbr, res->count[0], k, &lid))
+	if (!VsLidEstimate(VsKnnNeighbors(res, 0), res->count[0], k, &lid))
 		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8(lid);
 }

@@ -55,11 +55,20 @@
 
 /*
  * Size limits on the work, not on the result: the encoding before the final
- * projection (repetitions * 2^simhash_bits * projection_dim) and the SimHash matrix
- * (repetitions * simhash_bits * input dimensions entries, 8 bytes each).
+ * projection (repetitions * 2^simhash_bits * projection_dim), the SimHash matrix
+ * (repetitions * simhash_bits * input dimensions entries, 8 bytes each) and the inner
+ * count sketch (repetitions * input dimensions entries, 8 bytes each).
  */
 #define FDE_INTERNAL_DIM_MAX		(1 << 20)
 #define FDE_SIMHASH_ENTRIES_MAX		(1 << 21)
+#define FDE_SKETCH_ENTRIES_MAX		(1 << 21)
+
+/*
+ * Scratch per chunk of points in FdeEncode (SimHash sums, SimHash codes, the chunk
+ * transposed and projected): the points of a set are encoded this many bytes' worth at
+ * a time, so memory follows the parameters, not the number of points.
+ */
+#define FDE_CHUNK_BYTES				(1 << 20)
 
 /* Tags separating the random streams drawn from one seed. */
 #define FDE_STREAM_SIMHASH			1
@@ -512,6 +521,13 @@ GetFdeState(FunctionCallInfo fcinfo, FdeState *s, int dim, int reps, int bits,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("simhash matrix would have " INT64_FORMAT " entries (%d repetitions * %d bits * %d input dimensions), more than the maximum of %d",
 						entries, reps, bits, dim, FDE_SIMHASH_ENTRIES_MAX)));
+	entries = (int64) reps * dim;
+	if (proj > 0 && entries > FDE_SKETCH_ENTRIES_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("projection sketch would have " INT64_FORMAT " entries (%d repetitions * %d input dimensions), more than the maximum of %d",
+						entries, reps, dim, FDE_SKETCH_ENTRIES_MAX),
+				 errhint("Lower repetitions, or set projection_dim to 0 (identity).")));
 
 	/* (re)build in the call site's context */
 	if (s->gauss)
@@ -710,20 +726,18 @@ FdeChooseSimHash(void)
 /*
  * SimHash sign bits of every point in every rep: codes[p * reps + r] holds bit j of
  * rep r (1 iff <g_{r,j}, x_p> > 0) at position bits - 1 - j, so the first hyperplane
- * is the most significant bit.
+ * is the most significant bit.  acc: scratch of n * planestride doubles.
  */
 static void
-FdeSimHash(const FdeState *s, const float *x, int n, uint32 *codes)
+FdeSimHash(const FdeState *s, const float *x, int n, uint32 *codes, double *acc)
 {
 	int			np = s->planestride;
-	double	   *acc;
 
 	if (s->nplanes == 0)
 	{
 		memset(codes, 0, sizeof(uint32) * (Size) n * s->reps);
 		return;
 	}
-	acc = palloc_extended(mul_size(mul_size(n, np), sizeof(double)), MCXT_ALLOC_HUGE);
 	FdeChooseSimHash() (s->gauss, np, x, n, s->dim, acc);
 	for (int p = 0; p < n; p++)
 	{
@@ -738,7 +752,6 @@ FdeSimHash(const FdeState *s, const float *x, int n, uint32 *codes)
 			codes[(Size) p * s->reps + r] = code;
 		}
 	}
-	pfree(acc);
 }
 
 /* Number of bits set (Hamming weight) of a SimHash code of at most 16 bits. */
@@ -813,6 +826,40 @@ FdeProjectRep(const FdeState *s, int r, const double *xt, int npad, double *proj
 	}
 }
 
+/*
+ * Step 2 for one point x of rep r: out[c] (dproj doubles) as FdeProjectRep computes the
+ * point's lane, the same additions of the same values in the same order, so the bits
+ * are the same.
+ */
+static void
+FdeProjectPoint(const FdeState *s, int r, const float *x, double *out)
+{
+	const int32 *idx = s->cs_index + (Size) r * s->dim;
+	const float *sgn = s->cs_sign + (Size) r * s->dim;
+
+	memset(out, 0, sizeof(double) * (Size) s->dproj);
+	for (int i = 0; i < s->dim; i++)
+	{
+		if (sgn[i] > 0)
+			out[idx[i]] += (double) x[i];
+		else
+			out[idx[i]] -= (double) x[i];
+	}
+}
+
+/* Points per chunk of FdeEncode: FDE_CHUNK_BYTES of scratch, a multiple of 4, >= 4. */
+static int
+FdeChunkPoints(const FdeState *s, int n)
+{
+	Size		per = sizeof(double) * (Size) s->planestride + sizeof(uint32) * (Size) s->reps;
+	Size		c;
+
+	if (s->cs_index != NULL)
+		per += sizeof(double) * ((Size) s->dim + s->dproj);
+	c = Max(FDE_CHUNK_BYTES / per, 4) & ~(Size) 3;
+	return (int) Min(c, (Size) ((n + 3) & ~3));
+}
+
 /* out[c] = in[c] rounded to float4, for c < n; errors if one does not fit. */
 static void
 FdeRound(const double *in, float *out, int n)
@@ -842,6 +889,11 @@ FdeRound(const double *in, float *out, int n)
  * takes the projection of the point whose sign bits are nearest in Hamming distance
  * to the bucket's (ties to the lowest index).  Layout [rep][bucket][coordinate]; then
  * the optional final count sketch.  Accumulation is in double, rounded once to float4.
+ *
+ * The points go through steps 1 to 3 in chunks (FdeChunkPoints), every rep per chunk;
+ * each block still receives its points in increasing order, so the sums are the same
+ * as in one pass.  Memory: the encoding (fdedim doubles), a count and a first point per
+ * rep and bucket, and one chunk's scratch, whatever the number of points.
  */
 static Vector *
 FdeEncode(const FdeState *s, const float *x, int n, bool is_query, bool fill_empty)
@@ -849,84 +901,110 @@ FdeEncode(const FdeState *s, const float *x, int n, bool is_query, bool fill_emp
 	int			nb = s->nbuckets;
 	int			dim = s->dim;
 	int			dproj = s->dproj;
-	int			npad = (n + 3) & ~3;
+	int			reps = s->reps;
+	int			chunk = FdeChunkPoints(s, n);
 	int			outdim = s->final_dim > 0 ? s->final_dim : s->fdedim;
-	uint32	   *codes = palloc_extended(mul_size(mul_size(n, s->reps), sizeof(uint32)),
-										MCXT_ALLOC_HUGE);
+	Size		nrb = (Size) reps * nb; /* <= FDE_INTERNAL_DIM_MAX */
+	uint32	   *codes = palloc(sizeof(uint32) * (Size) chunk * reps);
+	double	   *acc = NULL;
 	double	   *fde = palloc0(sizeof(double) * (Size) s->fdedim);
-	int		   *count = palloc(sizeof(int) * nb);
-	uint32	   *first = palloc(sizeof(uint32) * nb);	/* lowest point per bucket */
+	int		   *count = palloc0(sizeof(int) * nrb);
+	uint32	   *first = palloc(sizeof(uint32) * nrb);	/* lowest point per bucket */
 	uint32	   *occ_code = palloc(sizeof(uint32) * nb);	/* occupied buckets' bits */
 	uint32	   *occ_first = palloc(sizeof(uint32) * nb);
-	int			nocc;
 	double	   *xt = NULL;
 	double	   *proj = NULL;
 	Vector	   *result;
 
-	FdeSimHash(s, x, n, codes);
-
+	if (s->nplanes > 0)
+		acc = palloc(sizeof(double) * (Size) chunk * s->planestride);
 	if (s->cs_index != NULL)
 	{
-		xt = palloc_extended(mul_size(mul_size(dim, npad), sizeof(double)),
-							 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-		proj = palloc_extended(mul_size(mul_size(dproj, npad), sizeof(double)),
-							   MCXT_ALLOC_HUGE);
-		for (int p = 0; p < n; p++)
-			for (int i = 0; i < dim; i++)
-				xt[(Size) i * npad + p] = x[(Size) p * dim + i];
+		xt = palloc0(sizeof(double) * (Size) dim * chunk);
+		proj = palloc(sizeof(double) * (Size) dproj * chunk);
 	}
 
-	for (int r = 0; r < s->reps; r++)
+	for (int p0 = 0; p0 < n; p0 += chunk)
+	{
+		int			cn = Min(chunk, n - p0);
+		int			npad = (cn + 3) & ~3;
+		const float *xc = x + (Size) p0 * dim;
+
+		FdeSimHash(s, xc, cn, codes, acc);
+		if (xt)
+		{
+			/* transposed, padding lanes zero */
+			for (int i = 0; i < dim; i++)
+			{
+				double	   *row = xt + (Size) i * npad;
+
+				for (int p = 0; p < cn; p++)
+					row[p] = xc[(Size) p * dim + i];
+				for (int p = cn; p < npad; p++)
+					row[p] = 0.0;
+			}
+		}
+
+		for (int r = 0; r < reps; r++)
+		{
+			double	   *rep = fde + (Size) r * nb * dproj;
+			int		   *cnt = count + (Size) r * nb;
+			uint32	   *fst = first + (Size) r * nb;
+
+			CHECK_FOR_INTERRUPTS();
+			if (proj)
+				FdeProjectRep(s, r, xt, npad, proj);
+			for (int p = 0; p < cn; p++)
+			{
+				uint32		b = FdeBucket(codes[(Size) p * reps + r]);
+				double	   *block = rep + (Size) b * dproj;
+
+				if (cnt[b] == 0)
+					fst[b] = p0 + p;
+
+				if (proj)
+				{
+					for (int c = 0; c < dproj; c++)
+						block[c] += proj[(Size) c * npad + p];
+				}
+				else
+				{
+					const float *xp = xc + (Size) p * dim;
+
+					for (int c = 0; c < dproj; c++)
+						block[c] += xp[c];
+				}
+				cnt[b]++;
+			}
+		}
+	}
+
+	for (int r = 0; r < reps && !is_query; r++)
 	{
 		double	   *rep = fde + (Size) r * nb * dproj;
+		int		   *cnt = count + (Size) r * nb;
+		uint32	   *fst = first + (Size) r * nb;
+		int			nocc = 0;
 
 		CHECK_FOR_INTERRUPTS();
-		if (proj)
-			FdeProjectRep(s, r, xt, npad, proj);
-		memset(count, 0, sizeof(int) * nb);
-		for (int p = 0; p < n; p++)
-		{
-			uint32		b = FdeBucket(codes[(Size) p * s->reps + r]);
-			double	   *block = rep + (Size) b * dproj;
-
-			if (count[b] == 0)
-				first[b] = p;
-
-			if (proj)
-			{
-				for (int c = 0; c < dproj; c++)
-					block[c] += proj[(Size) c * npad + p];
-			}
-			else
-			{
-				const float *xp = x + (Size) p * dim;
-
-				for (int c = 0; c < dproj; c++)
-					block[c] += xp[c];
-			}
-			count[b]++;
-		}
-		if (is_query)
-			continue;
-		nocc = 0;
 		for (int b = 0; b < nb; b++)
-			if (count[b] > 0)
+			if (cnt[b] > 0)
 			{
 				occ_code[nocc] = (uint32) b ^ ((uint32) b >> 1);
-				occ_first[nocc++] = first[b];
+				occ_first[nocc++] = fst[b];
 			}
 		for (int b = 0; b < nb; b++)
 		{
 			double	   *block = rep + (Size) b * dproj;
 
-			if (count[b] > 1)
+			if (cnt[b] > 1)
 			{
-				double		inv = 1.0 / count[b];
+				double		inv = 1.0 / cnt[b];
 
 				for (int c = 0; c < dproj; c++)
 					block[c] *= inv;
 			}
-			else if (count[b] == 0 && fill_empty)
+			else if (cnt[b] == 0 && fill_empty)
 			{
 				uint32		want = (uint32) b ^ ((uint32) b >> 1);
 				uint64		key = PG_UINT64_MAX;
@@ -945,8 +1023,11 @@ FdeEncode(const FdeState *s, const float *x, int n, bool is_query, bool fill_emp
 					key = k < key ? k : key;
 				}
 				best = (uint32) key;
-				for (int c = 0; c < dproj; c++)
-					block[c] = proj ? proj[(Size) c * npad + best] : x[(Size) best * dim + c];
+				if (s->cs_index != NULL)
+					FdeProjectPoint(s, r, x + (Size) best * dim, block);
+				else
+					for (int c = 0; c < dproj; c++)
+						block[c] = x[(Size) best * dim + c];
 			}
 		}
 	}
@@ -964,6 +1045,8 @@ FdeEncode(const FdeState *s, const float *x, int n, bool is_query, bool fill_emp
 	else
 		FdeRound(fde, result->x, outdim);
 	pfree(codes);
+	if (acc)
+		pfree(acc);
 	pfree(fde);
 	pfree(count);
 	pfree(first);

@@ -73,13 +73,27 @@ typedef struct RecallCtx
 	bool		plan_checked;
 } RecallCtx;
 
-/* The result of one ef_search: per-query recall and the mean latency. */
+/*
+ * The result of one ef_search: per-query recall (rq, nq of them, valid until the next
+ * run) and the mean latency; recall_runs keeps only the figures of the reports.
+ */
 typedef struct RecallRun
 {
 	int			ef;
 	double	   *rq;				/* nq */
 	double		index_ms;
+	double		recall;			/* mean of rq */
+	double		recall_min;
+	double		recall_p05;
+	double		group[5];		/* vecsearch_recall_by_lid: mean recall per quintile */
 } RecallRun;
+
+/* A query's position in the LID ranking. */
+typedef struct LidRank
+{
+	double		lid;
+	int			q;
+} LidRank;
 
 static void
 recall_check_range(const char *name, int v, int lo, int hi)
@@ -156,7 +170,8 @@ recall_open_index(RecallCtx *c, Oid indexoid, char **opsql)
 				 errdetail("The exact answers would include rows the index does not cover.")));
 	c->heapoid = index->rd_index->indrelid;
 	c->attnum = index->rd_index->indkey.values[0];
-	c->vectype = get_atttype(c->heapoid, c->attnum);
+	/* a domain over vector: the queries and the index query's parameter are vectors */
+	c->vectype = getBaseType(get_atttype(c->heapoid, c->attnum));
 
 	opoid = get_opfamily_member(index->rd_opfamily[0], index->rd_opcintype[0],
 								index->rd_opcintype[0], 1);
@@ -286,9 +301,10 @@ recall_setup(RecallCtx *c, FunctionCallInfo fcinfo, int a_k, int a_queries, int 
 	{
 		if (res->count[i] < c->k)
 			elog(ERROR, "exact answer of query %d has %d of %d neighbours", i, res->count[i], c->k);
-		c->kth[i] = res->nbr[(Size) i * c->k + c->k - 1].dist;
+		c->kth[i] = VsKnnNeighbors(res, i)[c->k - 1].dist;
 	}
-	pfree(res->nbr);
+	if (res->nbr)
+		pfree(res->nbr);
 	pfree(res->count);
 
 	c->qdatum = palloc(sizeof(Datum) * c->nq);
@@ -492,15 +508,49 @@ recall_run(RecallCtx *c, int ef, RecallRun *out)
 	out->index_ms = total_ms / c->nq;
 }
 
-/* Run the queries at each ef of efs (in order) through SPI. */
-static RecallRun *
-recall_runs(RecallCtx *c, const int *efs, int nef)
+static double mean_of(const double *v, int n);
+
+/*
+ * The figures of a run: mean, lowest and 5th percentile of the per-query recall and,
+ * with rank (nd queries ranked by LID), the mean per quintile group.  Sorts a copy
+ * (sorted, nq doubles) so that rq stays in query order.
+ */
+static void
+recall_summarize(RecallCtx *c, RecallRun *run, double *sorted, const LidRank *rank, int nd)
 {
-	RecallRun  *runs = palloc(sizeof(RecallRun) * nef);
+	/* the mean before sorting: the same sum as vecsearch_tune's */
+	run->recall = mean_of(run->rq, c->nq);
+	memcpy(sorted, run->rq, sizeof(double) * c->nq);
+	qsort(sorted, c->nq, sizeof(double), VsDoubleCmp);
+	run->recall_min = sorted[0];
+	run->recall_p05 = VsPercentileSorted(sorted, c->nq, 0.05);
+	for (int g = 0; g < 5 && rank != NULL; g++)
+	{
+		int			lo = (int) ((int64) g * nd / 5);
+		int			hi = (int) ((int64) (g + 1) * nd / 5);
+		double		sum = 0.0;
+
+		for (int r = lo; r < hi; r++)
+			sum += run->rq[rank[r].q];
+		run->group[g] = hi > lo ? sum / (hi - lo) : 0.0;
+	}
+}
+
+/*
+ * Run the queries at each ef of efs (in order) through SPI and summarize each run as it
+ * ends (see recall_summarize; rank may be NULL), so memory is two rows of nq per-query
+ * recalls whatever the number of ef_search values.
+ */
+static RecallRun *
+recall_runs(RecallCtx *c, const int *efs, int nef, const LidRank *rank, int nd)
+{
+	RecallRun  *runs = palloc0(sizeof(RecallRun) * nef);
+	double	   *rq = palloc(sizeof(double) * c->nq);
+	double	   *sorted = palloc(sizeof(double) * c->nq);
 	int			level;
 
 	for (int j = 0; j < nef; j++)
-		runs[j].rq = palloc(sizeof(double) * c->nq);
+		runs[j].rq = rq;
 	SPI_connect();
 	level = recall_settings_push();
 	recall_hook_install(c);
@@ -512,7 +562,10 @@ recall_runs(RecallCtx *c, const int *efs, int nef)
 		 */
 		recall_run(c, efs[0], &runs[0]);
 		for (int j = 0; j < nef; j++)
+		{
 			recall_run(c, efs[j], &runs[j]);
+			recall_summarize(c, &runs[j], sorted, rank, nd);
+		}
 	}
 	PG_FINALLY();
 	{
@@ -521,6 +574,10 @@ recall_runs(RecallCtx *c, const int *efs, int nef)
 	PG_END_TRY();
 	AtEOXact_GUC(true, level);
 	SPI_finish();
+	for (int j = 0; j < nef; j++)
+		runs[j].rq = NULL;
+	pfree(rq);
+	pfree(sorted);
 	return runs;
 }
 
@@ -551,7 +608,7 @@ vecsearch_recall(PG_FUNCTION_ARGS)
 	VsCheckArgNotNull(fcinfo, 3, "ef_search");
 	efs = recall_ef_array(PG_GETARG_ARRAYTYPE_P(3), &nef);
 	recall_setup(&c, fcinfo, 1, 2, 4, 5, 6);
-	runs = recall_runs(&c, efs, nef);
+	runs = recall_runs(&c, efs, nef, NULL, 0);
 
 	InitMaterializedSRF(fcinfo, 0);
 	for (int j = 0; j < nef; j++)
@@ -559,12 +616,10 @@ vecsearch_recall(PG_FUNCTION_ARGS)
 		Datum		values[7];
 		bool		nulls[7] = {0};
 
-		/* the mean before sorting: the same sum as vecsearch_tune's */
-		values[1] = Float8GetDatum(mean_of(runs[j].rq, c.nq));
-		qsort(runs[j].rq, c.nq, sizeof(double), VsDoubleCmp);
 		values[0] = Int32GetDatum(runs[j].ef);
-		values[2] = Float8GetDatum(runs[j].rq[0]);
-		values[3] = Float8GetDatum(VsPercentileSorted(runs[j].rq, c.nq, 0.05));
+		values[1] = Float8GetDatum(runs[j].recall);
+		values[2] = Float8GetDatum(runs[j].recall_min);
+		values[3] = Float8GetDatum(runs[j].recall_p05);
 		values[4] = Float8GetDatum(runs[j].index_ms);
 		values[5] = Float8GetDatum(c.exact_ms);
 		if (runs[j].index_ms > 0.0)
@@ -575,13 +630,6 @@ vecsearch_recall(PG_FUNCTION_ARGS)
 	}
 	return (Datum) 0;
 }
-
-/* A query's position in the LID ranking. */
-typedef struct LidRank
-{
-	double		lid;
-	int			q;
-} LidRank;
 
 static int
 lidrank_cmp(const void *a, const void *b)
@@ -654,7 +702,7 @@ vecsearch_recall_by_lid(PG_FUNCTION_ARGS)
 	{
 		double		lid;
 
-		if (VsLidEstimate(res->nbr + (Size) i * lid_k, res->count[i], lid_k, &lid))
+		if (VsLidEstimate(VsKnnNeighbors(res, i), res->count[i], lid_k, &lid))
 		{
 			rank[nd].lid = lid;
 			rank[nd].q = i;
@@ -668,7 +716,7 @@ vecsearch_recall_by_lid(PG_FUNCTION_ARGS)
 				 errhint("The LID needs lid_k rows at a positive distance from the query, not all at one distance.")));
 	qsort(rank, nd, sizeof(LidRank), lidrank_cmp);
 
-	runs = recall_runs(&c, efs, nef);
+	runs = recall_runs(&c, efs, nef, rank, nd);
 
 	InitMaterializedSRF(fcinfo, 0);
 	for (int j = 0; j < nef; j++)
@@ -677,20 +725,17 @@ vecsearch_recall_by_lid(PG_FUNCTION_ARGS)
 		{
 			int			lo = (int) ((int64) g * nd / 5);
 			int			hi = (int) ((int64) (g + 1) * nd / 5);
-			double		s = 0.0;
 			Datum		values[6];
 			bool		nulls[6] = {0};
 
 			if (hi <= lo)
 				continue;
-			for (int r = lo; r < hi; r++)
-				s += runs[j].rq[rank[r].q];
 			values[0] = Int32GetDatum(runs[j].ef);
 			values[1] = Int32GetDatum(g + 1);
 			values[2] = Float8GetDatum(rank[lo].lid);
 			values[3] = Float8GetDatum(rank[hi - 1].lid);
 			values[4] = Int32GetDatum(hi - lo);
-			values[5] = Float8GetDatum(s / (hi - lo));
+			values[5] = Float8GetDatum(runs[j].group[g]);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
 	}
