@@ -157,6 +157,17 @@ SELECT pg_temp.err($$SELECT * FROM vecsearch_tune('rt_idx', 1.5)$$);
 SELECT pg_temp.err($$SELECT * FROM vecsearch_tune('rt_idx', 'NaN')$$);
 SELECT pg_temp.err($$SELECT * FROM vecsearch_tune('rt_idx', NULL)$$);
 SELECT pg_temp.err($$SELECT * FROM vecsearch_tune('plain_btree')$$);
+-- impossible held-out queries (sql/rawvec.psql: 0 dimensions, NaN), the row named
+\i sql/rawvec.psql
+CREATE TABLE rawq (v vector);
+INSERT INTO rawq SELECT v FROM rt_q WHERE qid <= 3;
+INSERT INTO rawq VALUES (pg_temp.rawvec(0));
+SELECT * FROM vecsearch_recall('rt_idx', query_tbl => 'rawq', query_col => 'v');
+UPDATE rawq SET v = pg_temp.rawvec(16, array_fill('NaN'::real, ARRAY[16])) WHERE vector_dims(v) = 0;
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall_by_lid('rt_idx', query_tbl => 'rawq', query_col => 'v')$$);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_tune('rt_idx', query_tbl => 'rawq', query_col => 'v')$$);
+DROP TABLE rawq;
+\i sql/rawvec_end.psql
 -- privileges: the caller's, on the indexed table and on the query table
 CREATE ROLE regress_recall_reader;
 GRANT USAGE ON SCHEMA recall_test TO regress_recall_reader;
