@@ -96,6 +96,18 @@ SET enable_seqscan = off;
 SELECT id FROM tiny ORDER BY v <-> '[0.1,0]', id LIMIT 3;
 RESET enable_seqscan;
 
+-- an impossible stored vector (sql/rawvec.psql) stops the build before the LID order
+-- is computed over it, the row named
+\i sql/rawvec.psql
+CREATE TABLE boraw (id int, v vector);
+INSERT INTO boraw SELECT * FROM tiny;
+INSERT INTO boraw VALUES (7, pg_temp.rawvec(2, '{NaN,1}'));
+CREATE INDEX ON boraw USING hnsw (v vector_l2_ops) WITH (build_order = lid_desc);
+UPDATE boraw SET v = pg_temp.rawvec(0) WHERE id = 7;
+SELECT pg_temp.err($$CREATE INDEX ON boraw USING hnsw (v vector_l2_ops) WITH (build_order = lid_asc)$$);
+DROP TABLE boraw;
+\i sql/rawvec_end.psql
+
 DROP TABLE bo, bo_q, bs, tiny;
 RESET search_path;
 DROP SCHEMA buildorder_test;

@@ -289,3 +289,22 @@ INSERT INTO items VALUES (100, '[1,1,1]');
 SELECT i.id, k.distance FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], 2) k
 JOIN items i ON i.ctid = k.row_tid ORDER BY rank;
 ROLLBACK;
+
+-- impossible vectors (sql/rawvec.psql: 0 dimensions, NaN, as builds whose vector_avg did
+-- not check its input could store): refused as queries and as rows (the row named)
+\i sql/rawvec.psql
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY[pg_temp.rawvec(0)])$q$);
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]', pg_temp.rawvec(0)])$q$);
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY[pg_temp.rawvec(16001, array_fill(1, ARRAY[16001]))])$q$);
+SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]', pg_temp.rawvec(3, '{1,NaN,1}')]);
+CREATE TABLE rawrows (id int, v vector);
+INSERT INTO rawrows VALUES (1, '[1,1]'), (2, '[2,2]'), (3, pg_temp.rawvec(0));
+SELECT * FROM vecsearch_knn('rawrows', 'v', ARRAY['[1,1]']::vector[], 3);
+UPDATE rawrows SET v = pg_temp.rawvec(0, array_fill(1, ARRAY[65536])) WHERE id = 3;
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('rawrows', 'v', ARRAY['[1,1]']::vector[], 3)$q$);
+UPDATE rawrows SET v = pg_temp.rawvec(2, '{1,Infinity}') WHERE id = 3;
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('rawrows', 'v', ARRAY['[1,1]']::vector[], 3)$q$);
+DELETE FROM rawrows WHERE id = 3;
+SELECT rank, row_tid, distance FROM vecsearch_knn('rawrows', 'v', ARRAY['[1,1]']::vector[], 3);
+DROP TABLE rawrows;
+\i sql/rawvec_end.psql

@@ -265,6 +265,49 @@ SET enable_seqscan = off;
 SELECT array_agg(id) AS l1_after_reindex FROM (SELECT id FROM nul ORDER BY v <+> '[2,0.9]' LIMIT 2) s;
 RESET enable_seqscan;
 
+-- impossible stored vectors (sql/rawvec.psql: 0 dimensions, NaN), as builds whose
+-- vector_avg did not check its input could store, never reach the graph: a build and an
+-- insert refuse the row (22000, the row named in the context), a scan refuses the query
+\i sql/rawvec.psql
+CREATE TABLE raw (id int, v vector);
+INSERT INTO raw VALUES (1, '[1,2]'), (2, pg_temp.rawvec(0)), (3, '[3,4]');
+CREATE INDEX raw_l2 ON raw USING hnsw (v vector_l2_ops);
+DELETE FROM raw WHERE id = 2;
+INSERT INTO raw VALUES (4, pg_temp.rawvec(0, array_fill(1, ARRAY[65536])));
+SELECT pg_temp.err($$CREATE INDEX ON raw USING hnsw (v vector_l2_ops)$$);
+DELETE FROM raw WHERE id = 4;
+INSERT INTO raw VALUES (5, pg_temp.rawvec(2, '{NaN,0}'));
+SELECT pg_temp.err($$CREATE INDEX ON raw USING hnsw (v vector_l2_ops)$$);
+CREATE INDEX raw_l1 ON raw USING hnsw (v vector_l1_ops);
+DELETE FROM raw WHERE id = 5;
+-- a table of 0-dimension rows only
+CREATE TABLE raw0 (v vector);
+INSERT INTO raw0 SELECT pg_temp.rawvec(0) FROM generate_series(1, 3);
+SELECT pg_temp.err($$CREATE INDEX ON raw0 USING hnsw (v vector_l2_ops)$$);
+-- inserts: into an empty index (it must not take 0 as its dimensions), then a full one
+CREATE TABLE rawins (id int, v vector);
+CREATE INDEX rawins_l2 ON rawins USING hnsw (v vector_l2_ops);
+INSERT INTO rawins VALUES (1, pg_temp.rawvec(0));
+SELECT pg_temp.err($$INSERT INTO rawins VALUES (2, pg_temp.rawvec(2, '{1,Infinity}'))$$);
+SELECT pg_temp.err($$INSERT INTO rawins VALUES (3, pg_temp.rawvec(16001, array_fill(1, ARRAY[16001])))$$);
+INSERT INTO rawins SELECT i, ARRAY[i, -i]::vector FROM generate_series(1, 20) i;
+SELECT pg_temp.err($$INSERT INTO rawins VALUES (4, pg_temp.rawvec(0))$$);
+SELECT pg_temp.err($$INSERT INTO rawins VALUES (5, pg_temp.rawvec(2, '{NaN,NaN}'))$$);
+SELECT * FROM vecsearch_index_check('rawins_l2');
+CREATE TABLE rawempty (v vector);
+CREATE INDEX rawempty_l2 ON rawempty USING hnsw (v vector_l2_ops);
+SET enable_seqscan = off;
+SELECT array_agg(id) AS nearest FROM (SELECT id FROM rawins ORDER BY v <-> '[3,-3]' LIMIT 3) s;
+-- scans: a 0-dimension or NaN query, also on an empty index
+EXPLAIN (COSTS OFF) SELECT v FROM rawempty ORDER BY v <-> pg_temp.rawvec(2, '{1,NaN}') LIMIT 3;
+SELECT pg_temp.err($$SELECT id FROM rawins ORDER BY v <-> pg_temp.rawvec(0) LIMIT 3$$);
+SELECT pg_temp.err($$SELECT id FROM rawins ORDER BY v <-> pg_temp.rawvec(2, '{NaN,1}') LIMIT 3$$);
+SELECT pg_temp.err($$SELECT v FROM rawempty ORDER BY v <-> pg_temp.rawvec(0) LIMIT 3$$);
+SELECT pg_temp.err($$SELECT v FROM rawempty ORDER BY v <-> pg_temp.rawvec(2, '{1,NaN}') LIMIT 3$$);
+RESET enable_seqscan;
+DROP TABLE raw, raw0, rawins, rawempty;
+\i sql/rawvec_end.psql
+
 -- the checker refuses other relations (42809)
 SELECT pg_temp.err($$SELECT * FROM vecsearch_index_check('nul')$$);
 SELECT pg_temp.err($$SELECT * FROM vecsearch_index_check('pts_pkey')$$);

@@ -213,6 +213,23 @@ FROM (VALUES (2, 'syn2'), (4, 'syn4'), (8, 'syn8')) t(d, tbl),
 	LATERAL vecsearch_lid_summary(tbl::regclass, 'v', 20) s
 ORDER BY d;
 
+-- impossible vectors (sql/rawvec.psql: 0 dimensions, NaN): refused as the vector of
+-- vecsearch_lid_of and as rows (the row named), never a LID of a row that is not there
+\i sql/rawvec.psql
+CREATE TABLE rawlid (v vector);
+INSERT INTO rawlid SELECT v FROM vecsearch_synthetic(30, 4, 2, 3) v;
+SELECT pg_temp.err($q$SELECT vecsearch_lid_of('rawlid', 'v', pg_temp.rawvec(0), 5)$q$);
+SELECT pg_temp.err($q$SELECT vecsearch_lid_of('rawlid', 'v', pg_temp.rawvec(4, '{1,NaN,0,0}'), 5)$q$);
+INSERT INTO rawlid VALUES (pg_temp.rawvec(0));
+SELECT count(*) FROM vecsearch_lid('rawlid', 'v', 5);
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_lid_summary('rawlid', 'v', 5, 10)$q$);
+SELECT pg_temp.err($q$SELECT vecsearch_lid_of('rawlid', 'v', '[1,0,0,0]', 5)$q$);
+DELETE FROM rawlid WHERE vector_dims(v) = 0;
+INSERT INTO rawlid VALUES (pg_temp.rawvec(4, '{0,0,-Infinity,0}'));
+SELECT pg_temp.err($q$SELECT * FROM vecsearch_lid_summary('rawlid', 'v', 5)$q$);
+DROP TABLE rawlid;
+\i sql/rawvec_end.psql
+
 SELECT pg_temp.err($q$SELECT * FROM vecsearch_synthetic(-1, 8, 2)$q$);
 SELECT pg_temp.err($q$SELECT * FROM vecsearch_synthetic(10, 0, 1)$q$);
 SELECT pg_temp.err($q$SELECT * FROM vecsearch_synthetic(10, 16001, 1)$q$);

@@ -360,3 +360,12 @@ SELECT pg_temp.err($$SELECT fde_document(ARRAY['[1,2]', '[1,2,3]']::vector[])$$)
 SELECT pg_temp.err($$SELECT fde_document(ARRAY['[1,2]', NULL]::vector[])$$);
 SELECT pg_temp.err($$SELECT fde_query(ARRAY[['[1]', '[2]'], ['[3]', '[4]']]::vector[])$$);
 SELECT pg_temp.err($$SELECT fde_query(ARRAY['[3e38]', '[3e38]']::vector[], 1, 0, 0)$$);
+-- impossible vectors (sql/rawvec.psql: 0 dimensions, NaN) in the sets
+\i sql/rawvec.psql
+SELECT pg_temp.err($$SELECT max_sim(ARRAY[pg_temp.rawvec(0)], ARRAY['[1,2]']::vector[])$$);
+SELECT pg_temp.err($$SELECT max_sim(ARRAY['[1,2]']::vector[], ARRAY['[1,2]', pg_temp.rawvec(2, '{NaN,2}')])$$);
+SELECT pg_temp.err($$SELECT fde_query(ARRAY[pg_temp.rawvec(0, array_fill(1, ARRAY[65536]))])$$);
+SELECT pg_temp.err($$SELECT fde_query(ARRAY['[1,2]', pg_temp.rawvec(2, '{1,Infinity}')])$$);
+SELECT pg_temp.err($$SELECT fde_document(ARRAY[pg_temp.rawvec(3, '{1,2}')])$$);
+SELECT pg_temp.err($$SELECT fde_document(ARRAY[pg_temp.rawvec(2, '{NaN,NaN}')])$$);
+\i sql/rawvec_end.psql

@@ -73,15 +73,8 @@ SHOW plan_cache_mode;
 COMMIT;
 SHOW hnsw.ef_search;
 SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', ef_search => '{10,NULL}')$$);
--- an error while the index queries run (a statement timeout) restores them too
-SET statement_timeout = '100ms';
-\set VERBOSITY terse
-SELECT count(*) FROM vecsearch_recall('rt_idx', queries => 3000, ef_search => '{1000,1000,1000,1000,1000,1000}');
-\set VERBOSITY default
-RESET statement_timeout;
-SHOW enable_seqscan;
-SHOW enable_bitmapscan;
-SHOW hnsw.ef_search;
+-- (an error while the index queries run restores them too: test/t/111_recall_cancel.pl
+-- cancels a report that waits in that phase)
 
 -- by LID quintile: five groups per ef_search, all queries counted, groups in LID order
 SELECT ef_search, count(*) AS groups, sum(queries) AS queries,
@@ -196,6 +189,17 @@ SELECT pg_temp.err($$SELECT * FROM vecsearch_tune('rt_idx', 1.5)$$);
 SELECT pg_temp.err($$SELECT * FROM vecsearch_tune('rt_idx', 'NaN')$$);
 SELECT pg_temp.err($$SELECT * FROM vecsearch_tune('rt_idx', NULL)$$);
 SELECT pg_temp.err($$SELECT * FROM vecsearch_tune('plain_btree')$$);
+-- impossible held-out queries (sql/rawvec.psql: 0 dimensions, NaN), the row named
+\i sql/rawvec.psql
+CREATE TABLE rawq (v vector);
+INSERT INTO rawq SELECT v FROM rt_q WHERE qid <= 3;
+INSERT INTO rawq VALUES (pg_temp.rawvec(0));
+SELECT * FROM vecsearch_recall('rt_idx', query_tbl => 'rawq', query_col => 'v');
+UPDATE rawq SET v = pg_temp.rawvec(16, array_fill('NaN'::real, ARRAY[16])) WHERE vector_dims(v) = 0;
+SELECT pg_temp.err($$SELECT * FROM vecsearch_recall_by_lid('rt_idx', query_tbl => 'rawq', query_col => 'v')$$);
+SELECT pg_temp.err($$SELECT * FROM vecsearch_tune('rt_idx', query_tbl => 'rawq', query_col => 'v')$$);
+DROP TABLE rawq;
+\i sql/rawvec_end.psql
 -- privileges: the caller's, on the indexed table and on the query table
 CREATE ROLE regress_recall_reader;
 GRANT USAGE ON SCHEMA recall_test TO regress_recall_reader;

@@ -144,6 +144,63 @@ SELECT avg(v) FROM (SELECT '[1,2]'::vector AS v WHERE false) t;
 SELECT pg_temp.err($q$SELECT avg(v) FROM (VALUES ('[1,2]'::vector), ('[1,2,3]')) t(v)$q$);
 SELECT pg_temp.err($q$SELECT sum(v) FROM (VALUES ('[1,2]'::vector), ('[1,2,3]')) t(v)$q$);
 SELECT pg_temp.err($q$SELECT sum(v) FROM (VALUES ('[3e38]'::vector), ('[3e38]')) t(v)$q$);
+-- the support functions are callable directly: a state is input like any other (the
+-- count, then the sums), checked whole; results pass vector_in's checks
+SELECT vector_avg('{2,2,4,6}'), vector_avg('{0}') IS NULL AS no_rows,
+	vector_avg('{0,0,0}') IS NULL AS sized_no_rows;
+SELECT vector_accum('{0}', '[1,2,3]'), vector_accum('{0,0,0,0}', '[1,2,3]'),
+	vector_accum('{2,1,1,1}', '[1,2,3]');
+SELECT vector_combine('{1,2}', '{3,4}'), vector_combine('{0}', '{2,4,6}'),
+	vector_combine('{2,4,6}', '{0}'), vector_combine('{0}', '{0}');
+SELECT pg_temp.err($q$SELECT vector_avg('{1,NaN,2}')$q$);
+SELECT pg_temp.err($q$SELECT vector_avg('{1,Infinity}')$q$);
+SELECT pg_temp.err($q$SELECT vector_avg('{1,2,-Infinity}')$q$);
+SELECT pg_temp.err($q$SELECT vector_avg('{1}')$q$);
+SELECT pg_temp.err($q$SELECT vector_avg('{3}')$q$);
+SELECT pg_temp.err($q$SELECT vector_avg('{}')$q$);
+SELECT pg_temp.err($q$SELECT vector_avg('{{1,2},{3,4}}')$q$);
+SELECT pg_temp.err($q$SELECT vector_avg('{NULL,2}')$q$);
+SELECT pg_temp.err($q$SELECT vector_avg('{1,2,NULL}')$q$);
+SELECT pg_temp.err($q$SELECT vector_avg('{NaN,2}')$q$);
+SELECT pg_temp.err($q$SELECT vector_avg('{Infinity,2}')$q$);
+SELECT pg_temp.err($q$SELECT vector_avg('{-1,2}')$q$);
+SELECT pg_temp.err($q$SELECT vector_avg('{1.5,2}')$q$);
+SELECT pg_temp.err($q$SELECT vector_avg('{9007199254740992,2}')$q$);
+SELECT pg_temp.err($q$SELECT vector_avg('{0,2}')$q$);
+SELECT pg_temp.err($q$SELECT vector_avg('{1,1e300}')$q$);
+SELECT pg_temp.err($q$SELECT vector_avg(array_agg(n)) FROM generate_series(1, 16002) n$q$);
+SELECT vector_dims(vector_avg(array_agg(n))) FROM generate_series(1, 16001) n;
+-- 65,537 elements: 65,536 sums, which an int16 dimension field would wrap to 0
+SELECT pg_temp.err($q$SELECT vector_avg(array_fill(1, ARRAY[65537]))$q$);
+SELECT pg_temp.err($q$SELECT vector_accum('{1,NaN}', '[1]')$q$);
+SELECT pg_temp.err($q$SELECT vector_accum('{1,Infinity}', '[1]')$q$);
+SELECT pg_temp.err($q$SELECT vector_accum('{1}', '[1]')$q$);
+SELECT pg_temp.err($q$SELECT vector_accum('{}', '[1]')$q$);
+SELECT pg_temp.err($q$SELECT vector_accum('{{0}}', '[1]')$q$);
+SELECT pg_temp.err($q$SELECT vector_accum('{NULL}', '[1]')$q$);
+SELECT pg_temp.err($q$SELECT vector_accum('{0,0}', '[1,2,3]')$q$);
+SELECT pg_temp.err($q$SELECT vector_accum('{0.5,1}', '[1]')$q$);
+SELECT pg_temp.err($q$SELECT vector_accum('{9007199254740991,1}', '[1]')$q$);
+SELECT pg_temp.err($q$SELECT vector_accum(array_fill(0, ARRAY[16002]), '[1]')$q$);
+SELECT pg_temp.err($q$SELECT vector_combine('{1,NaN}', '{1,2}')$q$);
+SELECT pg_temp.err($q$SELECT vector_combine('{1,2}', '{1,-Infinity}')$q$);
+SELECT pg_temp.err($q$SELECT vector_combine('{0}', '{1,NaN}')$q$);
+SELECT pg_temp.err($q$SELECT vector_combine('{1}', '{0}')$q$);
+SELECT pg_temp.err($q$SELECT vector_combine('{}', '{0}')$q$);
+SELECT pg_temp.err($q$SELECT vector_combine('{0}', '{}')$q$);
+SELECT pg_temp.err($q$SELECT vector_combine('{{1,2}}', '{3,4}')$q$);
+SELECT pg_temp.err($q$SELECT vector_combine('{1,2}', '{3,NULL}')$q$);
+SELECT pg_temp.err($q$SELECT vector_combine('{1,2}', '{1,2,3}')$q$);
+SELECT pg_temp.err($q$SELECT vector_combine('{-2,2}', '{1,2}')$q$);
+SELECT pg_temp.err($q$SELECT vector_combine('{9007199254740991,2}', '{1,2}')$q$);
+SELECT pg_temp.err($q$SELECT vector_combine('{1,1e308}', '{1,1e308}')$q$);
+SELECT pg_temp.err($q$SELECT vector_combine('{0}', (SELECT array_agg(n) FROM generate_series(1, 16002) n))$q$);
+SELECT pg_temp.err($q$SELECT vector_combine((SELECT array_agg(n) FROM generate_series(1, 16002) n), '{0}')$q$);
+-- an aggregate of one's own with a bad INITCOND meets the same checks
+CREATE AGGREGATE pg_temp.my_avg(vector) (SFUNC = vector_accum, STYPE = double precision[],
+	FINALFUNC = vector_avg, INITCOND = '{1,NaN}');
+SELECT pg_temp.err($q$SELECT pg_temp.my_avg(v) FROM (VALUES ('[1]'::vector)) t(v)$q$);
+DROP AGGREGATE pg_temp.my_avg(vector);
 -- parallel aggregation gives the serial answer
 CREATE TABLE t_agg AS SELECT i, ARRAY[i % 7, i % 11, 1]::vector AS v FROM generate_series(1, 100000) i;
 ANALYZE t_agg;
@@ -153,6 +210,11 @@ SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 EXPLAIN (COSTS OFF) SELECT avg(v), sum(v) FROM t_agg;
 SELECT avg(v), sum(v) FROM t_agg;
+-- workers that find no rows hand in the empty state '{0}', which the leader combines
+-- with its own '{0}': no rows at all is NULL, one row is that row
+EXPLAIN (COSTS OFF) SELECT avg(v) FROM t_agg WHERE v <-> '[0,0,1]' < 0.5;
+SELECT avg(v) IS NULL AS no_rows FROM t_agg WHERE v <-> '[-9,-9,1]' < 0.5;
+SELECT avg(v) AS one_row FROM t_agg WHERE v <-> '[1,2,1]' < 0.5 AND i < 100;
 RESET max_parallel_workers_per_gather;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
@@ -209,3 +271,41 @@ SELECT typstorage FROM pg_type WHERE typname = 'vector';
 
 -- binary output is pgvector's wire format: uint16 dim, uint16 unused, float4s (big-endian)
 SELECT vector_send('[1,-2,0.5]');
+
+-- impossible vectors (sql/rawvec.psql): no function makes one, and every reader refuses
+-- one (22000 "invalid vector ...") instead of computing with it; vector_dims alone reads
+-- the header, to find such values
+\i sql/rawvec.psql
+CREATE TABLE t_raw (id int, v vector);
+INSERT INTO t_raw VALUES (1, '[1,2]'), (2, pg_temp.rawvec(0)), (3, pg_temp.rawvec(0, array_fill(1, ARRAY[65536]))),
+	(4, pg_temp.rawvec(16001, array_fill(1, ARRAY[16001]))), (5, pg_temp.rawvec(-3)),
+	(6, pg_temp.rawvec(3, '{1,2}')), (7, pg_temp.rawvec(2, '{NaN,1}')), (8, pg_temp.rawvec(2, '{1,-Infinity}'));
+SELECT id, vector_dims(v) FROM t_raw WHERE vector_dims(v) NOT BETWEEN 1 AND 16000 ORDER BY id;
+SELECT id, pg_temp.err(format($q$SELECT v::text FROM t_raw WHERE id = %s$q$, id)) AS text_out,
+	pg_temp.err(format($q$SELECT v <-> '[1,2]' FROM t_raw WHERE id = %s$q$, id)) AS l2,
+	pg_temp.err(format($q$SELECT v + '[1,2]' FROM t_raw WHERE id = %s$q$, id)) AS add,
+	pg_temp.err(format($q$SELECT l2_normalize(v) FROM t_raw WHERE id = %s$q$, id)) AS normalize,
+	pg_temp.err(format($q$SELECT subvector(v, 1, 1) FROM t_raw WHERE id = %s$q$, id)) AS subvector,
+	pg_temp.err(format($q$SELECT v || '[1]' FROM t_raw WHERE id = %s$q$, id)) AS concat
+FROM t_raw ORDER BY id;
+SELECT pg_temp.err($q$SELECT vector_norm(v) FROM t_raw WHERE id = 2$q$);
+SELECT pg_temp.err($q$SELECT v::real[] FROM t_raw WHERE id = 2$q$);
+SELECT pg_temp.err($q$SELECT vector_send(v) FROM t_raw WHERE id = 2$q$);
+SELECT pg_temp.err($q$SELECT v::vector(2) FROM t_raw WHERE id = 2$q$);
+SELECT pg_temp.err($q$SELECT v < '[1]' FROM t_raw WHERE id = 2$q$);
+SELECT pg_temp.err($q$SELECT v <=> v FROM t_raw WHERE id = 3$q$);
+SELECT pg_temp.err($q$SELECT '\x0100'::bytea::vector <+> '[1]'$q$);
+SELECT pg_temp.err($q$SELECT vector_dims('\x01'::bytea::vector)$q$);
+-- the aggregates: a 0-dimension or NaN row is an error, not a 0-dimension or NaN result
+SELECT pg_temp.err($q$SELECT avg(v) FROM t_raw WHERE id IN (2, 2)$q$);
+SELECT pg_temp.err($q$SELECT sum(v) FROM t_raw WHERE id IN (1, 2)$q$);
+-- (one row is passed through unread, and refused where it is read)
+SELECT pg_temp.err($q$SELECT sum(v)::text FROM t_raw WHERE id = 2$q$);
+SELECT pg_temp.err($q$SELECT avg(v) FROM t_raw WHERE id IN (1, 7)$q$);
+SELECT pg_temp.err($q$SELECT sum(v) FROM t_raw WHERE id IN (1, 7)$q$);
+SELECT pg_temp.err($q$SELECT avg(v) FROM t_raw WHERE id IN (1, 8)$q$);
+-- a DELETE by vector_dims removes the impossible dimensions
+DELETE FROM t_raw WHERE vector_dims(v) NOT BETWEEN 1 AND 16000;
+SELECT id FROM t_raw ORDER BY id;
+DROP TABLE t_raw;
+\i sql/rawvec_end.psql

@@ -1210,7 +1210,8 @@ reader_begin(RowReader *rd, Relation rel, AttrNumber attnum, int dim)
 
 /*
  * The next non-NULL vector (valid until the next call) and its TID, or NULL at the
- * end.  Checks the dimensions against rd->dim.
+ * end.  Checks its layout and values (DatumGetRowVector: an impossible stored value,
+ * 0 dimensions or NaN, is an error naming the row) and its dimensions against rd->dim.
  */
 static const Vector *
 reader_next(RowReader *rd, ItemPointerData *tid)
@@ -1227,11 +1228,11 @@ reader_next(RowReader *rd, ItemPointerData *tid)
 		d = slot_getattr(rd->slot, rd->attnum, &isnull);
 		if (isnull)
 			continue;
+		*tid = rd->slot->tts_tid;
 		MemoryContextReset(rd->tmpcxt);
 		old = MemoryContextSwitchTo(rd->tmpcxt);
-		v = DatumGetVector(d);
+		v = DatumGetRowVector(d, rd->rel, tid, true);
 		MemoryContextSwitchTo(old);
-		*tid = rd->slot->tts_tid;
 		if (rd->dim == 0)
 			rd->dim = v->dim;
 		else if (v->dim != rd->dim)
@@ -2012,7 +2013,9 @@ vecsearch_knn(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("query %d is NULL", i + 1)));
-		v = DatumGetVector(elems[i]);
+		v = DatumGetVector(elems[i]);	/* layout: 1..VECTOR_MAX_DIM dimensions */
+		if (unlikely(!VectorIsFinite(v->x, v->dim)))
+			CheckVectorFinite(v->x, v->dim, psprintf("query %d", i + 1));
 		if (i == 0)
 			dim = v->dim;
 		else if (v->dim != dim)

@@ -1124,7 +1124,8 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		return;
 
 	old = MemoryContextSwitchTo(st->tmpctx);
-	v = DatumGetVector(values[0]);
+	/* an impossible stored value (0 dimensions, NaN) is an error naming the row */
+	v = DatumGetRowVector(values[0], st->heap, tid, true);
 	if (st->dims == 0)
 	{
 		st->dims = v->dim;

@@ -566,7 +566,8 @@ hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 		return false;
 	ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw insert", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(ctx);
-	v = DatumGetVector(values[0]);
+	/* an impossible value (0 dimensions, NaN) is refused before it can set dims */
+	v = DatumGetRowVector(values[0], heap, heap_tid, true);
 	x = palloc(sizeof(float) * v->dim);
 	memcpy(x, v->x, sizeof(float) * v->dim);
 	HnswInsertVector(index, x, v->dim, heap_tid, false);

@@ -242,6 +242,7 @@ start_scan(IndexScanDesc scan)
 	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
 	Relation	index = scan->indexRelation;
 	ScanKey		key = &scan->orderByData[0];
+	Vector	   *v = NULL;
 
 	so->meta = HnswReadMeta(index);
 	HnswReaderInit(&so->r, index, &so->meta);
@@ -250,16 +251,20 @@ start_scan(IndexScanDesc scan)
 	so->exact = vecsearch_exact_scan;
 	so->q = palloc0(sizeof(float) * Max(so->meta.dims, 1));
 
+	/* the query's layout (1..VECTOR_MAX_DIM dimensions) and values, even on an empty index */
+	if (!(key->sk_flags & SK_ISNULL))
+	{
+		v = DatumGetVector(key->sk_argument);
+		CheckVectorFinite(v->x, v->dim, "the query");
+	}
 	if (so->meta.dims == 0 || so->meta.entry_id == HNSW_INVALID_ID)
 	{
 		so->exhausted = true;
 		return;
 	}
 	/* a NULL query orders nothing; like pgvector, scan with a zero vector */
-	if (!(key->sk_flags & SK_ISNULL))
+	if (v != NULL)
 	{
-		Vector	   *v = DatumGetVector(key->sk_argument);
-
 		if (v->dim != (int) so->meta.dims)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),

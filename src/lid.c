@@ -352,6 +352,7 @@ vecsearch_lid_of(PG_FUNCTION_ARGS)
 	relid = PG_GETARG_OID(0);
 	colname = NameStr(*PG_GETARG_NAME(1));
 	v = PG_GETARG_VECTOR_P(2);
+	CheckVectorFinite(v->x, v->dim, "v");
 	k = PG_GETARG_INT32(3);
 	metric = VsMetricFromName(text_to_cstring(PG_GETARG_TEXT_PP(4)));
 	lid_check_k_metric(k, metric);

@@ -269,8 +269,9 @@ typedef struct VectorArrayType
 /*
  * Copy the vectors of a one-dimensional vector[] into a new row-major float matrix
  * (one row per vector).  what names the argument in error messages.  Sets *n and
- * *dim; errors on an empty array, a multidimensional array, NULL elements and
- * elements of different dimensions.
+ * *dim; errors on an empty array, a multidimensional array, NULL elements,
+ * elements of different dimensions, and invalid (CheckVectorLayout) or non-finite
+ * vectors.
  */
 static float *
 ReadVectorSet(ArrayType *array, VectorArrayType *t, const char *what, int *n, int *dim)
@@ -315,12 +316,8 @@ ReadVectorSet(ArrayType *array, VectorArrayType *t, const char *what, int *n, in
 	{
 		struct varlena *v = PG_DETOAST_DATUM_PACKED(elems[i]);
 		const char *p = VARDATA_ANY(v);
-		int16		vdim;
+		int			vdim = CheckVectorLayout(p, VARSIZE_ANY_EXHDR(v));
 
-		memcpy(&vdim, p, sizeof(int16));
-		if (VARSIZE_ANY_EXHDR(v) != offsetof(Vector, x) - VARHDRSZ + sizeof(float) * (Size) vdim
-			|| vdim < 1)
-			elog(ERROR, "invalid vector in %s, element %d", what, i + 1);
 		if (i == 0)
 		{
 			d = vdim;
@@ -333,6 +330,12 @@ ReadVectorSet(ArrayType *array, VectorArrayType *t, const char *what, int *n, in
 					 errmsg("%s have different dimensions: element 1 has %d and element %d has %d",
 							what, d, i + 1, vdim)));
 		memcpy(x + (Size) i * d, p + offsetof(Vector, x) - VARHDRSZ, sizeof(float) * d);
+		if (unlikely(!VectorIsFinite(x + (Size) i * d, d)))
+		{
+			char	   *elem = psprintf("element %d of %s", i + 1, what);
+
+			CheckVectorFinite(x + (Size) i * d, d, elem);
+		}
 	}
 	pfree(elems);
 	*n = count;
@@ -860,7 +863,11 @@ FdeChunkPoints(const FdeState *s, int n)
 	return (int) Min(c, (Size) ((n + 3) & ~3));
 }
 
-/* out[c] = in[c] rounded to float4, for c < n; errors if one does not fit. */
+/*
+ * out[c] = in[c] rounded to float4, for c < n; errors if one does not fit.  The inputs
+ * are checked finite (ReadVectorSet), so the sums are; the final check makes that the
+ * encoding's own guarantee (a vector never holds NaN or infinity).
+ */
 static void
 FdeRound(const double *in, float *out, int n)
 {
@@ -880,6 +887,7 @@ FdeRound(const double *in, float *out, int n)
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("value out of range: overflow"),
 				 errdetail("A coordinate of the encoding does not fit in float4.")));
+	CheckVectorFinite(out, n, "the encoding");
 }
 
 /*

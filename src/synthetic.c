@@ -155,6 +155,7 @@ vecsearch_synthetic(PG_FUNCTION_ARGS)
 		}
 		for (t = 0; t < st->dim; t++)
 			v->x[t] = (float) st->acc[t];
+		CheckVectorFinite(v->x, st->dim, NULL);
 		SRF_RETURN_NEXT(funcctx, PointerGetDatum(v));
 	}
 	SRF_RETURN_DONE(funcctx);

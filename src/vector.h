@@ -10,6 +10,8 @@
 
 #include "postgres.h"
 #include "fmgr.h"
+#include "storage/itemptr.h"
+#include "utils/relcache.h"
 
 #define VECTOR_MAX_DIM 16000
 
@@ -22,27 +24,99 @@ typedef struct Vector
 } Vector;
 
 #define VECTOR_SIZE(_dim)		(offsetof(Vector, x) + sizeof(float) * (Size) (_dim))
-#define DatumGetVector(d)		((Vector *) PG_DETOAST_DATUM(d))
+
+/*
+ * One validation for every vector (see src/README, "Vector values"):
+ *
+ * - Makers.  InitVector() is the only place a dimension count is stored: it checks
+ *   1..VECTOR_MAX_DIM first (the int16 field would wrap), with vector_in's SQLSTATEs
+ *   and messages.  Every function that fills a new vector with computed or copied
+ *   values checks them with CheckVectorFinite() (or an equivalent per-element check
+ *   with the same messages) before returning it.
+ * - Readers.  Every vector received from a table, an index build, a query, an array
+ *   or an argument is taken with DatumGetVector() / PG_GETARG_VECTOR_P(), which
+ *   detoasts it and checks its layout: at least the 4-byte header, 1..VECTOR_MAX_DIM
+ *   dimensions and exactly the bytes those need.  A value that fails (only a build
+ *   whose aggregate support functions did not check their input could store one)
+ *   raises 22000 "invalid vector ..." instead of reaching code that trusts dim.  The
+ *   check is O(1); readers that keep vectors (hnsw build and insert) or take query
+ *   vectors also call CheckVectorFinite().
+ */
+
+/* ereport (22000 data_exception, "invalid vector ...") for a layout that failed. */
+extern void ReportInvalidVector(int dim, Size datasize) pg_attribute_noreturn();
+
+/*
+ * ereport unless datasize bytes at data (a vector's bytes after its varlena header,
+ * possibly unaligned) are a valid vector: the header, 1..VECTOR_MAX_DIM dimensions,
+ * 4 bytes per dimension.  Returns the dimensions.
+ */
+static inline int
+CheckVectorLayout(const char *data, Size datasize)
+{
+	int16		dim;
+
+	if (unlikely(datasize < offsetof(Vector, x) - VARHDRSZ))
+		ReportInvalidVector(-1, datasize);
+	memcpy(&dim, data, sizeof(int16));
+	if (unlikely(dim < 1 || dim > VECTOR_MAX_DIM ||
+				 datasize != VECTOR_SIZE(dim) - VARHDRSZ))
+		ReportInvalidVector(dim, datasize);
+	return dim;
+}
+
+/* The vector in d, detoasted (4-byte header, aligned), its layout checked. */
+static inline Vector *
+DatumGetVector(Datum d)
+{
+	Vector	   *v = (Vector *) PG_DETOAST_DATUM(d);
+
+	(void) CheckVectorLayout(VARDATA(v), VARSIZE(v) - VARHDRSZ);
+	return v;
+}
+
 #define PG_GETARG_VECTOR_P(n)	DatumGetVector(PG_GETARG_DATUM(n))
 #define PG_RETURN_VECTOR_P(v)	PG_RETURN_POINTER(v)
 
 /*
- * The vector in argument argno (0 or 1), detoasted; a compressed or out-of-line argument
- * that repeats from call to call (a query vector) is detoasted once per query.
+ * The vector in argument argno (0 or 1), detoasted and checked; a compressed or
+ * out-of-line argument that repeats from call to call (a query vector) is detoasted
+ * once per query.
  */
 extern Vector *GetVectorArgCached(FunctionCallInfo fcinfo, int argno);
 
-/* Allocate a zeroed vector of dim dimensions (dim already validated). */
+/*
+ * Allocate a zeroed vector of dim dimensions.  ereport unless 1 <= dim <=
+ * VECTOR_MAX_DIM (22000 "vector must have at least 1 dimension", 54000 "vector cannot
+ * have more than 16000 dimensions, not N"), before anything is stored.
+ */
 extern Vector *InitVector(int dim);
 
-/* ereport unless 1 <= dim <= VECTOR_MAX_DIM. */
+/* ereport (as InitVector) unless 1 <= dim <= VECTOR_MAX_DIM. */
 extern void CheckVectorDim(int dim);
 
 /* ereport (22000 data_exception) unless a and b have the same dimensions. */
 extern void CheckVectorDimsMatch(const Vector *a, const Vector *b);
 
-/* ereport (22P02... see vector.c) unless every element is finite. */
-extern void CheckVectorFinite(const float *x, int dim);
+/*
+ * True when every element of x is finite.  O(dim), about as fast as a copy (vector.c):
+ * cheap next to any computation that reads the vector.
+ */
+extern bool VectorIsFinite(const float *x, int dim);
+
+/*
+ * ereport unless every element is finite: 22000 "NaN not allowed in vector" or
+ * "infinite value not allowed in vector" (vector_in's), with an errdetail naming the
+ * element and, when what is not NULL, the vector ("query 2").
+ */
+extern void CheckVectorFinite(const float *x, int dim, const char *what);
+
+/*
+ * DatumGetVector for the value of row tid of rel (a table scan, an index build or
+ * insert): errors carry the row in their context ("vector of row (0,3) of relation
+ * \"items\""), and with finite the elements are checked too (CheckVectorFinite).
+ */
+extern Vector *DatumGetRowVector(Datum d, Relation rel, ItemPointer tid, bool finite);
 
 /*
  * Note for SQL functions that need the vector type's OID (the extension is

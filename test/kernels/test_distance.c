@@ -1,24 +1,33 @@
 /*
- * test_distance.c: checks every kernel variant this CPU supports against the scalar one.
+ * test_distance.c: checks every kernel variant this CPU supports, scalar included,
+ * against a reference computed here in double precision from the same float inputs.
  *
  * Standalone (links src/distance.c, no PostgreSQL): `make test/kernels/test_distance`
  * then run it.  Seeded random data, many lengths (1..40, odd sizes, 784, 1000, 3072),
  * unaligned pointers, and dot_block over ragged shapes and strides.  Output is TAP:
  * one "ok N - ..." / "not ok N - ..." line per check, then "1..N"; the exit status is
- * non-zero if any check failed.  Operands placed right before a PROT_NONE page check
- * that no variant reads past the end of a vector (masked tails).
+ * non-zero if any check failed.  A variant this build or CPU cannot run (avx2 and
+ * avx512 off x86, avx512 on an AVX2-only CPU) is reported as "ok N # SKIP ..." (test/run
+ * counts those as skipped, not passed), after checking that VsKernelsSelect refuses it.
+ * Operands placed right before a PROT_NONE page check that no variant reads past the
+ * end of a vector (masked tails).
  *
- * Tolerance.  The variants add the same products in a different order (the scalar loop
- * sums left to right; the SIMD ones keep 16 to 64 partial sums and add them at the end),
- * so their float results differ by rounding, not by an exact amount.  For a sum of n
- * terms t_i computed in float, the classic bound on the error is about n * eps * S with
- * S = sum |t_i| (Higham, "Accuracy and Stability of Numerical Algorithms", 4.2), but
- * on random data the rounding errors behave like a random walk, of order sqrt(n) * eps
- * * S.  We accept |variant - scalar| <= 8 * sqrt(n) * FLT_EPSILON * S + 1e-30, with S
- * computed in double.  That stays well below what a real bug produces: dropping one
- * term out of 3072 moves the result by about S / 3072, i.e. 5 times the tolerance.
- * Measuring against S (not against the result) matters for dot products, whose terms
- * cancel.  The data are fixed by the seed, so the test is deterministic.
+ * The reference.  No variant is compared with another: the scalar kernels are the only
+ * ones on arm64, and a comparison of scalar with itself could never fail.  The reference
+ * sums each term exactly as a double (a float product or difference is exact in double)
+ * in a plain loop that shares no code with src/distance.c.
+ *
+ * Tolerance.  The kernels add the terms in float, in their own order (the scalar loop
+ * left to right; the SIMD ones in 16 to 64 partial sums added at the end), so they
+ * differ from the reference by rounding, not by an exact amount.  For a sum of n terms
+ * t_i computed in float, the classic bound on the error is about n * eps * S with
+ * S = sum |t_i| (Higham, "Accuracy and Stability of Numerical Algorithms", 4.2), but on
+ * random data the rounding errors behave like a random walk, of order sqrt(n) * eps * S.
+ * We accept |kernel - reference| <= 8 * sqrt(n) * FLT_EPSILON * S + 1e-30.  That stays
+ * well below what a real bug produces: dropping one term out of 3072 moves the result
+ * by about S / 3072, i.e. 5 times the tolerance.  Measuring against S (not against the
+ * result) matters for dot products, whose terms cancel.  The data are fixed by the seed,
+ * so the test is deterministic.
  */
 #include <float.h>
 #include <math.h>
@@ -78,7 +87,21 @@ tolerance(int n, double scale)
 	return 8.0 * sqrt((double) (n > 0 ? n : 1)) * FLT_EPSILON * scale + 1e-30;
 }
 
-/* S = sum |t_i| for each kernel, in double. */
+/*
+ * The reference of each kernel in double, and S = sum |t_i| for its tolerance.  For
+ * l2sq and l1 every term is non-negative, so the reference is S itself.
+ */
+static double
+ref_dot(const float *a, const float *b, int n)
+{
+	double		s = 0;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		s += (double) a[i] * b[i];
+	return s;
+}
+
 static double
 scale_l2sq(const float *a, const float *b, int n)
 {
@@ -113,12 +136,11 @@ scale_l1(const float *a, const float *b, int n)
 }
 
 /*
- * Compare every kernel of variant v with the scalar one s on vectors of length n
- * starting at float offsets off_a and off_b (1..3 make them unaligned).
+ * Compare every kernel of variant v with the double-precision reference on vectors of
+ * length n starting at float offsets off_a and off_b (1..3 make them unaligned).
  */
 static void
-check_vectors(const VsKernels *s, const VsKernels *v, int n, int off_a, int off_b,
-			  double offset)
+check_vectors(const VsKernels *v, int n, int off_a, int off_b, double offset)
 {
 	float	   *bufa = malloc(sizeof(float) * (n + 8));
 	float	   *bufb = malloc(sizeof(float) * (n + 8));
@@ -131,10 +153,10 @@ check_vectors(const VsKernels *s, const VsKernels *v, int n, int off_a, int off_
 				want;
 	float		ab,
 				aa,
-				bb,
-				sab,
-				saa,
-				sbb;
+				bb;
+	double		rab,
+				raa,
+				rbb;
 
 	fill(a, n, offset);
 	fill(b, n, 0.0);
@@ -143,38 +165,40 @@ check_vectors(const VsKernels *s, const VsKernels *v, int n, int off_a, int off_
 	sc = scale_l2sq(a, b, n);
 	tol = tolerance(n, sc);
 	got = v->l2sq(a, b, n);
-	want = s->l2sq(a, b, n);
+	want = sc;
 	check(fabs(got - want) <= tol, "%s l2sq %s n=%d", v->name, what, n, got, want, tol);
 
 	sc = scale_dot(a, b, n);
 	tol = tolerance(n, sc);
 	got = v->dot(a, b, n);
-	want = s->dot(a, b, n);
+	want = ref_dot(a, b, n);
 	check(fabs(got - want) <= tol, "%s dot %s n=%d", v->name, what, n, got, want, tol);
 
 	sc = scale_l1(a, b, n);
 	tol = tolerance(n, sc);
 	got = v->l1(a, b, n);
-	want = s->l1(a, b, n);
+	want = sc;
 	check(fabs(got - want) <= tol, "%s l1 %s n=%d", v->name, what, n, got, want, tol);
 
 	v->cosparts(a, b, n, &ab, &aa, &bb);
-	s->cosparts(a, b, n, &sab, &saa, &sbb);
+	rab = ref_dot(a, b, n);
+	raa = ref_dot(a, a, n);
+	rbb = ref_dot(b, b, n);
 	{
 		double		tab = tolerance(n, scale_dot(a, b, n));
 		double		taa = tolerance(n, scale_dot(a, a, n));
 		double		tbb = tolerance(n, scale_dot(b, b, n));
-		int			ok = fabs((double) ab - sab) <= tab &&
-			fabs((double) aa - saa) <= taa &&
-			fabs((double) bb - sbb) <= tbb;
+		int			ok = fabs((double) ab - rab) <= tab &&
+			fabs((double) aa - raa) <= taa &&
+			fabs((double) bb - rbb) <= tbb;
 
 		/* report the worst of the three parts if it fails */
-		if (fabs((double) ab - sab) > tab)
-			check(ok, "%s cosparts %s n=%d (ab)", v->name, what, n, ab, sab, tab);
-		else if (fabs((double) aa - saa) > taa)
-			check(ok, "%s cosparts %s n=%d (aa)", v->name, what, n, aa, saa, taa);
+		if (fabs((double) ab - rab) > tab)
+			check(ok, "%s cosparts %s n=%d (ab)", v->name, what, n, ab, rab, tab);
+		else if (fabs((double) aa - raa) > taa)
+			check(ok, "%s cosparts %s n=%d (aa)", v->name, what, n, aa, raa, taa);
 		else
-			check(ok, "%s cosparts %s n=%d (bb)", v->name, what, n, bb, sbb, tbb);
+			check(ok, "%s cosparts %s n=%d (bb)", v->name, what, n, bb, rbb, tbb);
 	}
 	free(bufa);
 	free(bufb);
@@ -182,12 +206,11 @@ check_vectors(const VsKernels *s, const VsKernels *v, int n, int off_a, int off_
 
 /*
  * dot_block of variant v on nq queries x nx rows of length n, with strides ldq, ldx,
- * ldo (>= n, >= n, >= nx) and an unaligned start, against the scalar dot product of
- * each pair.  Also checks that the padding of out between nx and ldo is untouched.
+ * ldo (>= n, >= n, >= nx) and an unaligned start, against the reference dot product
+ * of each pair.  Also checks that the padding of out between nx and ldo is untouched.
  */
 static void
-check_block(const VsKernels *s, const VsKernels *v, int nq, int nx, int n, int ldq,
-			int ldx, int ldo, int off)
+check_block(const VsKernels *v, int nq, int nx, int n, int ldq, int ldx, int ldo, int off)
 {
 	float	   *qbuf = malloc(sizeof(float) * ((size_t) nq * ldq + 4));
 	float	   *xbuf = malloc(sizeof(float) * ((size_t) nx * ldx + 4));
@@ -229,7 +252,7 @@ check_block(const VsKernels *s, const VsKernels *v, int nq, int nx, int n, int l
 			{
 				const float *qi = q + (size_t) i * ldq,
 						   *xj = x + (size_t) j * ldx;
-				double		want = s->dot(qi, xj, n);
+				double		want = ref_dot(qi, xj, n);
 				double		tol = tolerance(n, scale_dot(qi, xj, n));
 
 				if (!(fabs(got - want) <= tol) && bad_i < 0)
@@ -333,6 +356,7 @@ main(void)
 {
 	static const int lengths[] = {784, 1000, 3072, 47, 63, 65, 127, 129, 255, 257, 767, 785,
 	1023, 1535, 1537, 2047, 3071, 3073};
+	static const char *const known[] = {"scalar", "avx2", "avx512"};
 	int			nvariants,
 				vi,
 				n,
@@ -378,7 +402,38 @@ main(void)
 	}
 	VsKernelsInit();
 
-	/* The sanity of the reference itself: a hand-computed case. */
+	/*
+	 * The variants this build knows: one that is not in the list must be refused by
+	 * VsKernelsSelect, and is reported as skipped instead of being compared.
+	 */
+	for (k = 0; k < (int) (sizeof(known) / sizeof(known[0])); k++)
+	{
+		int			have = 0;
+
+		for (vi = 0; vi < nvariants; vi++)
+			have |= strcmp(variants[vi].name, known[k]) == 0;
+		if (have)
+			continue;
+		ntests++;
+		if (VsKernelsSelect(known[k]) == 0)
+			printf("ok %d - VsKernelsSelect(\"%s\") refuses it here\n", ntests, known[k]);
+		else
+		{
+			printf("not ok %d - VsKernelsSelect(\"%s\") refuses it here\n", ntests, known[k]);
+			nfailed++;
+		}
+		ntests++;
+		printf("ok %d - %s kernels # SKIP %s\n", ntests, known[k],
+#if defined(__x86_64__) || defined(__i386__)
+			   "not supported by this CPU"
+#else
+			   "x86 only, not built for this architecture"
+#endif
+			);
+		VsKernelsInit();
+	}
+
+	/* The reference itself on a hand-computed case (exact in float too). */
 	{
 		const float a[3] = {1, 2, 3},
 					b[3] = {4, -6, 8};
@@ -387,6 +442,15 @@ main(void)
 					bb;
 
 		s->cosparts(a, b, 3, &ab, &aa, &bb);
+		ntests++;
+		if (scale_l2sq(a, b, 3) == 98.0 && ref_dot(a, b, 3) == 16.0 &&
+			scale_l1(a, b, 3) == 16.0 && ref_dot(a, a, 3) == 14.0 && ref_dot(b, b, 3) == 116.0)
+			printf("ok %d - the reference on a hand-computed example\n", ntests);
+		else
+		{
+			printf("not ok %d - the reference on a hand-computed example\n", ntests);
+			nfailed++;
+		}
 		ntests++;
 		if (s->l2sq(a, b, 3) == 98.0f && s->dot(a, b, 3) == 16.0f && s->l1(a, b, 3) == 16.0f &&
 			ab == 16.0f && aa == 14.0f && bb == 116.0f)
@@ -398,16 +462,16 @@ main(void)
 		}
 	}
 
-	/* Every variant (scalar too: it must be exactly equal to itself) on many lengths. */
+	/* Every variant, scalar included, against the reference on many lengths. */
 	for (vi = 0; vi < nvariants; vi++)
 	{
 		const VsKernels *v = &variants[vi];
 
 		for (n = 1; n <= 40; n++)
-			check_vectors(s, v, n, n % 4, (n / 4) % 4, (n % 3) * 0.5);
+			check_vectors(v, n, n % 4, (n / 4) % 4, (n % 3) * 0.5);
 		for (k = 0; k < (int) (sizeof(lengths) / sizeof(lengths[0])); k++)
-			check_vectors(s, v, lengths[k], k % 4, (k + 1) % 4, (k % 3) * 0.5);
-		check_vectors(s, v, 0, 0, 0, 0.0);
+			check_vectors(v, lengths[k], k % 4, (k + 1) % 4, (k % 3) * 0.5);
+		check_vectors(v, 0, 0, 0, 0.0);
 	}
 
 	for (vi = 0; vi < nvariants; vi++)
@@ -422,16 +486,16 @@ main(void)
 
 		for (nq = 1; nq <= 9; nq++)
 			for (nx = 1; nx <= 13; nx += (nx < 6 ? 1 : 3))
-				check_block(s, v, nq, nx, 37 + nq, 37 + nq, 37 + nq, nx, (nq + nx) % 4);
-		check_block(s, v, 8, 16, 784, 784, 784, 16, 0);
-		check_block(s, v, 7, 11, 784, 790, 801, 13, 1);
-		check_block(s, v, 5, 300, 784, 784, 784, 300, 2);	/* several blocks of rows */
-		check_block(s, v, 6, 90, 3072, 3072, 3073, 91, 3);
-		check_block(s, v, 3, 5, 1, 1, 1, 5, 1);
-		check_block(s, v, 4, 4, 16, 16, 16, 4, 0);
-		check_block(s, v, 13, 23, 1000, 1003, 1000, 29, 1);
-		check_block(s, v, 2, 5000, 16, 16, 17, 5000, 1);	/* many blocks, short rows */
-		check_block(s, v, 5, 100, 784, 784, 2352, 100, 0);	/* rows far apart */
+				check_block(v, nq, nx, 37 + nq, 37 + nq, 37 + nq, nx, (nq + nx) % 4);
+		check_block(v, 8, 16, 784, 784, 784, 16, 0);
+		check_block(v, 7, 11, 784, 790, 801, 13, 1);
+		check_block(v, 5, 300, 784, 784, 784, 300, 2);	/* several blocks of rows */
+		check_block(v, 6, 90, 3072, 3072, 3073, 91, 3);
+		check_block(v, 3, 5, 1, 1, 1, 5, 1);
+		check_block(v, 4, 4, 16, 16, 16, 4, 0);
+		check_block(v, 13, 23, 1000, 1003, 1000, 29, 1);
+		check_block(v, 2, 5000, 16, 16, 17, 5000, 1);	/* many blocks, short rows */
+		check_block(v, 5, 100, 784, 784, 2352, 100, 0);	/* rows far apart */
 	}
 
 	printf("1..%d\n", ntests);
