@@ -379,6 +379,43 @@ HnswInitMetaPage(Page page, uint32 dims, int m, int efc, HnswMetric metric,
 }
 
 /*
+ * HnswFreeHead: first slot of the free list of deleted elements of level
+ * (src/README, "Vacuum"), or HNSW_INVALID_ID.
+ */
+uint32
+HnswFreeHead(const HnswMetaPageData *meta, int level)
+{
+	if (level == 0)
+		return meta->free_head;
+	if (level > HNSW_MAX_LEVEL || meta->free_upper[level - 1] == 0)
+		return HNSW_INVALID_ID;
+	return meta->free_upper[level - 1] - 1;
+}
+
+/*
+ * HnswSetFreeHead: set that head in the metapage image metapage (a
+ * GenericXLog copy); covers free_upper by pd_lower for a metapage written
+ * before it existed.
+ */
+void
+HnswSetFreeHead(Page metapage, int level, uint32 id)
+{
+	HnswMetaPageData *meta = (HnswMetaPageData *) PageGetContents(metapage);
+	PageHeader	ph = (PageHeader) metapage;
+	LocationIndex need = (char *) meta + sizeof(HnswMetaPageData) - (char *) metapage;
+
+	Assert(level >= 0 && level <= HNSW_MAX_LEVEL);
+	if (level == 0)
+	{
+		meta->free_head = id;
+		return;
+	}
+	if (ph->pd_lower < need)
+		ph->pd_lower = need;
+	meta->free_upper[level - 1] = id == HNSW_INVALID_ID ? 0 : id + 1;
+}
+
+/*
  * Initialise a slot page: the whole data area counts as used (pd_lower =
  * pd_upper), so generic WAL and full-page images carry every byte of it.
  */

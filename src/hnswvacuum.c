@@ -12,10 +12,12 @@
  *     element of highest level if it died;
  *     then a walk from the entry point relinks live elements that lost
  *     every incoming link;
- *  3. mark the dead elements HNSW_KIND_DELETED and push the slots of those of
- *     level 0 on the free list of the metapage, from which inserts of level-0 elements
- *     take their slot (the block-number half of a deleted slot's heap TID
- *     links to the next free slot).
+ *  3. mark the dead elements HNSW_KIND_DELETED and push each on the free
+ *     list of its level in the metapage (the block-number half of a deleted
+ *     slot's heap TID links to the next one); an insert of an element of
+ *     level L takes a slot of level L there, element slot and upper record
+ *     together, so every stale link to the slot stays a link to an element
+ *     of a high enough level (src/README, "Vacuum").
  * Elements deleted by an earlier VACUUM count as dead in pass 2 too: a
  * concurrent insert may have linked to one while it was being deleted.
  * Until pass 3 a dead element can still be returned by a concurrent scan;
@@ -38,7 +40,7 @@
 /* Re-select id's list on layer without its dead members. */
 static void
 repair_list(HnswReader *r, uint32 id, int layer, bool *dead,
-			uint8 *kinds, uint32 nslots)
+			uint8 *kinds, uint8 *levels, uint32 nslots)
 {
 	int			cap;
 	uint32		cur[2 * HNSW_M_MAX];
@@ -80,7 +82,8 @@ repair_list(HnswReader *r, uint32 id, int layer, bool *dead,
 				{
 					dead[e] = false;
 					kinds[e] = HNSW_KIND_ELEMENT;
-									}
+					levels[e] = hdr.level;	/* never below the old level */
+				}
 			}
 			if ((e < nslots && dead[e]) || e == id)
 				anydead = true;	/* (a self link is dropped as well) */
@@ -314,7 +317,7 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 				continue;
 			vacuum_delay_point();
 			for (int layer = 0; layer <= levels[id]; layer++)
-				repair_list(&r, id, layer, dead, kinds, nslots);
+				repair_list(&r, id, layer, dead, kinds, levels, nslots);
 		}
 
 		/* entry point */
@@ -335,54 +338,61 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 
 		/*
 		 * pass 3, under the metapage lock (before any slot page, as always):
-		 * mark the dead elements and push their slots on the free list
+		 * mark the dead elements and push each on the free list of its level
+		 * (src/README, "Vacuum": why reuse is safe with concurrent scans)
 		 */
 		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
 		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 		{
-			uint32		head = ((HnswMetaPageData *) PageGetContents(BufferGetPage(metabuf)))->free_head;
-			bool		pushed = false;
+			HnswMetaPageData *cur = (HnswMetaPageData *) PageGetContents(BufferGetPage(metabuf));
+			uint32		heads[HNSW_MAX_LEVEL + 1];
+			bool		pushed[HNSW_MAX_LEVEL + 1];
 
+			for (int l = 0; l <= HNSW_MAX_LEVEL; l++)
+			{
+				heads[l] = HnswFreeHead(cur, l);
+				pushed[l] = false;
+			}
 			for (uint32 id = nslots; id-- > 0;)
 			{
-				ItemPointerData link;
 				struct
 				{
 					ItemPointerData tid;
 					uint8		kind;
 				}			upd;
+				int			l = levels[id];
 
 				if (!dead[id] || kinds[id] == HNSW_KIND_DELETED)
 					continue;
-				if (levels[id] > 0)
+				if (l > HNSW_MAX_LEVEL)
 				{
-					/*
-					 * Not reused: a stale upper-layer link to the slot would
-					 * then name an element of level 0.
-					 */
+					/* not an element aminsert could give this layout to */
 					uint8		kind = HNSW_KIND_DELETED;
 
 					HnswWriteBytes(index, (uint64) id * meta.slot_size +
 								   offsetof(HnswElementHeader, kind), &kind, 1);
 					continue;
 				}
-				ItemPointerSetBlockNumber(&link, head);
-				link.ip_posid = 0;
-				upd.tid = link;
+				ItemPointerSetBlockNumber(&upd.tid, heads[l]);
+				upd.tid.ip_posid = 0;
 				upd.kind = HNSW_KIND_DELETED;
 				HnswWriteBytes(index, (uint64) id * meta.slot_size, &upd,
 							   offsetof(HnswElementHeader, kind) + 1);
-				head = id;
-				pushed = true;
+				heads[l] = id;
+				pushed[l] = true;
 			}
-			if (pushed)
-			{
-				GenericXLogState *state = GenericXLogStart(index);
+			for (int l = 0; l <= HNSW_MAX_LEVEL; l++)
+				if (pushed[l])
+				{
+					GenericXLogState *state = GenericXLogStart(index);
+					Page		page = GenericXLogRegisterBuffer(state, metabuf, 0);
 
-				mp = (HnswMetaPageData *) PageGetContents(GenericXLogRegisterBuffer(state, metabuf, 0));
-				mp->free_head = head;
-				GenericXLogFinish(state);
-			}
+					for (int k = l; k <= HNSW_MAX_LEVEL; k++)
+						if (pushed[k])
+							HnswSetFreeHead(page, k, heads[k]);
+					GenericXLogFinish(state);
+					break;
+				}
 		}
 		UnlockReleaseBuffer(metabuf);
 	}
