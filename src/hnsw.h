@@ -32,6 +32,9 @@
  *     are packed back to back there, each HNSW_UPPER_BYTES long, so they cost
  *     their size and not a slot each; passes over all slots skip the area;
  *   - nothing yet (all zero bytes: kind HNSW_KIND_FREE).
+ * VACUUM chains the deleted elements of each level in a free list (metapage
+ * free_head, free_upper); inserts of that level reuse them, element slot and
+ * upper record together (src/README, "Free lists").
  * Unused neighbour entries are HNSW_INVALID_ID; a list ends at the first one.
  * Vectors are stored in the form the distance uses (normalised for cosine).
  */

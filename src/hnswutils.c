@@ -540,7 +540,7 @@ HnswReadBytes(HnswReader *r, uint64 off, void *dst, Size len)
 
 /*
  * HnswSlotDistance: distance from q to the vector of element id, computed in
- * place on the page(s) holding it (vectors never change once written).
+ * place on the page(s) holding it.
  */
 float
 HnswSlotDistance(HnswReader *r, uint32 id, const float *q)
@@ -558,8 +558,11 @@ HnswSlotDistance(HnswReader *r, uint32 id, const float *q)
 		Buffer		buf = HnswPinBlock(r, blk);
 
 		/*
-		 * No content lock: a vector is written once, before any list links
-		 * to its element, and never changes; the pin keeps the page in place.
+		 * No content lock: a vector is written before any list links to its
+		 * element and changes only when VACUUM's free list hands the slot to
+		 * a new element; a read racing with that may mix the two vectors (a
+		 * wrong distance for one candidate, see src/README, "Free lists").
+		 * The pin keeps the page in place.
 		 */
 		sum += r->dist(q, (const float *) ((char *) BufferGetPage(buf) + HNSW_PAGE_DATA_START + in), n);
 		ReleaseBuffer(buf);
