@@ -171,7 +171,11 @@ exact_all(HnswScanOpaque so)
 	BlockNumber bufblk = InvalidBlockNumber;
 	const float *q = so->q;
 
-	HnswHeapInit(&so->all, Max(so->meta.nelements, 16), false);
+	/*
+	 * nelements counts every insert ever made, so under churn it grows past
+	 * the slots that exist (each live element has one); size by the slots.
+	 */
+	HnswHeapInit(&so->all, Max(Min(so->meta.nelements, nslots), 16), false);
 	so->tids = palloc_extended(sizeof(ItemPointerData) * (Size) Max(nslots, 1), MCXT_ALLOC_HUGE);
 	for (uint32 id = 0; id < nslots; id++)
 	{

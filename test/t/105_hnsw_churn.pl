@@ -113,6 +113,9 @@ sysseek($fh, 12, 0) or die;
 syswrite($fh, pack('v', 88)) == 2 or die;
 sysseek($fh, 88, 0) or die;
 syswrite($fh, "\0" x 96) == 96 or die;
+# and the count of inserts ever made (nelements) as after 200 million inserts of churn (8 bytes each were allocated)
+sysseek($fh, 24 + 40, 0) or die;
+syswrite($fh, pack('V', 200_000_000)) == 4 or die;
 close($fh);
 $node->append_conf('postgresql.conf', "wal_consistency_checking = 'generic'");
 $node->start;
@@ -123,6 +126,9 @@ $node->start;
 $node->safe_psql('postgres', 'INSERT INTO full_churn SELECT * FROM src');
 is(size('full_hnsw'), $before, 'metapage from before the per-level free lists: a full cycle across crash recovery reuses every slot');
 is(problems('full_hnsw'), 'none', 'metapage from before the per-level free lists: checker clean');
+is($node->safe_psql('postgres', q{SET enable_seqscan = off; SET vecsearch.exact_scan = on;
+	SELECT count(*) FROM (SELECT id FROM full_churn ORDER BY v <-> (SELECT v FROM src LIMIT 1) LIMIT 1000000) s}),
+	'3000', 'exact scan after 200 million inserts of churn: memory by the slots, every row');
 unlike(slurp_file($node->logfile), qr/inconsistent page found/, 'no WAL consistency failures in recovery');
 
 # What inserts racing with VACUUM can leave (a link to an element that VACUUM was
