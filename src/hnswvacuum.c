@@ -9,7 +9,7 @@
  *     candidates the heuristic passed over) from its live members plus the
  *     live members of the dead elements' lists on that layer, so the paths
  *     that ran through a dead element survive; the entry point moves to the live
- *     element of highest level if it died;
+ *     element of highest level if it died or one of a higher level exists;
  *     then a walk from the entry point relinks live elements that lost
  *     every incoming link;
  *  3. mark the dead elements HNSW_KIND_DELETED and push each on the free
@@ -17,7 +17,9 @@
  *     slot's heap TID links to the next one); an insert of an element of
  *     level L takes a slot of level L there, element slot and upper record
  *     together, so every stale link to the slot stays a link to an element
- *     of a high enough level (src/README, "Vacuum").
+ *     of a high enough level (src/README, "Free lists").
+ * amvacuumcleanup runs the passes with no row dead when ambulkdelete was
+ * not called, so the repair never waits for dead rows.
  * Elements deleted by an earlier VACUUM count as dead in pass 2 too: a
  * concurrent insert may have linked to one while it was being deleted.
  * Until pass 3 a dead element can still be returned by a concurrent scan;
