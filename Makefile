@@ -45,6 +45,11 @@ PROVE_TESTS ?= $(sort $(wildcard test/t/*.pl))
 prove_installcheck:
 	$(prove_installcheck)
 
+# PostgreSQL's layout (pg_bsd_indent with pgindent's options, typedefs.list): see the script.
+.PHONY: indent
+indent:
+	scripts/indent
+
 # Every object depends on every header (few files; a header change rebuilds all).
 $(OBJS): $(VS_HEADERS)
 
