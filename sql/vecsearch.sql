@@ -347,8 +347,10 @@ COMMENT ON OPERATOR >(vector, vector) IS 'greater than';
 -- access method
 -- ===================================================================================
 
+-- Labelled as PostgreSQL labels its own handlers (bthandler, brinhandler): the server
+-- calls it directly, with no argument, to get the method's callbacks.
 CREATE FUNCTION hnswhandler(internal) RETURNS index_am_handler
-	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE;
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION hnswhandler(internal) IS 'handler of the hnsw index access method';
 
 CREATE ACCESS METHOD hnsw TYPE INDEX HANDLER hnswhandler;
