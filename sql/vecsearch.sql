@@ -404,7 +404,9 @@ COMMENT ON OPERATOR CLASS vector_l1_ops USING hnsw IS 'hnsw on L1 distance (ORDE
 
 -- These read a table or an index named at run time.  VOLATILE: they are whole scans,
 -- which the planner must not run while estimating a plan (it evaluates STABLE calls for
--- that).  CALLED ON NULL INPUT where a NULL argument has a meaning or its own error.
+-- that).  PARALLEL RESTRICTED: the relation may be temporary, and only the leader can
+-- read those; nothing they do is forbidden in parallel mode (no write, no setting
+-- changed).  CALLED ON NULL INPUT where a NULL argument has a meaning or its own error.
 
 CREATE FUNCTION vecsearch_knn(tbl regclass, col name, queries vector[], k integer DEFAULT 10,
 	metric text DEFAULT 'l2')
@@ -415,17 +417,17 @@ COMMENT ON FUNCTION vecsearch_knn(regclass, name, vector[], integer, text) IS
 
 CREATE FUNCTION vecsearch_index_check(idx regclass, OUT slot bigint, OUT problem text)
 	RETURNS SETOF record
-	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION vecsearch_index_check(regclass) IS 'structural check of an hnsw index: one row per problem, none when healthy';
 
 -- ===================================================================================
 -- recall research
 -- ===================================================================================
 
--- The LID functions read a table as vecsearch_knn does.  The recall functions run
--- index scans through SPI with hnsw settings of their own and time them: VOLATILE,
--- PARALLEL UNSAFE (a setting cannot change in parallel mode).  vecsearch_synthetic is a
--- pure function of its arguments.
+-- The LID functions read a table as vecsearch_knn does (same labels).  The recall
+-- functions run index scans through SPI with hnsw settings of their own and time them:
+-- VOLATILE, PARALLEL UNSAFE (a setting cannot change in parallel mode).
+-- vecsearch_synthetic is a pure function of its arguments.
 
 CREATE FUNCTION vecsearch_lid(tbl regclass, col name, k integer DEFAULT 100,
 	sample integer DEFAULT NULL, metric text DEFAULT 'l2', seed integer DEFAULT 0)
