@@ -10,8 +10,8 @@ CREATE TEMP VIEW member AS
 		ON d.refclassid = 'pg_extension'::regclass AND d.refobjid = e.oid
 	WHERE e.extname = 'vecsearch' AND d.deptype = 'e';
 
--- every member, its kind and its comment (none on the casts and on the operator
--- families that CREATE OPERATOR CLASS makes)
+-- every member, its kind and its comment (none on the operator families that CREATE
+-- OPERATOR CLASS makes)
 SELECT pg_describe_object(classid, objid, objsubid) COLLATE "C" AS member,
 	obj_description(objid, classid::regclass::name) AS comment
 FROM member

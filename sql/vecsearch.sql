@@ -46,16 +46,19 @@ CREATE FUNCTION vector_send(vector) RETURNS bytea
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION vector_send(vector) IS 'binary output of vector (pgvector wire format)';
 
--- STORAGE = main: vectors stay inline in the heap row (no TOAST fetch per row in a
--- sequential scan) up to the page size; larger ones move out of line.  See README
--- "Storage" for the measurement behind this choice.
+-- A varlena of int4 alignment: the length word, dim and a reserved int16, then the float4
+-- elements (struct Vector, src/vector.h).  STORAGE = main: vectors stay inline in the
+-- heap row (no TOAST fetch per row in a sequential scan) up to the page size; larger
+-- ones move out of line.  See README "Storage" for the measurement behind this choice.
 CREATE TYPE vector (
-	INPUT     = vector_in,
-	OUTPUT    = vector_out,
-	TYPMOD_IN = vector_typmod_in,
-	RECEIVE   = vector_recv,
-	SEND      = vector_send,
-	STORAGE   = main
+	INPUT          = vector_in,
+	OUTPUT         = vector_out,
+	TYPMOD_IN      = vector_typmod_in,
+	RECEIVE        = vector_recv,
+	SEND           = vector_send,
+	INTERNALLENGTH = VARIABLE,
+	ALIGNMENT      = int4,
+	STORAGE        = main
 );
 COMMENT ON TYPE vector IS 'float4 vector of 1 to 16000 dimensions, text form [1,2,3]';
 
@@ -218,16 +221,27 @@ COMMENT ON FUNCTION vector_to_float4(vector, integer, boolean) IS 'cast vector t
 
 CREATE CAST (vector AS vector)
 	WITH FUNCTION vector(vector, integer, boolean) AS IMPLICIT;
+COMMENT ON CAST (vector AS vector) IS 'length coercion to vector(n)';
+
 CREATE CAST (vector AS real[])
 	WITH FUNCTION vector_to_float4(vector, integer, boolean) AS IMPLICIT;
+COMMENT ON CAST (vector AS real[]) IS 'vector to real[] (implicit)';
+
 CREATE CAST (integer[] AS vector)
 	WITH FUNCTION array_to_vector(integer[], integer, boolean) AS ASSIGNMENT;
+COMMENT ON CAST (integer[] AS vector) IS 'integer[] to vector (on assignment)';
+
 CREATE CAST (real[] AS vector)
 	WITH FUNCTION array_to_vector(real[], integer, boolean) AS ASSIGNMENT;
+COMMENT ON CAST (real[] AS vector) IS 'real[] to vector (on assignment)';
+
 CREATE CAST (double precision[] AS vector)
 	WITH FUNCTION array_to_vector(double precision[], integer, boolean) AS ASSIGNMENT;
+COMMENT ON CAST (double precision[] AS vector) IS 'double precision[] to vector (on assignment)';
+
 CREATE CAST (numeric[] AS vector)
 	WITH FUNCTION array_to_vector(numeric[], integer, boolean) AS ASSIGNMENT;
+COMMENT ON CAST (numeric[] AS vector) IS 'numeric[] to vector (on assignment)';
 
 -- ===================================================================================
 -- vector aggregates
