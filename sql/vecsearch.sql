@@ -5,7 +5,8 @@
 --   vector support functions    planner support, operator implementations, btree
 --                               comparison, avg(vector) steps, the typmod cast function
 --   vector functions            distances, norm, normalisation, subvector
---   vector casts                array casts and their functions
+--   vector casts                to and from arrays, the vector(n) coercion, and the
+--                               array casts' functions
 --   vector aggregates           avg, sum
 --   vector operators            distances, arithmetic, comparison
 --   access method               hnsw and its handler
@@ -16,7 +17,7 @@
 --
 -- Conventions: types are spelled as PostgreSQL prints them (integer, bigint, real,
 -- double precision, boolean); every function states its volatility, its parallel label
--- and STRICT or CALLED ON NULL INPUT; every object's COMMENT follows it.
+-- and STRICT or CALLED ON NULL INPUT; every object made here is followed by its COMMENT.
 
 \echo Use "CREATE EXTENSION vecsearch" to load this file. \quit
 
