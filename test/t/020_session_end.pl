@@ -194,16 +194,19 @@ diag(sprintf('%d sessions terminated, %d cancelled, %d disconnected, %d fast sto
 # ceiling (4 by default: the backend and three helpers) and cannot raise it; a superuser
 # can.  (vecsearch_knn's 400 queries make enough tiles for 8 threads.)
 
-# Most threads backend $pid runs until it has $want or the statement ends.
+# Most threads backend $pid of session $s runs, until it has $want or the statement
+# ends (its output arrives).
 sub most_tasks
 {
-	my ($pid, $want) = @_;
+	my ($s, $pid, $want) = @_;
 	my $most = 0;
 	for (my $i = 0; $i < 120_000; $i++)
 	{
 		my $n = tasks($pid);
 		$most = $n if $n > $most;
-		last if $n == 0 || $most >= $want;
+		last if $most >= $want;
+		$s->{run}->pump_nb();
+		last if $s->{stdout} ne '';
 		usleep(1000);
 	}
 	return $most;
@@ -213,7 +216,7 @@ sub threads_seen
 {
 	my ($setup, $user, $want) = @_;
 	my ($s, $pid) = start_statement($stmt{vecsearch_knn}, $setup, $user);
-	my $most = most_tasks($pid, $want);
+	my $most = most_tasks($s, $pid, $want);
 	$node->psql('postgres', "SELECT pg_terminate_backend($pid, 60000)");
 	end_session($s);
 	return $most;
