@@ -6,8 +6,10 @@
  * query's top k, and the survivors are rechecked with the single-pair kernel the SQL
  * operators use, so every reported distance is bit for bit the operator's value.  Each
  * query keeps a bounded max-heap ordered by (distance, TID).  Query tiles are shared
- * among compute threads (GUC vecsearch.exact_threads); the threads run pure arithmetic
- * on memory prepared by the backend and never call PostgreSQL.  See src/README.
+ * among compute threads (GUC vecsearch.exact_threads, at most vecsearch.max_exact_threads);
+ * the threads run pure arithmetic on memory prepared by the backend, never call
+ * PostgreSQL, and are joined on every way out of a call or of the backend (an error,
+ * and a FATAL too: knn_threads_exit).  See src/README, "Threads".
  */
 #include "postgres.h"
 
