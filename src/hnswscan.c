@@ -171,7 +171,8 @@ exact_all(HnswScanOpaque so)
 	BlockNumber bufblk = InvalidBlockNumber;
 	const float *q = so->q;
 
-	HnswHeapInit(&so->all, Max(so->meta.nelements, 16), false);
+	/* sized by the validated slot count: nelements bounds nothing */
+	HnswHeapInit(&so->all, Max(Min(so->meta.nelements, nslots), 16), false);
 	so->tids = palloc_extended(sizeof(ItemPointerData) * (Size) Max(nslots, 1), MCXT_ALLOC_HUGE);
 	for (uint32 id = 0; id < nslots; id++)
 	{
@@ -228,7 +229,7 @@ exact_all(HnswScanOpaque so)
 		{
 			HnswUpperHeader *uh = (HnswUpperHeader *) &hdr;
 
-			id += HNSW_UPPER_SLOTS(r->m, uh->level, S) - 1;
+			id += HnswUpperSlots(r, id, uh->level) - 1;
 		}
 	}
 	if (BufferIsValid(buf))
