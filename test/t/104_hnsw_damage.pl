@@ -8,8 +8,8 @@
 # than the stated bound (prlimit on the postmaster; no "out of memory", no "invalid
 # memory alloc request size"), no statement outlives the client's timeout (every loop
 # can be cancelled), the checker never fails and reports every invalid metapage patch.
-# VS_DAMAGE_SEED picks the seed; VS_DAMAGE_ROUNDS the rounds (default 14 under CI=true,
-# else 50).  Each round damages all three indexes, one case each.
+# VS_DAMAGE_SEED picks the seed; VS_DAMAGE_ROUNDS the rounds (default 40 under CI=true,
+# else 120).  Each round damages all three indexes, one case each.
 use strict;
 use warnings;
 use File::Copy;
@@ -18,7 +18,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 my $seed = $ENV{VS_DAMAGE_SEED} // 20261202;
-my $rounds = $ENV{VS_DAMAGE_ROUNDS} // (($ENV{CI} // '') eq 'true' ? 14 : 50);
+my $rounds = $ENV{VS_DAMAGE_ROUNDS} // (($ENV{CI} // '') eq 'true' ? 40 : 120);
 srand($seed);
 note "seed $seed, $rounds rounds";
 
@@ -209,7 +209,8 @@ sub damage
 	my $img = readfile($f);
 	my $nblocks = length($img) / 8192;
 	my $meta = meta_of($img);
-	my $kind = pick(qw(patch patch patch meta_bytes file_bytes list list header count));
+	my $kind = pick(qw(patch patch patch meta_bytes file_bytes list list header header
+		count vector upper freelink));
 	if ($kind eq 'patch')
 	{
 		my $field = pick(qw(m m ef_construction metric dims slot_size slot_size next_slot
@@ -251,8 +252,33 @@ sub damage
 		}
 		return ("file bytes @d", 0);
 	}
+	if ($kind eq 'upper')
+	{
+		# a word of the build's packed upper records (lists of layers >= 1)
+		return if $meta->{packed_end} == $meta->{packed_start};
+		my $span = ($meta->{packed_end} - $meta->{packed_start}) * $meta->{slot_size};
+		my $at = $meta->{packed_start} * $meta->{slot_size} + 4 * int(rand($span / 4));
+		my $val = pick(0xFFFFFFFE, $meta->{next_slot} + 7, int(rand(2**32)), 0, 255);
+		put_slot_bytes($f, $meta, 0, $at, pack('L', $val));
+		return ("packed upper area byte $at -> $val", 0);
+	}
+	if ($kind eq 'freelink')
+	{
+		# the next-free link (block half of the heap TID) of the free list's head
+		return if $meta->{free_head} == 0xFFFFFFFF;
+		my $val = pick($meta->{next_slot} + 5, 0x7FFFFFFF, $meta->{packed_start}, $meta->{free_head});
+		put_slot_bytes($f, $meta, $meta->{free_head}, 0, pack('SS', $val >> 16, $val & 0xFFFF));
+		return ("free slot $meta->{free_head} link -> $val", 0);
+	}
 	# targeted slot damage: an element of the build (ids below packed_start)
 	my $id = int(rand($meta->{packed_start} || 1));
+	if ($kind eq 'vector')
+	{
+		my $i = int(rand($meta->{dims}));
+		my $val = pick('7fc00000', '7f800000', 'ff800000', '7f7fffff');
+		put_slot_bytes($f, $meta, $id, 16 + 8 * $meta->{m} + 4 * $i, pack('V', hex($val)));
+		return ("slot $id vector element $i -> 0x$val", 0);
+	}
 	if ($kind eq 'list')
 	{
 		my $i = int(rand(2 * $meta->{m}));
