@@ -8,8 +8,8 @@
 # than the stated bound (prlimit on the postmaster; no "out of memory", no "invalid
 # memory alloc request size"), no statement outlives the client's timeout (every loop
 # can be cancelled), the checker never fails and reports every invalid metapage patch.
-# VS_DAMAGE_SEED picks the seed; VS_DAMAGE_ROUNDS the rounds (default 40 under CI=true,
-# else 120).  Each round damages all three indexes, one case each.
+# VS_DAMAGE_SEED picks the seed; VS_DAMAGE_ROUNDS the rounds (default 80 under CI=true,
+# else 200).  Each round damages all three indexes, one case each.
 use strict;
 use warnings;
 use File::Copy;
@@ -18,7 +18,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 my $seed = $ENV{VS_DAMAGE_SEED} // 20261202;
-my $rounds = $ENV{VS_DAMAGE_ROUNDS} // (($ENV{CI} // '') eq 'true' ? 40 : 120);
+my $rounds = $ENV{VS_DAMAGE_ROUNDS} // (($ENV{CI} // '') eq 'true' ? 80 : 200);
 srand($seed);
 note "seed $seed, $rounds rounds";
 
