@@ -28,6 +28,9 @@ my $as_limit = 1536 * 1024 * 1024;
 
 my $node = PostgreSQL::Test::Cluster->new('damage');
 $node->init;
+my $pgdata = $node->data_dir;
+my %files;		# relation name -> its file
+my $clean = $node->basedir . '/clean';	# the clean copies
 $node->append_conf('postgresql.conf', qq{
 shared_buffers = 32MB
 statement_timeout = '30s'
@@ -79,29 +82,6 @@ for my $x (@idx)
 	});
 	is($node->safe_psql('postgres', "SELECT count(*) FROM vecsearch_index_check('i_$n')"), '0',
 		"i_$n is healthy before any damage");
-}
-
-# Files of every table and index, and their clean copies (taken stopped).
-my $pgdata = $node->data_dir;
-my %files;
-for my $x (@idx)
-{
-	my $n = $x->[0];
-	for my $rel ("t_$n", "i_$n")
-	{
-		$files{$rel} = "$pgdata/" . $node->safe_psql('postgres', "SELECT pg_relation_filepath('$rel')");
-	}
-}
-$node->stop('fast');
-my $clean = $node->basedir . '/clean';
-mkdir $clean;
-for my $rel (sort keys %files)
-{
-	for my $fork ('', '_fsm', '_vm')
-	{
-		copy("$files{$rel}$fork", "$clean/$rel$fork") or die "copy $rel$fork: $!"
-		  if -e "$files{$rel}$fork";
-	}
 }
 
 sub restore
@@ -315,6 +295,46 @@ sub run
 	else { $res = 'ok'; }
 	$count{$res}++;
 	return ($res, $out // '', $err // '');
+}
+
+# A known case first: the message and hint, the checker's row, REINDEX as the remedy.
+{
+	my $f = "$pgdata/" . $node->safe_psql('postgres', "SELECT pg_relation_filepath('i_d3')");
+	my $scan = "SET enable_seqscan = off; SELECT count(*) FROM (SELECT id FROM t_d3 ORDER BY v <-> '[1,2,3]' LIMIT 5) s;";
+	$node->stop('fast');
+	writeat($f, $META + 12, pack('S', 300));
+	start_limited();
+	my ($res, $out, $err) = run($scan);
+	is($res, 'XX002', 'a scan of an index whose metapage says m = 300 fails with XX002');
+	like($err, qr/ERROR:  XX002: index "i_d3" is corrupted: metapage m is 300, expected 2 to 100\n(.*\n)?HINT:  REINDEX the index\./,
+		'... naming the index, the field, its value and its limits, with a hint to REINDEX');
+	is($node->safe_psql('postgres', "SELECT coalesce(slot::text, '-') || ': ' || problem FROM vecsearch_index_check('i_d3')"),
+		'-: metapage m is 300, expected 2 to 100', 'the checker reports it as a row');
+	$node->safe_psql('postgres', 'REINDEX INDEX i_d3');
+	is($node->safe_psql('postgres', "SELECT count(*) FROM vecsearch_index_check('i_d3')"), '0', 'REINDEX rebuilds it');
+	is((run($scan))[1], '5', 'and it answers again');
+	%count = ();
+	$statements = 0;
+}
+
+# Files of every table and index, and their clean copies (taken stopped).
+for my $x (@idx)
+{
+	my $n = $x->[0];
+	for my $rel ("t_$n", "i_$n")
+	{
+		$files{$rel} = "$pgdata/" . $node->safe_psql('postgres', "SELECT pg_relation_filepath('$rel')");
+	}
+}
+$node->stop('fast');
+mkdir $clean;
+for my $rel (sort keys %files)
+{
+	for my $fork ('', '_fsm', '_vm')
+	{
+		copy("$files{$rel}$fork", "$clean/$rel$fork") or die "copy $rel$fork: $!"
+		  if -e "$files{$rel}$fork";
+	}
 }
 
 my %acceptable = map { $_ => 1 } qw(ok XX002 XX001 57014);
