@@ -425,6 +425,12 @@ retry:
 			elog(WARNING, "hnsw index \"%s\": free slot %u is not deleted (kind %d); free list dropped",
 				 RelationGetRelationName(index), mp->free_head, fh.kind);
 		reuse_next = BlockIdGetBlockNumber(&fh.heaptid.ip_blkid);
+		/* a damaged link must not reach the metapage (HnswMetaProblem) */
+		if (reuse != HNSW_INVALID_ID && reuse_next != HNSW_INVALID_ID &&
+			(reuse_next >= mp->next_slot ||
+			 (reuse_next >= mp->packed_start && reuse_next < mp->packed_end)))
+			HnswCorrupt(index, "free slot %u links to slot %u, outside the %u element slots",
+						mp->free_head, reuse_next, mp->next_slot);
 	}
 	if (reuse != HNSW_INVALID_ID)
 		id = reuse;
