@@ -4,15 +4,19 @@ EXTVERSION = 0.1.0
 
 MODULE_big = vecsearch
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
-HEADERS = $(wildcard src/*.h)
+# The headers are private to the module: none is installed (PGXS's HEADERS would put them
+# into the server's include directory).  VS_HEADERS only drives the rebuild rule below.
+VS_HEADERS = $(wildcard src/*.h)
 
 # sql/vecsearch.sql is the one install source; the versioned script is built from it.
 # Upgrade scripts (sql/vecsearch--A--B.sql) are installed as they are.
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
 
-# Every sql/<area>.sql that is not an install script is a pg_regress input.
-REGRESS = $(sort $(basename $(notdir $(filter-out sql/$(EXTENSION)%,$(wildcard sql/*.sql)))))
+# Every sql/<area>.sql that is not an install script (sql/vecsearch.sql, the built
+# sql/vecsearch--V.sql, upgrade scripts sql/vecsearch--A--B.sql) is a pg_regress input.
+VS_INSTALL_SQL = sql/$(EXTENSION).sql $(wildcard sql/$(EXTENSION)--*.sql)
+REGRESS = $(sort $(basename $(notdir $(filter-out $(VS_INSTALL_SQL),$(wildcard sql/*.sql)))))
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
 EXTRA_CLEAN = sql/$(EXTENSION)--$(EXTVERSION).sql test/kernels/test_distance test/bench/kernel_bench
@@ -23,13 +27,31 @@ PG_CFLAGS += -std=gnu99 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -W
 ifdef VECSEARCH_WERROR
 PG_CFLAGS += -Werror
 endif
+# VECSEARCH_ASSERT=1: our Assert()s are checked even on a server built without them (CI
+# runs the suite on such a build too).  Switching it needs a rebuild (test/run does that).
+ifdef VECSEARCH_ASSERT
+PG_CPPFLAGS += -DUSE_ASSERT_CHECKING
+endif
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# TAP tests through make, against the installed extension, as an OS user that may run
+# PostgreSQL (not root; test/run does this for root):
+#   make prove_installcheck [PROVE_TESTS='test/t/101_hnsw_recall.pl ...']
+PROVE_TESTS ?= $(sort $(wildcard test/t/*.pl))
+.PHONY: prove_installcheck
+prove_installcheck:
+	$(prove_installcheck)
+
+# PostgreSQL's layout (pg_bsd_indent with pgindent's options, typedefs.list): see the script.
+.PHONY: indent
+indent:
+	scripts/indent
+
 # Every object depends on every header (few files; a header change rebuilds all).
-$(OBJS): $(HEADERS)
+$(OBJS): $(VS_HEADERS)
 
 sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
 	cp $< $@

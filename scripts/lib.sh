@@ -32,9 +32,15 @@ vs_sandbox_init() {
 }
 
 vs_build_install() {
-	local werror=()
-	[ -n "${VECSEARCH_WERROR:-}" ] && werror=(VECSEARCH_WERROR=1)
-	make -C "$VS_ROOT" -s -j2 "${werror[@]}" >/dev/null
+	local flags=() stamp="$VS_ROOT/.build-flags"
+	[ -n "${VECSEARCH_WERROR:-}" ] && flags+=(VECSEARCH_WERROR=1)
+	[ -n "${VECSEARCH_ASSERT:-}" ] && flags+=(VECSEARCH_ASSERT=1)
+	# objects built with other flags (an assert build, say) are rebuilt, not mixed
+	if [ "$(cat "$stamp" 2>/dev/null)" != "${flags[*]}" ]; then
+		make -C "$VS_ROOT" -s clean >/dev/null
+		echo "${flags[*]}" >"$stamp"
+	fi
+	make -C "$VS_ROOT" -s -j2 "${flags[@]}" >/dev/null
 	if [ -n "${VS_SANDBOX:-}" ]; then
 		vs_sandbox_init
 		make -C "$VS_ROOT" -s install DESTDIR="$VS_SANDBOX" >/dev/null

@@ -107,13 +107,22 @@ INSERT INTO shells
 	FROM generate_series(1, 2500) i;
 CREATE TABLE shellq AS SELECT id AS qid, v FROM shells WHERE id % 200 = 1;
 SELECT count(*) FROM shellq;
+-- one run of vecsearch_knn per thread count (a SET between two statements: within one
+-- statement a function scan that does not depend on the setting would be reused)
+CREATE TEMP TABLE shell_knn (th int, k int, query int, rank int, row_tid tid, distance float8);
+SET vecsearch.exact_threads = 1;
+INSERT INTO shell_knn SELECT 1, k, knn.* FROM (VALUES (3), (40)) ks(k),
+	LATERAL vecsearch_knn('shells', 'v', (SELECT array_agg(v ORDER BY qid) FROM shellq), k) knn;
+SET vecsearch.exact_threads = 2;
+INSERT INTO shell_knn SELECT 2, k, knn.* FROM (VALUES (3), (40)) ks(k),
+	LATERAL vecsearch_knn('shells', 'v', (SELECT array_agg(v ORDER BY qid) FROM shellq), k) knn;
+RESET vecsearch.exact_threads;
 SELECT th, k, count(*) AS compared,
 	count(*) FILTER (WHERE knn.row_tid IS DISTINCT FROM sql.row_tid
 		OR knn.distance IS DISTINCT FROM sql.distance) AS mismatches
 FROM (VALUES (1), (2)) ts(th), (VALUES (3), (40)) ks(k),
-	LATERAL (SELECT set_config('vecsearch.exact_threads', th::text, false)) g,
-	LATERAL (SELECT * FROM vecsearch_knn('shells', 'v',
-		(SELECT array_agg(v ORDER BY qid) FROM shellq), k)) knn
+	LATERAL (SELECT query, rank, row_tid, distance FROM shell_knn
+			 WHERE shell_knn.th = ts.th AND shell_knn.k = ks.k) knn
 	FULL JOIN LATERAL (
 		SELECT * FROM (
 			SELECT (q.qid + 199) / 200 AS query,
@@ -122,7 +131,6 @@ FROM (VALUES (1), (2)) ts(th), (VALUES (3), (40)) ks(k),
 			FROM shellq q, shells s) x
 		WHERE rank <= k) sql USING (query, rank)
 GROUP BY th, k ORDER BY th, k;
-RESET vecsearch.exact_threads;
 
 -- fewer rows than k, an empty table, a materialized view, a table with a domain column
 SELECT count(*) FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], 1000);
@@ -259,6 +267,10 @@ CREATE TABLE parted (id int, v vector(3)) PARTITION BY RANGE (id);
 SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('parted', 'v', ARRAY['[1,1,1]']::vector[])$q$);
 SELECT pg_temp.err($q$SET vecsearch.exact_threads = 0$q$);
 SELECT pg_temp.err($q$SET vecsearch.exact_threads = 65$q$);
+-- the ceiling on threads: 4 by default, 1..64, superusers only
+SHOW vecsearch.max_exact_threads;
+SELECT pg_temp.err($q$SET vecsearch.max_exact_threads = 0$q$);
+SELECT pg_temp.err($q$SET vecsearch.max_exact_threads = 65$q$);
 
 -- privileges: the caller's, on the table or the column; no row-level security
 CREATE ROLE regress_vecsearch_reader;
@@ -267,6 +279,10 @@ GRANT SELECT ON big TO regress_vecsearch_reader;
 SET ROLE regress_vecsearch_reader;
 SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[])$q$);
 SELECT count(*) FROM vecsearch_knn('big', 'v', ARRAY[(SELECT v FROM big WHERE id = 1)], 3);
+SELECT pg_temp.err($q$SET vecsearch.max_exact_threads = 8$q$);
+-- asking for more is allowed: a call uses at most the ceiling (test/t/020_session_end.pl)
+SET vecsearch.exact_threads = 8;
+RESET vecsearch.exact_threads;
 RESET ROLE;
 GRANT SELECT (v) ON items TO regress_vecsearch_reader;
 SET ROLE regress_vecsearch_reader;

@@ -6,8 +6,10 @@
  * query's top k, and the survivors are rechecked with the single-pair kernel the SQL
  * operators use, so every reported distance is bit for bit the operator's value.  Each
  * query keeps a bounded max-heap ordered by (distance, TID).  Query tiles are shared
- * among compute threads (GUC vecsearch.exact_threads); the threads run pure arithmetic
- * on memory prepared by the backend and never call PostgreSQL.  See src/README.
+ * among compute threads (GUC vecsearch.exact_threads, at most vecsearch.max_exact_threads);
+ * the threads run pure arithmetic on memory prepared by the backend, never call
+ * PostgreSQL, and are joined on every way out of a call or of the backend (an error,
+ * and a FATAL too: knn_threads_exit).  See src/README, "Threads".
  */
 #include "postgres.h"
 
@@ -30,6 +32,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "storage/ipc.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -58,6 +61,7 @@
 #define KNN_TILE_QUERIES	32
 
 int			vs_exact_threads = VS_EXACT_THREADS_DEFAULT;
+int			vs_max_exact_threads = VS_MAX_EXACT_THREADS_DEFAULT;
 
 /* The SQL function's input function, to recognise our type when no argument gives it. */
 extern PGDLLEXPORT Datum vector_in(PG_FUNCTION_ARGS);
@@ -126,11 +130,18 @@ typedef struct KnnRun
 	int			next_tile;
 	int			tiles_done;
 	bool		stop;
+	/*
+	 * Set (atomically, also under mu) when the helpers are stopped: the run is over or
+	 * abandoned, so a helper leaves its job early.  Read without the lock in the long
+	 * loops of the jobs (knn_abandoned), so that stopping never waits for a whole job.
+	 */
+	bool		abandon;
 
 	int			nthreads;		/* including the backend itself */
 	int			nstarted;		/* helper threads actually running */
 	pthread_t  *threads;
 	float	  **outbuf;			/* per thread: qtile x KNN_SLAB_ROWS floats */
+	struct KnnRun *live_next;	/* the backend's list of runs with helpers (knn_live) */
 } KnnRun;
 
 typedef struct KnnWorker
@@ -138,6 +149,13 @@ typedef struct KnnWorker
 	KnnRun	   *run;
 	int			id;
 } KnnWorker;
+
+/* In a job: the helpers are being stopped, leave now (the answers are not used). */
+static inline bool
+knn_abandoned(KnnRun *r)
+{
+	return __atomic_load_n(&r->abandon, __ATOMIC_RELAXED);
+}
 
 /* ---------------------------------------------------------------------------------
  * Metrics and distances
@@ -606,6 +624,8 @@ knn_self_finish_query(KnnRun *r, int64 qi)
 		{
 			double		d;
 
+			if ((j & 1023) == 0 && knn_abandoned(r))
+				return;
 			if (j == qi)
 				continue;
 			if (s->exclude && ItemPointerEquals((ItemPointer) &s->exclude[qi], (ItemPointer) &b->tids[j]))
@@ -702,7 +722,7 @@ knn_tile(KnnRun *r, int t, float *out)
 	}
 	if (r->self_finish)
 	{
-		for (; nqt > 0; nqt--, q0++)
+		for (; nqt > 0 && !knn_abandoned(r); nqt--, q0++)
 			knn_self_finish_query(r, q0);
 		return;
 	}
@@ -720,6 +740,9 @@ knn_tile(KnnRun *r, int t, float *out)
 					j;
 
 		next = j0 + nxs;
+		/* a non-self matrix job spans every row: let a stop end it between slabs */
+		if (knn_abandoned(r))
+			return;
 		if (b->nrm)
 			__atomic_fetch_add(&r->visited, (int64) nxs * nqt, __ATOMIC_RELAXED);
 
@@ -876,7 +899,76 @@ knn_worker_main(void *arg)
 	return NULL;
 }
 
-/* Start the helper threads (as many as the system gives us; none is fine). */
+/*
+ * The runs of this backend whose helpers are running, newest first.  A run is linked
+ * here from the moment its first helper exists until knn_threads_stop has joined them
+ * all; only the backend thread reads or changes the list.
+ */
+static KnnRun *knn_live = NULL;
+static bool knn_exit_hook_registered = false;
+
+/*
+ * Stop and join the helper threads of run r and unlink it from knn_live.  No
+ * PostgreSQL call here: this runs on the way out of the backend too (knn_threads_exit).
+ * Safe to call twice.
+ */
+static void
+knn_threads_stop(KnnRun *r)
+{
+	KnnRun	  **p;
+	int			i;
+
+	if (r->nstarted == 0)
+		return;
+	pthread_mutex_lock(&r->mu);
+	r->stop = true;
+	__atomic_store_n(&r->abandon, true, __ATOMIC_RELAXED);
+	pthread_cond_broadcast(&r->work_cv);
+	/* a helper may wait for a tile the backend held when it raised an error */
+	pthread_cond_broadcast(&r->done_cv);
+	pthread_mutex_unlock(&r->mu);
+	for (i = 1; i <= r->nstarted; i++)
+		pthread_join(r->threads[i], NULL);
+	r->nstarted = 0;
+	for (p = &knn_live; *p != NULL; p = &(*p)->live_next)
+		if (*p == r)
+		{
+			*p = r->live_next;
+			break;
+		}
+	pthread_cond_destroy(&r->done_cv);
+	pthread_cond_destroy(&r->work_cv);
+	pthread_mutex_destroy(&r->mu);
+}
+
+/*
+ * before_shmem_exit callback: stop and join every helper still running.  A FATAL
+ * (pg_terminate_backend, a fast shutdown, a lost client) leaves the backend through
+ * proc_exit without the PG_FINALLY of the running call; its KnnRun (on the stack below
+ * us) and the memory the helpers use are still there now, but ShutdownPostgres, the
+ * before_shmem_exit callback that aborts the transaction and frees that memory, runs
+ * after this one: the callbacks run last registered first, and this one is registered
+ * when the first helpers start, long after InitPostgres registered ShutdownPostgres.
+ * (on_proc_exit would be too late: it runs after every shmem_exit callback.)
+ */
+static void
+knn_threads_exit(int code, Datum arg)
+{
+	while (knn_live != NULL)
+	{
+		KnnRun	   *r = knn_live;
+
+		knn_threads_stop(r);
+		if (knn_live == r)		/* cannot happen; never loop on it */
+			knn_live = r->live_next;
+	}
+}
+
+/*
+ * Start the helper threads (as many as the system gives us; none is fine) and link the
+ * run into knn_live.  The caller stops them in PG_FINALLY; knn_threads_exit does it
+ * when the backend exits.
+ */
 static void
 knn_threads_start(KnnRun *r)
 {
@@ -888,11 +980,19 @@ knn_threads_start(KnnRun *r)
 	r->nstarted = 0;
 	if (r->nthreads <= 1)
 		return;
+	if (!knn_exit_hook_registered)
+	{
+		before_shmem_exit(knn_threads_exit, (Datum) 0);
+		knn_exit_hook_registered = true;
+	}
+	r->threads = palloc0(sizeof(pthread_t) * r->nthreads);
+	workers = palloc0(sizeof(KnnWorker) * r->nthreads);
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->work_cv, NULL);
 	pthread_cond_init(&r->done_cv, NULL);
-	r->threads = palloc0(sizeof(pthread_t) * r->nthreads);
-	workers = palloc0(sizeof(KnnWorker) * r->nthreads);
+	r->stop = false;
+	r->abandon = false;
+	/* from here to the end of the function, nothing can raise an error or exit */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (i = 1; i < r->nthreads; i++)
@@ -904,26 +1004,18 @@ knn_threads_start(KnnRun *r)
 		r->nstarted++;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r->nstarted > 0)
+	{
+		r->live_next = knn_live;
+		knn_live = r;
+	}
+	else
+	{
+		pthread_cond_destroy(&r->done_cv);
+		pthread_cond_destroy(&r->work_cv);
+		pthread_mutex_destroy(&r->mu);
+	}
 	/* tiles are taken from a queue, so fewer threads than planned is harmless */
-}
-
-/* Stop and join the helper threads; safe to call twice and on the error path. */
-static void
-knn_threads_stop(KnnRun *r)
-{
-	int			i;
-
-	if (r->nstarted == 0)
-		return;
-	pthread_mutex_lock(&r->mu);
-	r->stop = true;
-	pthread_cond_broadcast(&r->work_cv);
-	/* a helper may wait for a tile the backend held when it raised an error */
-	pthread_cond_broadcast(&r->done_cv);
-	pthread_mutex_unlock(&r->mu);
-	for (i = 1; i <= r->nstarted; i++)
-		pthread_join(r->threads[i], NULL);
-	r->nstarted = 0;
 }
 
 /*
@@ -978,7 +1070,10 @@ knn_block_finish(KnnRun *r)
 		}
 		pthread_mutex_unlock(&r->mu);
 		knn_tile(r, t, r->outbuf[0]);
-		/* an error here stops the helpers in the caller's PG_FINALLY */
+		/*
+		 * an error here stops the helpers in the caller's PG_FINALLY, a FATAL in
+		 * knn_threads_exit
+		 */
 		CHECK_FOR_INTERRUPTS();
 		pthread_mutex_lock(&r->mu);
 		knn_job_done(r, t);
@@ -1120,8 +1215,11 @@ knn_run_init(KnnRun *r, const VsKnnSpec *spec, VsKnnResult *res)
 	}
 	res->rows = 0;
 
-	/* threads: never more than there are tiles of a useful size */
-	r->nthreads = Max(1, Min(vs_exact_threads, (spec->nq + 3) / 4));
+	/*
+	 * threads: what the session asks for, within the superuser's ceiling, and never
+	 * more than there are tiles of a useful size
+	 */
+	r->nthreads = Max(1, Min(Min(vs_exact_threads, vs_max_exact_threads), (spec->nq + 3) / 4));
 	r->qtile = Min(KNN_TILE_QUERIES,
 				   Max(4, (spec->nq + 2 * r->nthreads - 1) / (2 * r->nthreads)));
 	r->qtiles = (spec->nq + r->qtile - 1) / r->qtile;
@@ -2077,4 +2175,11 @@ VsExactScanInit(void)
 							VS_EXACT_THREADS_DEFAULT,
 							VS_EXACT_THREADS_MIN, VS_EXACT_THREADS_MAX,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vecsearch.max_exact_threads",
+							"Most compute threads one exact-KNN call may use, whatever vecsearch.exact_threads asks.",
+							"Only superusers can change it; a call uses the smaller of the two settings.",
+							&vs_max_exact_threads,
+							VS_MAX_EXACT_THREADS_DEFAULT,
+							VS_EXACT_THREADS_MIN, VS_EXACT_THREADS_MAX,
+							PGC_SUSET, 0, NULL, NULL, NULL);
 }

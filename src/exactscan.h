@@ -27,12 +27,17 @@
  */
 #define VS_KNN_RESULTS_MAX	INT64CONST(100000000)
 
-/* Compute threads per call (GUC vecsearch.exact_threads). */
+/*
+ * Compute threads per call (GUC vecsearch.exact_threads, any user), at most the ceiling
+ * vecsearch.max_exact_threads (superusers only; same range).
+ */
 #define VS_EXACT_THREADS_MIN		1
 #define VS_EXACT_THREADS_DEFAULT	2
 #define VS_EXACT_THREADS_MAX		64
+#define VS_MAX_EXACT_THREADS_DEFAULT	4
 
 extern int	vs_exact_threads;
+extern int	vs_max_exact_threads;
 
 /* The metrics, named as in SQL ('l2', 'ip', 'cosine', 'l1'). */
 typedef enum VsMetric

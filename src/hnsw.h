@@ -293,6 +293,8 @@ typedef struct HnswReader
 	uint32		slot_size;
 	HnswDistFn	dist;
 	int			nfetched;		/* distances computed (for max_scan_tuples) */
+	BlockNumber nblocks;		/* blocks known to exist (a lower bound) */
+	uint32		maxslots;		/* slots that fit in them: ids below are valid */
 } HnswReader;
 
 /* ---- hnsw.c ---- */
@@ -330,6 +332,12 @@ extern void HnswInitMetaPage(Page page, uint32 dims, int m, int efc,
 							 HnswMetric metric, uint32 seed);
 extern void HnswInitSlotPage(Page page);
 extern HnswMetaPageData HnswReadMeta(Relation index);
+extern bool HnswMetaProblem(const HnswMetaPageData *meta, BlockNumber nblocks,
+							char *buf, Size buflen);
+extern void HnswCorrupt(Relation index, const char *fmt,...)
+			pg_attribute_printf(2, 3) pg_attribute_noreturn();
+extern void HnswCheckIdSlow(HnswReader *r, uint32 id, uint32 from, int layer);
+extern uint32 HnswUpperSlots(HnswReader *r, uint32 id, int level);
 extern void HnswReaderInit(HnswReader *r, Relation index, const HnswMetaPageData *meta);
 extern Buffer HnswPinBlock(HnswReader *r, BlockNumber blkno);
 extern void HnswReadBytes(HnswReader *r, uint64 off, void *dst, Size len);
@@ -338,12 +346,26 @@ extern void HnswReadHeader(HnswReader *r, uint32 id, HnswElementHeader *hdr);
 extern uint32 HnswHeaderUpper(const HnswElementHeader *hdr);
 extern void HnswHeaderSetUpper(HnswElementHeader *hdr, uint32 upper, uint16 off);
 extern int	HnswReadList(HnswReader *r, uint32 id, int layer, uint32 *out);
+extern int	HnswReadListRaw(HnswReader *r, uint32 id, int layer, uint32 *out);
 extern uint64 HnswListOffset(HnswReader *r, uint32 id, int layer, int *cap);
 extern void HnswSearchLayerDisk(HnswReader *r, const float *q, HnswHeap *W,
 								HnswHeap *C, HnswVisited *v, int ef, int layer,
 								HnswHeap *discarded);
 extern void HnswDescendDisk(HnswReader *r, const float *q, uint32 *ep,
 							float *epdist, int fromlevel, int tolevel);
+
+/*
+ * HnswCheckId: error (index corrupted) unless slot id lies within the relation;
+ * from and layer name the list it was read from (HNSW_INVALID_ID: none).
+ * Every id read from a page passes here before it indexes the visited set or
+ * addresses a read.  See src/README ("Damaged indexes").
+ */
+static inline void
+HnswCheckId(HnswReader *r, uint32 id, uint32 from, int layer)
+{
+	if (unlikely(id >= r->maxslots))
+		HnswCheckIdSlow(r, id, from, layer);
+}
 
 /* candidates by (distance, id) for qsort */
 extern int	HnswCandCmp(const void *a, const void *b);

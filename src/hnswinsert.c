@@ -265,41 +265,48 @@ is_live(HnswReader *r, uint32 id)
 
 /*
  * peek_free: the first slot of the free list of level (metapage lock held,
- * mp the locked metapage), checked to be a deleted element of that level
- * whose upper record lies in the stream, or HNSW_INVALID_ID.  *fh gets its
- * header and *next the slot after it.  A damaged list sets *dropped: the
- * caller empties it (its slots stay unused until a REINDEX).
+ * mp the locked metapage, its heads validated by HnswMetaProblem), or
+ * HNSW_INVALID_ID.  *fh gets its header and *next the slot after it.  A head
+ * that is not a deleted element of that level sets *dropped: the caller
+ * empties the list (its slots stay unused until a REINDEX).  A link or an
+ * upper record outside the slots is damage (HnswCorrupt).
  */
 static uint32
 peek_free(HnswReader *r, Relation index, const HnswMetaPageData *mp, int level,
 		  HnswElementHeader *fh, uint32 *next, bool *dropped)
 {
 	uint32		head = HnswFreeHead(mp, level);
+	uint32		upper;
 
 	if (head == HNSW_INVALID_ID)
 		return HNSW_INVALID_ID;
-	if (head < mp->next_slot &&
-		!(head >= mp->packed_start && head < mp->packed_end))
+	if (head >= mp->next_slot ||
+		(head >= mp->packed_start && head < mp->packed_end))
+		HnswCorrupt(index, "free list head %u of level %d is not an element slot (%u slots)",
+					head, level, mp->next_slot);
+	HnswReadHeader(r, head, fh);
+	if (fh->kind != HNSW_KIND_DELETED || fh->level != level)
 	{
-		HnswReadHeader(r, head, fh);
-		if (fh->kind == HNSW_KIND_DELETED && fh->level == level)
-		{
-			uint32		upper = HnswHeaderUpper(fh);
-
-			if (level == 0 ||
-				(upper != HNSW_INVALID_ID &&
-				 (uint64) upper * mp->slot_size + fh->upper_off +
-				 HNSW_UPPER_BYTES(mp->m, level) <= (uint64) mp->next_slot * mp->slot_size))
-			{
-				*next = BlockIdGetBlockNumber(&fh->heaptid.ip_blkid);
-				return head;
-			}
-		}
+		elog(WARNING, "hnsw index \"%s\": free slot %u of level %d is not a deleted element of that level (kind %d, level %d); free list dropped",
+			 RelationGetRelationName(index), head, level, fh->kind, fh->level);
+		*dropped = true;
+		return HNSW_INVALID_ID;
 	}
-	elog(WARNING, "hnsw index \"%s\": free slot %u of level %d is not a deleted element of that level; free list dropped",
-		 RelationGetRelationName(index), head, level);
-	*dropped = true;
-	return HNSW_INVALID_ID;
+	/* a damaged link must not reach the metapage (HnswMetaProblem) */
+	*next = BlockIdGetBlockNumber(&fh->heaptid.ip_blkid);
+	if (*next != HNSW_INVALID_ID &&
+		(*next >= mp->next_slot ||
+		 (*next >= mp->packed_start && *next < mp->packed_end)))
+		HnswCorrupt(index, "free slot %u links to slot %u, outside the %u element slots",
+					head, *next, mp->next_slot);
+	upper = HnswHeaderUpper(fh);
+	if (level > 0 &&
+		(upper == HNSW_INVALID_ID || fh->upper_off >= mp->slot_size ||
+		 (uint64) upper * mp->slot_size + fh->upper_off +
+		 HNSW_UPPER_BYTES(mp->m, level) > (uint64) mp->next_slot * mp->slot_size))
+		HnswCorrupt(index, "free slot %u of level %d has its upper record at slot %u offset %u, outside the %u slots",
+					head, level, upper, fh->upper_off, mp->next_slot);
+	return head;
 }
 
 /*

@@ -14,6 +14,7 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/relscan.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -48,9 +49,31 @@ typedef struct HnswScanOpaqueData
 	/* exact mode: every element, as a min-heap, with its heap TID */
 	HnswHeap	all;
 	ItemPointerData *tids;
+
+	BlockNumber heapblocks;		/* table blocks known to exist */
 } HnswScanOpaqueData;
 
 typedef HnswScanOpaqueData *HnswScanOpaque;
+
+/*
+ * check_heaptid: the heap TID of element id, about to be returned, must name
+ * a row slot of a block the table has (it may have grown since the scan
+ * began); else the index is damaged.
+ */
+static void
+check_heaptid(IndexScanDesc scan, uint32 id, ItemPointer tid)
+{
+	HnswScanOpaque so = (HnswScanOpaque) scan->opaque;
+	BlockNumber blk = ItemPointerGetBlockNumberNoCheck(tid);
+	OffsetNumber off = ItemPointerGetOffsetNumberNoCheck(tid);
+
+	if (scan->heapRelation != NULL && blk >= so->heapblocks)
+		so->heapblocks = RelationGetNumberOfBlocks(scan->heapRelation);
+	if (off < FirstOffsetNumber || off > MaxHeapTuplesPerPage ||
+		(scan->heapRelation != NULL && blk >= so->heapblocks))
+		HnswCorrupt(scan->indexRelation, "element %u names row (%u,%u), not a row of the %u blocks of the table",
+					id, blk, off, so->heapblocks);
+}
 
 /* ambeginscan */
 IndexScanDesc
@@ -171,10 +194,7 @@ exact_all(HnswScanOpaque so)
 	BlockNumber bufblk = InvalidBlockNumber;
 	const float *q = so->q;
 
-	/*
-	 * nelements counts every insert ever made, so under churn it grows past
-	 * the slots that exist (each live element has one); size by the slots.
-	 */
+	/* sized by the validated slot count: nelements bounds nothing */
 	HnswHeapInit(&so->all, Max(Min(so->meta.nelements, nslots), 16), false);
 	so->tids = palloc_extended(sizeof(ItemPointerData) * (Size) Max(nslots, 1), MCXT_ALLOC_HUGE);
 	for (uint32 id = 0; id < nslots; id++)
@@ -232,7 +252,7 @@ exact_all(HnswScanOpaque so)
 		{
 			HnswUpperHeader *uh = (HnswUpperHeader *) &hdr;
 
-			id += HNSW_UPPER_SLOTS(r->m, uh->level, S) - 1;
+			id += HnswUpperSlots(r, id, uh->level) - 1;
 		}
 	}
 	if (BufferIsValid(buf))
@@ -309,6 +329,7 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 		{
 			HnswCand	c = HnswHeapPop(&so->all);
 
+			check_heaptid(scan, c.id, &so->tids[c.id]);
 			scan->xs_heaptid = so->tids[c.id];
 			scan->xs_recheck = false;
 			scan->xs_recheckorderby = false;
@@ -332,6 +353,7 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 			HnswReadHeader(&so->r, c.id, &hdr);
 			if (hdr.kind != HNSW_KIND_ELEMENT)
 				continue;
+			check_heaptid(scan, c.id, &hdr.heaptid);
 			so->lastdist = c.dist;
 			so->returned_any = true;
 			scan->xs_heaptid = hdr.heaptid;

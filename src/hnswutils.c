@@ -11,6 +11,7 @@
 
 #include "access/generic_xlog.h"
 #include "access/xact.h"
+#include "miscadmin.h"
 #include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
 #include "storage/bufpage.h"
@@ -378,6 +379,9 @@ HnswInitMetaPage(Page page, uint32 dims, int m, int efc, HnswMetric metric,
 	((PageHeader) page)->pd_lower = (char *) meta + sizeof(HnswMetaPageData) - (char *) page;
 }
 
+/* 105_hnsw_churn.pl emulates a metapage written before free_upper by its size */
+StaticAssertDecl(HNSW_META_SIZE_V1 == 64, "metapage of format 1 without free_upper is 64 bytes");
+
 /*
  * HnswFreeHead: first slot of the free list of deleted elements of level
  * (src/README, "Vacuum"), or HNSW_INVALID_ID.
@@ -427,26 +431,134 @@ HnswInitSlotPage(Page page)
 	((PageHeader) page)->pd_lower = ((PageHeader) page)->pd_upper;
 }
 
-/* Copy of the metapage contents (share lock held briefly). */
+/*
+ * HnswCorrupt: report damage found in the index: ERRCODE_INDEX_CORRUPTED,
+ * naming the index and what was found, with a hint to rebuild it.  Every
+ * check of what the access method reads from a page reports through here.
+ */
+void
+HnswCorrupt(Relation index, const char *fmt,...)
+{
+	char		what[512];
+	va_list		args;
+
+	va_start(args, fmt);
+	vsnprintf(what, sizeof(what), fmt, args);
+	va_end(args);
+	ereport(ERROR,
+			(errcode(ERRCODE_INDEX_CORRUPTED),
+			 errmsg("index \"%s\" is corrupted: %s", RelationGetRelationName(index), what),
+			 errhint("REINDEX the index.")));
+	pg_unreachable();
+}
+
+/*
+ * HnswMetaProblem: the one validation of a metapage copy, for an index of
+ * nblocks blocks.  Returns false when every field is in range and consistent
+ * with the others and with the relation size; else true, with the first
+ * problem described in buf.  Readers report it with HnswCorrupt, the checker
+ * as a row.  What it guarantees (see src/README, "Damaged indexes"): m, dims
+ * and ef_construction within their limits, slot_size derived from m and dims,
+ * every slot below next_slot inside the relation, the packed area, the entry
+ * point and the free list heads among those slots, the entry level at most
+ * HNSW_MAX_LEVEL.  nelements counts insertions (slots reused after VACUUM
+ * count again), so it bounds nothing and sizes nothing.
+ */
+bool
+HnswMetaProblem(const HnswMetaPageData *meta, BlockNumber nblocks, char *buf,
+				Size buflen)
+{
+	uint32		want;
+	uint64		room;
+
+#define META_PROBLEM(...) \
+	do { snprintf(buf, buflen, __VA_ARGS__); return true; } while (0)
+
+	if (meta->magic != HNSW_MAGIC)
+		META_PROBLEM("metapage magic is %08x, expected %08x (not an hnsw index?)",
+					 meta->magic, HNSW_MAGIC);
+	if (meta->version != HNSW_VERSION)
+		META_PROBLEM("metapage has format version %u, expected %u",
+					 meta->version, HNSW_VERSION);
+	if (meta->m < HNSW_M_MIN || meta->m > HNSW_M_MAX)
+		META_PROBLEM("metapage m is %u, expected %d to %d",
+					 meta->m, HNSW_M_MIN, HNSW_M_MAX);
+	if (meta->ef_construction < HNSW_EF_CONSTRUCTION_MIN ||
+		meta->ef_construction > HNSW_EF_CONSTRUCTION_MAX)
+		META_PROBLEM("metapage ef_construction is %u, expected %d to %d",
+					 meta->ef_construction, HNSW_EF_CONSTRUCTION_MIN,
+					 HNSW_EF_CONSTRUCTION_MAX);
+	if (meta->metric < HNSW_METRIC_L2 || meta->metric > HNSW_METRIC_L1)
+		META_PROBLEM("metapage metric is %u, expected %d to %d",
+					 meta->metric, HNSW_METRIC_L2, HNSW_METRIC_L1);
+	if (meta->dims > VECTOR_MAX_DIM)
+		META_PROBLEM("metapage has %u dimensions, expected at most %d",
+					 meta->dims, VECTOR_MAX_DIM);
+	want = meta->dims > 0 ? (uint32) HNSW_SLOT_SIZE(meta->m, meta->dims) : 0;
+	if (meta->slot_size != want)
+		META_PROBLEM("metapage slot size is %u, expected %u for m %u and %u dimensions",
+					 meta->slot_size, want, meta->m, meta->dims);
+	if (nblocks == 0)
+		META_PROBLEM("index has no metapage");
+	room = want > 0 ? (uint64) (nblocks - 1) * HNSW_PAGE_DATA / want : 0;
+	if (meta->next_slot > room || meta->next_slot == HNSW_INVALID_ID)
+		META_PROBLEM("metapage counts %u slots, but its %u slot pages hold %llu",
+					 meta->next_slot, nblocks - 1, (unsigned long long) room);
+	if (meta->packed_start > meta->packed_end || meta->packed_end > meta->next_slot)
+		META_PROBLEM("metapage packed upper area %u..%u is outside the %u slots",
+					 meta->packed_start, meta->packed_end, meta->next_slot);
+	if (meta->entry_id == HNSW_INVALID_ID)
+	{
+		if (meta->entry_level != -1)
+			META_PROBLEM("metapage has no entry point but entry level %d",
+						 meta->entry_level);
+	}
+	else
+	{
+		if (meta->entry_id >= meta->next_slot ||
+			(meta->entry_id >= meta->packed_start && meta->entry_id < meta->packed_end))
+			META_PROBLEM("metapage entry point %u is not an element slot (%u slots, packed area %u..%u)",
+						 meta->entry_id, meta->next_slot, meta->packed_start,
+						 meta->packed_end);
+		if (meta->entry_level < 0 || meta->entry_level > HNSW_MAX_LEVEL)
+			META_PROBLEM("metapage entry level is %d, expected 0 to %d",
+						 meta->entry_level, HNSW_MAX_LEVEL);
+	}
+	if (meta->free_head != HNSW_INVALID_ID &&
+		(meta->free_head >= meta->next_slot ||
+		 (meta->free_head >= meta->packed_start && meta->free_head < meta->packed_end)))
+		META_PROBLEM("metapage free list head %u is not an element slot (%u slots)",
+					 meta->free_head, meta->next_slot);
+	for (int l = 1; l <= HNSW_MAX_LEVEL; l++)
+	{
+		uint32		f = HnswFreeHead(meta, l);
+
+		if (f != HNSW_INVALID_ID &&
+			(f >= meta->next_slot || (f >= meta->packed_start && f < meta->packed_end)))
+			META_PROBLEM("metapage free list head %u of level %d is not an element slot (%u slots)",
+						 f, l, meta->next_slot);
+	}
+#undef META_PROBLEM
+	return false;
+}
+
+/*
+ * Copy of the metapage contents (share lock held briefly), validated by
+ * HnswMetaProblem against the relation size (read after the copy: the index
+ * only grows, and slots are allocated after the relation is extended).
+ */
 HnswMetaPageData
 HnswReadMeta(Relation index)
 {
 	Buffer		buf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
 	HnswMetaPageData meta;
+	char		problem[256];
 
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	meta = *(HnswMetaPageData *) PageGetContents(BufferGetPage(buf));
 	UnlockReleaseBuffer(buf);
-	if (meta.magic != HNSW_MAGIC)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("index \"%s\" is not an hnsw index", RelationGetRelationName(index))));
-	if (meta.version != HNSW_VERSION)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("hnsw index \"%s\" has format version %u, expected %u",
-						RelationGetRelationName(index), meta.version, HNSW_VERSION),
-				 errhint("REINDEX the index.")));
+	if (HnswMetaProblem(&meta, RelationGetNumberOfBlocks(index), problem, sizeof(problem)))
+		HnswCorrupt(index, "%s", problem);
 	return meta;
 }
 
@@ -462,19 +574,20 @@ get_cache(Relation index, BlockNumber need)
 
 	if (c == NULL || need > c->nrecent)
 	{
-		BlockNumber n = RelationGetNumberOfBlocks(index);
+		/* need was checked against the relation size (HnswPinBlock) */
+		uint64		n = Max(RelationGetNumberOfBlocks(index), need);
 		HnswRelCache *nc;
 
-		n = Max(n, need);
-		n = Max(n + n / 4, 16);
-		nc = MemoryContextAllocZero(index->rd_indexcxt,
-									offsetof(HnswRelCache, recent) + sizeof(Buffer) * n);
+		n = Min(Max(n + n / 4, 16), (uint64) MaxBlockNumber + 1);
+		nc = MemoryContextAllocExtended(index->rd_indexcxt,
+										offsetof(HnswRelCache, recent) + sizeof(Buffer) * (Size) n,
+										MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 		if (c != NULL)
 		{
 			memcpy(nc, c, offsetof(HnswRelCache, recent) + sizeof(Buffer) * c->nrecent);
 			pfree(c);
 		}
-		nc->nrecent = n;
+		nc->nrecent = (BlockNumber) n;
 		index->rd_amcache = nc;
 		c = nc;
 	}
@@ -493,6 +606,52 @@ HnswReaderInit(HnswReader *r, Relation index, const HnswMetaPageData *meta)
 	r->slot_size = meta->slot_size;
 	r->dist = HnswDistance(meta->metric);
 	r->nfetched = 0;
+	r->nblocks = 0;				/* learnt on the first access */
+	r->maxslots = 0;
+}
+
+/* Learn the relation size again (it grows with concurrent inserts). */
+static void
+reader_refresh(HnswReader *r)
+{
+	r->nblocks = RelationGetNumberOfBlocks(r->index);
+	r->maxslots = r->slot_size == 0 || r->nblocks <= 1 ? 0 :
+		(uint32) Min((uint64) (r->nblocks - 1) * HNSW_PAGE_DATA / r->slot_size,
+					 (uint64) HNSW_INVALID_ID);
+}
+
+/*
+ * HnswCheckIdSlow: HnswCheckId for an id beyond the slots known to exist:
+ * learn the relation size again (a concurrent insert may have extended it
+ * before linking its new element) and report damage if the slot still lies
+ * beyond it.  Ids between next_slot and the end of the relation are zero or
+ * half-written slots of concurrent inserts, harmless to read.
+ */
+void
+HnswCheckIdSlow(HnswReader *r, uint32 id, uint32 from, int layer)
+{
+	reader_refresh(r);
+	if (id < r->maxslots)
+		return;
+	if (from == HNSW_INVALID_ID)
+		HnswCorrupt(r->index, "slot %u is beyond the %u slots of its %u blocks",
+					id, r->maxslots, r->nblocks);
+	HnswCorrupt(r->index, "element %u has neighbour %u on layer %d, beyond the %u slots of its %u blocks",
+				from, id, layer, r->maxslots, r->nblocks);
+}
+
+/*
+ * HnswUpperSlots: the slots taken by the upper record of level level that
+ * starts at slot id (passes over all slots skip them), after checking the
+ * level.
+ */
+uint32
+HnswUpperSlots(HnswReader *r, uint32 id, int level)
+{
+	if (level < 1 || level > HNSW_MAX_LEVEL)
+		HnswCorrupt(r->index, "upper record at slot %u has level %d, expected 1 to %d",
+					id, level, HNSW_MAX_LEVEL);
+	return HNSW_UPPER_SLOTS(r->m, level, r->slot_size);
 }
 
 /*
@@ -505,6 +664,14 @@ HnswPinBlock(HnswReader *r, BlockNumber blkno)
 	HnswRelCache *c = (HnswRelCache *) r->index->rd_amcache;
 	Buffer		buf;
 
+	/* every block read passes here: one that does not exist is damage */
+	if (unlikely(blkno >= r->nblocks))
+	{
+		reader_refresh(r);
+		if (blkno >= r->nblocks)
+			HnswCorrupt(r->index, "a slot or list at block %u lies beyond its %u blocks",
+						blkno, r->nblocks);
+	}
 	if (c == NULL || blkno >= c->nrecent)
 		c = get_cache(r->index, blkno + 1);
 	buf = c->recent[blkno];
@@ -605,7 +772,9 @@ HnswListOffset(HnswReader *r, uint32 id, int layer, int *cap)
 {
 	HnswElementHeader hdr;
 	uint32		upper;
+	uint64		end;
 
+	HnswCheckId(r, id, HNSW_INVALID_ID, layer);
 	if (layer == 0)
 	{
 		*cap = 2 * r->m;
@@ -616,13 +785,39 @@ HnswListOffset(HnswReader *r, uint32 id, int layer, int *cap)
 	upper = HnswHeaderUpper(&hdr);
 	if (hdr.level < layer || upper == HNSW_INVALID_ID)
 		return 0;
+	/* the record must lie within the slots: level, slot and offset checked */
+	if (hdr.level > HNSW_MAX_LEVEL || hdr.upper_off >= r->slot_size)
+		HnswCorrupt(r->index, "element %u has level %d and its upper record at offset %u, expected at most %d and %u",
+					id, hdr.level, hdr.upper_off, HNSW_MAX_LEVEL, r->slot_size - 1);
+	end = (uint64) upper * r->slot_size + hdr.upper_off + HNSW_UPPER_BYTES(r->m, hdr.level);
+	if (end > (uint64) r->maxslots * r->slot_size)
+	{
+		reader_refresh(r);
+		if (end > (uint64) r->maxslots * r->slot_size)
+			HnswCorrupt(r->index, "element %u has its upper record at slot %u, beyond the %u slots of its %u blocks",
+						id, upper, r->maxslots, r->nblocks);
+	}
 	return (uint64) upper * r->slot_size + hdr.upper_off + HNSW_UPPER_HEADER_SIZE +
 		(uint64) (layer - 1) * r->m * sizeof(uint32);
 }
 
-/* Read element id's neighbour list on layer into out; returns the count. */
+/*
+ * Read element id's neighbour list on layer into out; returns the count.
+ * Every id returned lies within the relation (HnswCheckId).
+ */
 int
 HnswReadList(HnswReader *r, uint32 id, int layer, uint32 *out)
+{
+	int			n = HnswReadListRaw(r, id, layer, out);
+
+	for (int i = 0; i < n; i++)
+		HnswCheckId(r, out[i], id, layer);
+	return n;
+}
+
+/* HnswReadList without checking the ids read (the checker reports them). */
+int
+HnswReadListRaw(HnswReader *r, uint32 id, int layer, uint32 *out)
 {
 	int			cap;
 	uint64		off = HnswListOffset(r, id, layer, &cap);
@@ -651,9 +846,13 @@ HnswDescendDisk(HnswReader *r, const float *q, uint32 *ep, float *epdist,
 	{
 		bool		changed = true;
 
+		/* each round strictly lowers *epdist, so this ends; let it be cancelled */
 		while (changed)
 		{
-			int			n = HnswReadList(r, *ep, layer, list);
+			int			n;
+
+			CHECK_FOR_INTERRUPTS();
+			n = HnswReadList(r, *ep, layer, list);
 
 			changed = false;
 			for (int i = 0; i < n; i++)
@@ -718,9 +917,12 @@ HnswSearchLayerDisk(HnswReader *r, const float *q, HnswHeap *W, HnswHeap *C,
 
 	while (C->n > 0)
 	{
-		HnswCand	c = HnswHeapPop(C);
+		HnswCand	c;
 		int			n;
 
+		/* bounded: only unvisited ids, each below the validated maxslots, enter C */
+		CHECK_FOR_INTERRUPTS();
+		c = HnswHeapPop(C);
 		if (W->n >= ef && c.dist > HnswHeapTop(W).dist)
 		{
 			HnswHeapPush(C, c.dist, c.id);

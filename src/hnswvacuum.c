@@ -267,6 +267,7 @@ relink_orphans(HnswReader *r, uint32 entry, const bool *dead, const uint8 *kinds
 			{
 				uint32		id = queue[qh++];
 
+				CHECK_FOR_INTERRUPTS();
 				for (int layer = 0; layer <= levels[id]; layer++)
 				{
 					int			n = HnswReadList(r, id, layer, list);
@@ -391,6 +392,10 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		HnswReadHeader(&r, id, &hdr);
 		kinds[id] = hdr.kind;
 		levels[id] = hdr.level;
+		if ((hdr.kind == HNSW_KIND_ELEMENT || hdr.kind == HNSW_KIND_DELETED) &&
+			hdr.level > HNSW_MAX_LEVEL)
+			HnswCorrupt(index, "element %u has level %d, expected at most %d",
+						id, hdr.level, HNSW_MAX_LEVEL);
 		if (hdr.kind == HNSW_KIND_ELEMENT)
 		{
 			if (callback(&hdr.heaptid, callback_state))
@@ -415,7 +420,7 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			nstale++;
 		}
 		else if (hdr.kind == HNSW_KIND_UPPER)
-			id += HNSW_UPPER_SLOTS(meta.m, hdr.level, meta.slot_size) - 1;
+			id += HnswUpperSlots(&r, id, hdr.level) - 1;
 	}
 
 	/* pass 2 */

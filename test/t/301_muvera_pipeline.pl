@@ -11,8 +11,10 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
 
-my $root = $ENV{VS_ROOT} or die "VS_ROOT is not set (run through test/run)\n";
+# the repository (or test/run's copy of test/ and scripts/): two levels above this file
+my $root = $ENV{VS_ROOT} // "$FindBin::Bin/../..";
 my $fm = $ENV{VS_FMNIST_DIR} || '/usr/share/datasets/fashion-mnist';
 my $ndocs = 2000;
 my $nq = 30;
