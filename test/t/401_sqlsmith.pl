@@ -168,15 +168,17 @@ for my $i (0 .. $#passes)
 	my $ok = IPC::Run::run([ $sqlsmith, "--target=$conn", '--exclude-catalog', '--verbose',
 			"--max-queries=$per_pass", "--seed=$s" ],
 		'>', \$out, '2>', \$err, IPC::Run::timeout(1800));
+	PostgreSQL::Test::Utils::append_to_file(
+		"$PostgreSQL::Test::Utils::log_path/sqlsmith_pass" . ($i + 1) . '.log', $err);
 	# progress: one character per query ('.' ok, 'e' error, 't' timeout, 's' syntax
-	# error, 'c' broken connection) on lines of their own
+	# error, 'C' or 'c' broken connection) on lines of their own
 	my %n = (ok => 0, error => 0, broken => 0);
 	for my $line (split /\n/, $err)
 	{
-		next unless $line =~ /^[.etsc]+$/;
+		next unless $line =~ /^[.etscC]+$/;
 		$n{ok} += ($line =~ tr/.//);
 		$n{error} += ($line =~ tr/est//);
-		$n{broken} += ($line =~ tr/c//);
+		$n{broken} += ($line =~ tr/cC//);
 	}
 	my ($queries) = $err =~ /.*^queries: (\d+)$/ms;
 	$queries //= 0;
