@@ -195,9 +195,13 @@ for my $i (0 .. $#passes)
 }
 
 my $log = slurp_file($node->logfile);
-my @dead = grep { /terminated by signal|was terminated by|PANIC|reinitializing|database system was interrupted|not properly shut down|Failed process was running/ } split /\n/, $log;
+my @dead = grep { /terminated by signal|was terminated by|PANIC|reinitializing|database system was interrupted|not properly shut down/ } split /\n/, $log;
 is(scalar(@dead), 0, 'no server process died and the server never ran crash recovery');
-diag(join("\n", @dead[ 0 .. ($#dead < 20 ? $#dead : 19) ])) if @dead;
+if (@dead)
+{
+	my @what = grep { /Failed process was running/ } split /\n/, $log;
+	diag(join("\n", @dead[ 0 .. ($#dead < 20 ? $#dead : 19) ], @what[ 0 .. ($#what < 5 ? $#what : 4) ]));
+}
 my @internal = grep { /^\S+ \S+ \S+ \[\d+\] XX\d\d\d / } split /\n/, $log;
 is(scalar(@internal), 0, 'no internal error (SQLSTATE class XX) in the server log');
 diag(join("\n", @internal[ 0 .. ($#internal < 20 ? $#internal : 19) ])) if @internal;
