@@ -209,8 +209,9 @@ my $timeouts = () = $log =~ /ERROR:  canceling statement due to statement timeou
 my $noorder = () = $log =~ /cannot scan hnsw index without order/g;
 is($noorder, 0, 'the planner never chose an hnsw index for a scan without ORDER BY');
 
-# Elements the graph cannot reach are not damage: sqlsmith inserts copies of existing rows,
-# and exact duplicates take over their originals' links (counted, not asserted)
+# Elements the graph cannot reach are a loss of recall, not damage (counted, not asserted):
+# VACUUM's repair, after autovacuum removes sqlsmith's rolled-back inserts, does not always
+# reconnect every live element of these small high-dimensional tables
 is($node->safe_psql('smith', q{SELECT string_agg(t.idx::text || ': ' || c.problem, '; ')
 	FROM targets t, vecsearch_index_check(t.idx) c WHERE c.problem NOT LIKE '%not reachable%'}),
 	'', 'the checker finds no damage in any hnsw index afterwards');
