@@ -28,4 +28,23 @@ CREATE INDEX ON small_vecs USING hnsw (v vector_l2_ops);
 ANALYZE small_vecs;
 EXPLAIN (COSTS OFF) SELECT id FROM small_vecs ORDER BY v <-> '[1,1,1]' LIMIT 2;
 
-DROP TABLE big_vecs, big_any, small_vecs;
+-- an hnsw index cannot be scanned without an ORDER BY distance: the planner never picks it
+-- for such a scan, not even with sequential scans disabled (count(*) needs no column, so an
+-- index-only scan of any index qualifies; a partial index matches a WHERE on its predicate)
+CREATE TABLE plain_scan (id int, cat int, v vector(3));
+INSERT INTO plain_scan SELECT i, i % 10, ARRAY[i % 7, i % 11, i % 13] FROM generate_series(1, 5000) i;
+INSERT INTO plain_scan VALUES (0, 3, NULL);
+CREATE INDEX plain_scan_v ON plain_scan USING hnsw (v vector_l2_ops);
+CREATE INDEX plain_scan_cat3 ON plain_scan USING hnsw (v vector_cosine_ops) WHERE cat = 3;
+ANALYZE plain_scan;
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM plain_scan;
+SELECT count(*) FROM plain_scan;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM plain_scan WHERE cat = 3;
+SELECT count(*) FROM plain_scan WHERE cat = 3;
+SELECT count(*) FROM plain_scan WHERE cat = 3 AND v IS NULL;
+-- with an ORDER BY distance the index is still used
+EXPLAIN (COSTS OFF) SELECT id FROM plain_scan WHERE cat = 3 ORDER BY v <=> '[1,2,3]' LIMIT 3;
+RESET enable_seqscan;
+
+DROP TABLE big_vecs, big_any, small_vecs, plain_scan;

@@ -234,8 +234,12 @@ HnswGetMetric(Relation index)
 }
 
 /*
- * amcostestimate.  Without an ORDER BY distance the index is useless.  With
- * one, all of the graph walk happens before the first row, so the startup
+ * amcostestimate.  Without an ORDER BY distance the index cannot be scanned
+ * (hnswgettuple refuses), yet the planner offers such paths: an index-only
+ * scan when no column is needed (count(*)), and a partial index whose
+ * predicate the WHERE clause implies.  They cost 1000 * disable_cost, so a
+ * sequential scan wins even when enable_seqscan = off adds disable_cost to
+ * it.  With an ORDER BY distance, all of the graph walk happens before the first row, so the startup
  * cost is the whole walk: about 2 * m * ef_search elements evaluated (capped
  * by the index size), each a distance and a page touch.  Graph pages are
  * small in number and hot, so they are charged at seq_page_cost.  The
@@ -261,9 +265,9 @@ hnswcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 
 	if (path->indexorderbys == NIL)
 	{
-		*indexStartupCost = disable_cost;
-		*indexTotalCost = disable_cost;
-		*indexSelectivity = 0;
+		*indexStartupCost = 1000.0 * disable_cost;
+		*indexTotalCost = 1000.0 * disable_cost;
+		*indexSelectivity = 1.0;
 		*indexCorrelation = 0;
 		*indexPages = 0;
 		return;
