@@ -32,6 +32,9 @@
  *     are packed back to back there, each HNSW_UPPER_BYTES long, so they cost
  *     their size and not a slot each; passes over all slots skip the area;
  *   - nothing yet (all zero bytes: kind HNSW_KIND_FREE).
+ * VACUUM chains the deleted elements of each level in a free list (metapage
+ * free_head, free_upper); inserts of that level reuse them, element slot and
+ * upper record together (src/README, "Free lists").
  * Unused neighbour entries are HNSW_INVALID_ID; a list ends at the first one.
  * Vectors are stored in the form the distance uses (normalised for cosine).
  */
@@ -133,11 +136,25 @@ typedef struct HnswMetaPageData
 	uint32		nelements;		/* elements inserted (incl. later deleted) */
 	uint32		packed_start;	/* slots [packed_start, packed_end) hold the */
 	uint32		packed_end;		/* build's upper records packed back to back */
-	uint32		free_head;		/* first deleted slot free for reuse, or
-								 * HNSW_INVALID_ID; chained through the
-								 * block-number half of their heaptid */
+	uint32		free_head;		/* first deleted level-0 element slot free
+								 * for reuse, or HNSW_INVALID_ID; chained
+								 * through the block-number half of their
+								 * heaptid */
 	uint64		rng_state;		/* level generator state for aminsert */
+	uint32		free_upper[HNSW_MAX_LEVEL];	/* [L - 1]: first deleted element
+											 * of level L, plus 1, with its
+											 * upper record; 0 when empty */
 } HnswMetaPageData;
+
+/*
+ * free_upper came after the first release of format 1: a metapage written
+ * before has pd_lower below it, and the bytes of the page hole are zero,
+ * i.e. empty lists.  A write of free_upper raises pd_lower to cover it (the
+ * hole is not WAL-logged).  Heads of the per-level free lists:
+ */
+#define HNSW_META_SIZE_V1			offsetof(HnswMetaPageData, free_upper)
+extern uint32 HnswFreeHead(const HnswMetaPageData *meta, int level);
+extern void HnswSetFreeHead(Page metapage, int level, uint32 id);
 
 /*
  * Header of an element slot (16 bytes, 2-byte aligned within the 4-byte

@@ -5,7 +5,7 @@
  * (magic, version, sizes, entry point), every slot's kind, upper records
  * against their owners, every neighbour list (ids in range, pointing at live
  * elements of a high enough level, no self links, no duplicates, degree
- * within 2m / m, no entry after the end marker), the free list and
+ * within 2m / m, no entry after the end marker), the free lists and
  * reachability of every live element from the entry point.  Damage is
  * reported as rows: every value read is range-checked before it is used, and
  * an index-corruption error that a check still runs into (from the shared
@@ -295,9 +295,10 @@ check_index(CheckState *cs, Relation index)
 		report(cs, -1, "an element has level %d, above the entry point's %d",
 			   maxlevel, meta.entry_level);
 
-	/* the free list: deleted level-0 elements, no cycle */
+	/* the free lists: deleted elements of their level, no cycle */
+	for (int l = 0; l <= HNSW_MAX_LEVEL; l++)
 	{
-		uint32		f = meta.free_head;
+		uint32		f = HnswFreeHead(&meta, l);
 		uint32		steps = 0;
 
 		while (f != HNSW_INVALID_ID)
@@ -305,14 +306,14 @@ check_index(CheckState *cs, Relation index)
 			HnswElementHeader hdr;
 
 			CHECK_FOR_INTERRUPTS();
-			if (f >= nslots || kinds[f] != HNSW_KIND_DELETED || levels[f] != 0)
+			if (f >= nslots || kinds[f] != HNSW_KIND_DELETED || levels[f] != l)
 			{
-				report(cs, f, "free list names a slot that is not a deleted element of level 0");
+				report(cs, f, "free list names a slot that is not a deleted element of level %d", l);
 				break;
 			}
 			if (++steps > nslots)
 			{
-				report(cs, -1, "free list has a cycle");
+				report(cs, -1, "free list of level %d has a cycle", l);
 				break;
 			}
 			HnswReadHeader(&r, f, &hdr);

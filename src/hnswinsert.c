@@ -8,9 +8,9 @@
  *  2. search the graph with no lock held across page accesses (HNSW paper
  *     Alg. 1: greedy descent, then SEARCH-LAYER with ef_construction per
  *     layer, Alg. 4 heuristic picks at most m neighbours);
- *  3. lock the metapage, allocate the slots (a level-0 element takes a slot
- *     from the free list that VACUUM fills, else slots at the end), extend
- *     the relation, unlock;
+ *  3. lock the metapage, allocate the slots (a slot VACUUM freed of the
+ *     same level, with its upper record; else slots at the end), extend the
+ *     relation, unlock;
  *  4. write the element (vector, lists, upper record) before anyone links it;
  *  5. add the backlinks, one neighbour list at a time, with a
  *     compare-and-write under exclusive page locks (retry if it changed);
@@ -264,6 +264,52 @@ is_live(HnswReader *r, uint32 id)
 }
 
 /*
+ * peek_free: the first slot of the free list of level (metapage lock held,
+ * mp the locked metapage, its heads validated by HnswMetaProblem), or
+ * HNSW_INVALID_ID.  *fh gets its header and *next the slot after it.  A head
+ * that is not a deleted element of that level sets *dropped: the caller
+ * empties the list (its slots stay unused until a REINDEX).  A link or an
+ * upper record outside the slots is damage (HnswCorrupt).
+ */
+static uint32
+peek_free(HnswReader *r, Relation index, const HnswMetaPageData *mp, int level,
+		  HnswElementHeader *fh, uint32 *next, bool *dropped)
+{
+	uint32		head = HnswFreeHead(mp, level);
+	uint32		upper;
+
+	if (head == HNSW_INVALID_ID)
+		return HNSW_INVALID_ID;
+	if (head >= mp->next_slot ||
+		(head >= mp->packed_start && head < mp->packed_end))
+		HnswCorrupt(index, "free list head %u of level %d is not an element slot (%u slots)",
+					head, level, mp->next_slot);
+	HnswReadHeader(r, head, fh);
+	if (fh->kind != HNSW_KIND_DELETED || fh->level != level)
+	{
+		elog(WARNING, "hnsw index \"%s\": free slot %u of level %d is not a deleted element of that level (kind %d, level %d); free list dropped",
+			 RelationGetRelationName(index), head, level, fh->kind, fh->level);
+		*dropped = true;
+		return HNSW_INVALID_ID;
+	}
+	/* a damaged link must not reach the metapage (HnswMetaProblem) */
+	*next = BlockIdGetBlockNumber(&fh->heaptid.ip_blkid);
+	if (*next != HNSW_INVALID_ID &&
+		(*next >= mp->next_slot ||
+		 (*next >= mp->packed_start && *next < mp->packed_end)))
+		HnswCorrupt(index, "free slot %u links to slot %u, outside the %u element slots",
+					head, *next, mp->next_slot);
+	upper = HnswHeaderUpper(fh);
+	if (level > 0 &&
+		(upper == HNSW_INVALID_ID || fh->upper_off >= mp->slot_size ||
+		 (uint64) upper * mp->slot_size + fh->upper_off +
+		 HNSW_UPPER_BYTES(mp->m, level) > (uint64) mp->next_slot * mp->slot_size))
+		HnswCorrupt(index, "free slot %u of level %d has its upper record at slot %u offset %u, outside the %u slots",
+					head, level, upper, fh->upper_off, mp->next_slot);
+	return head;
+}
+
+/*
  * HnswInsertVector: insert vector x (dims floats) for heaptid into the graph
  * on disk.  x is in stored form already when prepared is true; otherwise it
  * is modified in place (normalised for cosine) and a zero vector under cosine
@@ -288,10 +334,17 @@ HnswInsertVector(Relation index, float *x, int dims, ItemPointer heaptid,
 	GenericXLogState *state;
 	HnswMetaPageData *mp;
 	char	   *rec;
-	Size		reclen;
+	char	   *uprec;
+	Size		uplen;
+	uint32		slot_size;
+	uint32		next_slot;
+	uint16		upper_off;
+	Page		metapage;
 	bool		searched_empty;
-	uint32		reuse;
+	int			reuse_level;
 	uint32		reuse_next = HNSW_INVALID_ID;
+	HnswElementHeader fh;
+	bool		drop[2] = {false, false};
 	HnswRng		rng;
 
 	meta = HnswReadMeta(index);
@@ -406,46 +459,54 @@ retry:
 		UnlockReleaseBuffer(metabuf);
 		goto retry;
 	}
-	uslots = level > 0 ? HNSW_UPPER_SLOTS(m, level, mp->slot_size) : 0;
+	slot_size = mp->slot_size;
+	uslots = level > 0 ? HNSW_UPPER_SLOTS(m, level, slot_size) : 0;
 	if ((uint64) mp->next_slot + 1 + uslots >= HNSW_INVALID_ID)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("hnsw index \"%s\" is full (%u slots)",
 						RelationGetRelationName(index), mp->next_slot)));
-	reuse = HNSW_INVALID_ID;
-	if (level == 0 && mp->free_head != HNSW_INVALID_ID && mp->free_head < mp->next_slot)
-	{
-		HnswElementHeader fh;
 
-		/* a slot freed by VACUUM (metapage lock held, then its page) */
-		HnswReadHeader(&r, mp->free_head, &fh);
-		if (fh.kind == HNSW_KIND_DELETED)
-			reuse = mp->free_head;
-		else
-			elog(WARNING, "hnsw index \"%s\": free slot %u is not deleted (kind %d); free list dropped",
-				 RelationGetRelationName(index), mp->free_head, fh.kind);
-		reuse_next = BlockIdGetBlockNumber(&fh.heaptid.ip_blkid);
-		/* a damaged link must not reach the metapage (HnswMetaProblem) */
-		if (reuse != HNSW_INVALID_ID && reuse_next != HNSW_INVALID_ID &&
-			(reuse_next >= mp->next_slot ||
-			 (reuse_next >= mp->packed_start && reuse_next < mp->packed_end)))
-			HnswCorrupt(index, "free slot %u links to slot %u, outside the %u element slots",
-						mp->free_head, reuse_next, mp->next_slot);
-	}
-	if (reuse != HNSW_INVALID_ID)
-		id = reuse;
-	else
+	/*
+	 * A slot VACUUM freed (src/README, "Vacuum"): one of the same level with
+	 * its upper record, else, for a level > 0, a level-0 slot and a new upper
+	 * record at the end, else new slots at the end.
+	 */
+	next_slot = mp->next_slot;
+	upper = HNSW_INVALID_ID;
+	upper_off = 0;
+	reuse_level = -1;
+	id = peek_free(&r, index, mp, level, &fh, &reuse_next, &drop[0]);
+	if (id != HNSW_INVALID_ID)
 	{
-		id = mp->next_slot;
-		ensure_blocks(index, blocks_for_slots((uint64) id + 1 + uslots, mp->slot_size));
+		reuse_level = level;
+		if (level > 0)
+		{
+			upper = HnswHeaderUpper(&fh);
+			upper_off = fh.upper_off;
+		}
 	}
-	upper = level > 0 ? id + 1 : HNSW_INVALID_ID;
+	else if (level > 0 &&
+			 (id = peek_free(&r, index, mp, 0, &fh, &reuse_next, &drop[1])) != HNSW_INVALID_ID)
+		reuse_level = 0;
+	if (reuse_level != level)
+	{
+		/* new slots: the element's (unless reused) and its upper record's */
+		if (id == HNSW_INVALID_ID)
+			id = next_slot++;
+		if (level > 0)
+		{
+			upper = next_slot;
+			next_slot += uslots;
+		}
+		ensure_blocks(index, blocks_for_slots(next_slot, slot_size));
+	}
 
 	/*
 	 * A reused slot may be one the search chose as a neighbour, if VACUUM
 	 * freed it meanwhile: never link the element to itself.
 	 */
-	if (reuse != HNSW_INVALID_ID)
+	if (reuse_level >= 0)
 		for (int layer = 0; layer <= top; layer++)
 		{
 			int			k = 0;
@@ -460,24 +521,30 @@ retry:
 			nnbrs[layer] = k;
 		}
 
-	/* step 4: the record (element slot plus upper record), lists filled */
-	reclen = (Size) (1 + uslots) * mp->slot_size;
-	rec = palloc0(reclen);
+	/*
+	 * step 4: the element slot and the upper record, lists filled; a new
+	 * upper record takes its uslots slots whole, a reused one its bytes
+	 */
+	rec = palloc0(slot_size);
+	uplen = level == 0 ? 0 :
+		reuse_level == level ? HNSW_UPPER_BYTES(m, level) : (Size) uslots * slot_size;
+	uprec = level > 0 ? palloc0(uplen) : NULL;
 	{
 		HnswElementHeader *hdr = (HnswElementHeader *) rec;
 		uint32	   *l0 = (uint32 *) (rec + HNSW_LIST0_OFFSET);
 
 		hdr->heaptid = *heaptid;
-		hdr->kind = HNSW_KIND_FREE;
+		/* unseen by whole-index passes until complete (below) */
+		hdr->kind = reuse_level >= 0 ? HNSW_KIND_DELETED : HNSW_KIND_FREE;
 		hdr->level = level;
-		HnswHeaderSetUpper(hdr, upper, 0);
+		HnswHeaderSetUpper(hdr, upper, upper_off);
 		for (int i = 0; i < 2 * m; i++)
 			l0[i] = i < nnbrs[0] ? nbrs[0][i] : HNSW_INVALID_ID;
 		memcpy(rec + HNSW_VECTOR_OFFSET(m), x, sizeof(float) * dims);
 		if (level > 0)
 		{
-			HnswUpperHeader *uh = (HnswUpperHeader *) (rec + mp->slot_size);
-			uint32	   *ul = (uint32 *) (rec + mp->slot_size + HNSW_UPPER_HEADER_SIZE);
+			HnswUpperHeader *uh = (HnswUpperHeader *) uprec;
+			uint32	   *ul = (uint32 *) (uprec + HNSW_UPPER_HEADER_SIZE);
 
 			uh->owner = id;
 			uh->kind = HNSW_KIND_UPPER;
@@ -489,15 +556,15 @@ retry:
 	}
 
 	state = GenericXLogStart(index);
-	mp = (HnswMetaPageData *) PageGetContents(GenericXLogRegisterBuffer(state, metabuf, 0));
-	if (reuse != HNSW_INVALID_ID)
-		mp->free_head = reuse_next;
-	else
-	{
-		if (mp->free_head != HNSW_INVALID_ID && level == 0)
-			mp->free_head = HNSW_INVALID_ID;	/* dropped, see above */
-		mp->next_slot = id + 1 + uslots;
-	}
+	metapage = GenericXLogRegisterBuffer(state, metabuf, 0);
+	mp = (HnswMetaPageData *) PageGetContents(metapage);
+	if (drop[0])
+		HnswSetFreeHead(metapage, level, HNSW_INVALID_ID);
+	if (drop[1])
+		HnswSetFreeHead(metapage, 0, HNSW_INVALID_ID);
+	if (reuse_level >= 0)
+		HnswSetFreeHead(metapage, reuse_level, reuse_next);
+	mp->next_slot = next_slot;
 	mp->nelements++;
 	if (mp->entry_id == HNSW_INVALID_ID)
 	{
@@ -506,7 +573,9 @@ retry:
 		mp->entry_id = id;
 		mp->entry_level = level;
 		GenericXLogFinish(state);
-		HnswWriteBytes(index, (uint64) id * mp->slot_size, rec, reclen);
+		if (level > 0)
+			HnswWriteBytes(index, (uint64) upper * slot_size + upper_off, uprec, uplen);
+		HnswWriteBytes(index, (uint64) id * slot_size, rec, slot_size);
 		UnlockReleaseBuffer(metabuf);
 		return true;
 	}
@@ -514,15 +583,18 @@ retry:
 	UnlockReleaseBuffer(metabuf);
 
 	/*
-	 * Write the record with kind FREE, then flip the kind: a record spanning
-	 * more pages than one GenericXLog record holds becomes visible to whole-
-	 * index passes (exact scan, VACUUM, checker) only once complete.
+	 * Write the upper record, then the element with kind FREE (DELETED for a
+	 * reused slot), then flip the kind: a record spanning more pages than one
+	 * GenericXLog record holds becomes visible to whole-index passes (exact
+	 * scan, VACUUM, checker) only once complete.
 	 */
-	HnswWriteBytes(index, (uint64) id * meta.slot_size, rec, reclen);
+	if (level > 0)
+		HnswWriteBytes(index, (uint64) upper * slot_size + upper_off, uprec, uplen);
+	HnswWriteBytes(index, (uint64) id * slot_size, rec, slot_size);
 	{
 		uint8		kind = HNSW_KIND_ELEMENT;
 
-		HnswWriteBytes(index, (uint64) id * meta.slot_size + offsetof(HnswElementHeader, kind),
+		HnswWriteBytes(index, (uint64) id * slot_size + offsetof(HnswElementHeader, kind),
 					&kind, 1);
 	}
 

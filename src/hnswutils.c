@@ -379,6 +379,46 @@ HnswInitMetaPage(Page page, uint32 dims, int m, int efc, HnswMetric metric,
 	((PageHeader) page)->pd_lower = (char *) meta + sizeof(HnswMetaPageData) - (char *) page;
 }
 
+/* 105_hnsw_churn.pl emulates a metapage written before free_upper by its size */
+StaticAssertDecl(HNSW_META_SIZE_V1 == 64, "metapage of format 1 without free_upper is 64 bytes");
+
+/*
+ * HnswFreeHead: first slot of the free list of deleted elements of level
+ * (src/README, "Vacuum"), or HNSW_INVALID_ID.
+ */
+uint32
+HnswFreeHead(const HnswMetaPageData *meta, int level)
+{
+	if (level == 0)
+		return meta->free_head;
+	if (level > HNSW_MAX_LEVEL || meta->free_upper[level - 1] == 0)
+		return HNSW_INVALID_ID;
+	return meta->free_upper[level - 1] - 1;
+}
+
+/*
+ * HnswSetFreeHead: set that head in the metapage image metapage (a
+ * GenericXLog copy); covers free_upper by pd_lower for a metapage written
+ * before it existed.
+ */
+void
+HnswSetFreeHead(Page metapage, int level, uint32 id)
+{
+	HnswMetaPageData *meta = (HnswMetaPageData *) PageGetContents(metapage);
+	PageHeader	ph = (PageHeader) metapage;
+	LocationIndex need = (char *) meta + sizeof(HnswMetaPageData) - (char *) metapage;
+
+	Assert(level >= 0 && level <= HNSW_MAX_LEVEL);
+	if (level == 0)
+	{
+		meta->free_head = id;
+		return;
+	}
+	if (ph->pd_lower < need)
+		ph->pd_lower = need;
+	meta->free_upper[level - 1] = id == HNSW_INVALID_ID ? 0 : id + 1;
+}
+
 /*
  * Initialise a slot page: the whole data area counts as used (pd_lower =
  * pd_upper), so generic WAL and full-page images carry every byte of it.
@@ -420,7 +460,7 @@ HnswCorrupt(Relation index, const char *fmt,...)
  * as a row.  What it guarantees (see src/README, "Damaged indexes"): m, dims
  * and ef_construction within their limits, slot_size derived from m and dims,
  * every slot below next_slot inside the relation, the packed area, the entry
- * point and the free list head among those slots, the entry level at most
+ * point and the free list heads among those slots, the entry level at most
  * HNSW_MAX_LEVEL.  nelements counts insertions (slots reused after VACUUM
  * count again), so it bounds nothing and sizes nothing.
  */
@@ -489,6 +529,15 @@ HnswMetaProblem(const HnswMetaPageData *meta, BlockNumber nblocks, char *buf,
 		 (meta->free_head >= meta->packed_start && meta->free_head < meta->packed_end)))
 		META_PROBLEM("metapage free list head %u is not an element slot (%u slots)",
 					 meta->free_head, meta->next_slot);
+	for (int l = 1; l <= HNSW_MAX_LEVEL; l++)
+	{
+		uint32		f = HnswFreeHead(meta, l);
+
+		if (f != HNSW_INVALID_ID &&
+			(f >= meta->next_slot || (f >= meta->packed_start && f < meta->packed_end)))
+			META_PROBLEM("metapage free list head %u of level %d is not an element slot (%u slots)",
+						 f, l, meta->next_slot);
+	}
 #undef META_PROBLEM
 	return false;
 }
@@ -658,7 +707,7 @@ HnswReadBytes(HnswReader *r, uint64 off, void *dst, Size len)
 
 /*
  * HnswSlotDistance: distance from q to the vector of element id, computed in
- * place on the page(s) holding it (vectors never change once written).
+ * place on the page(s) holding it.
  */
 float
 HnswSlotDistance(HnswReader *r, uint32 id, const float *q)
@@ -676,8 +725,11 @@ HnswSlotDistance(HnswReader *r, uint32 id, const float *q)
 		Buffer		buf = HnswPinBlock(r, blk);
 
 		/*
-		 * No content lock: a vector is written once, before any list links
-		 * to its element, and never changes; the pin keeps the page in place.
+		 * No content lock: a vector is written before any list links to its
+		 * element and changes only when VACUUM's free list hands the slot to
+		 * a new element; a read racing with that may mix the two vectors (a
+		 * wrong distance for one candidate, see src/README, "Free lists").
+		 * The pin keeps the page in place.
 		 */
 		sum += r->dist(q, (const float *) ((char *) BufferGetPage(buf) + HNSW_PAGE_DATA_START + in), n);
 		ReleaseBuffer(buf);

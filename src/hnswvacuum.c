@@ -9,13 +9,17 @@
  *     candidates the heuristic passed over) from its live members plus the
  *     live members of the dead elements' lists on that layer, so the paths
  *     that ran through a dead element survive; the entry point moves to the live
- *     element of highest level if it died;
+ *     element of highest level if it died or one of a higher level exists;
  *     then a walk from the entry point relinks live elements that lost
  *     every incoming link;
- *  3. mark the dead elements HNSW_KIND_DELETED and push the slots of those of
- *     level 0 on the free list of the metapage, from which inserts of level-0 elements
- *     take their slot (the block-number half of a deleted slot's heap TID
- *     links to the next free slot).
+ *  3. mark the dead elements HNSW_KIND_DELETED and push each on the free
+ *     list of its level in the metapage (the block-number half of a deleted
+ *     slot's heap TID links to the next one); an insert of an element of
+ *     level L takes a slot of level L there, element slot and upper record
+ *     together, so every stale link to the slot stays a link to an element
+ *     of a high enough level (src/README, "Free lists").
+ * amvacuumcleanup runs the passes with no row dead when ambulkdelete was
+ * not called, so the repair never waits for dead rows.
  * Elements deleted by an earlier VACUUM count as dead in pass 2 too: a
  * concurrent insert may have linked to one while it was being deleted.
  * Until pass 3 a dead element can still be returned by a concurrent scan;
@@ -38,7 +42,7 @@
 /* Re-select id's list on layer without its dead members. */
 static void
 repair_list(HnswReader *r, uint32 id, int layer, bool *dead,
-			uint8 *kinds, uint32 nslots)
+			uint8 *kinds, uint8 *levels, uint32 nslots)
 {
 	int			cap;
 	uint32		cur[2 * HNSW_M_MAX];
@@ -80,7 +84,8 @@ repair_list(HnswReader *r, uint32 id, int layer, bool *dead,
 				{
 					dead[e] = false;
 					kinds[e] = HNSW_KIND_ELEMENT;
-									}
+					levels[e] = hdr.level;	/* never below the old level */
+				}
 			}
 			if ((e < nslots && dead[e]) || e == id)
 				anydead = true;	/* (a self link is dropped as well) */
@@ -152,33 +157,111 @@ repair_list(HnswReader *r, uint32 id, int layer, bool *dead,
 }
 
 /*
- * relink_orphans: after the repair, walk the graph from the entry point
- * without entering dead elements; a live element no longer reached (its only
- * incoming links came from dead ones and the heuristic did not keep it) is
- * linked from a reached layer-0 neighbour of its own (HnswAddBacklink with
- * force), and the walk continues from it.
+ * link_orphan: put u into nb's layer-0 list with a compare-and-write
+ * (retried): in a free entry, else in place of the farthest member that
+ * some other reached list names too (indeg >= 2), so that no member loses
+ * its only incoming link.  Returns true when u is in the list afterwards.
+ */
+static bool
+link_orphan(HnswReader *r, uint32 nb, uint32 u, uint32 *indeg, uint32 nslots)
+{
+	uint32		cur[2 * HNSW_M_MAX];
+	uint32		upd[2 * HNSW_M_MAX];
+	float	   *nbvec = palloc(sizeof(float) * r->dims);
+	bool		linked = false;
+
+	HnswReadBytes(r, (uint64) nb * r->slot_size + HNSW_VECTOR_OFFSET(r->m),
+				  nbvec, sizeof(float) * r->dims);
+	for (int attempt = 0; attempt < 5 && !linked; attempt++)
+	{
+		int			cap;
+		uint64		off = HnswListOffset(r, nb, 0, &cap);
+		int			n = 0;
+		int			victim = -1;
+		bool		present = false;
+
+		HnswReadBytes(r, off, cur, sizeof(uint32) * cap);
+		while (n < cap && cur[n] != HNSW_INVALID_ID)
+			present |= cur[n++] == u;
+		if (present)
+		{
+			linked = true;
+			break;
+		}
+		memcpy(upd, cur, sizeof(uint32) * cap);
+		if (n < cap)
+			upd[n] = u;
+		else
+		{
+			float		far = -1;
+
+			for (int i = 0; i < n; i++)
+			{
+				float		d;
+
+				if (cur[i] >= nslots || indeg[cur[i]] < 2)
+					continue;
+				d = HnswSlotDistance(r, cur[i], nbvec);
+				if (d > far)
+				{
+					far = d;
+					victim = i;
+				}
+			}
+			if (victim < 0)
+				break;
+			upd[victim] = u;
+		}
+		if (HnswWriteIfUnchanged(r->index, off, cur, upd, sizeof(uint32) * cap))
+		{
+			if (victim >= 0)
+				indeg[cur[victim]]--;
+			indeg[u]++;
+			linked = true;
+		}
+	}
+	pfree(nbvec);
+	return linked;
+}
+
+/*
+ * relink_orphans: after the repair, walk the graph from the entry point over
+ * every layer without entering dead elements; a live element no longer
+ * reached (its incoming links came from dead ones and the heuristic kept
+ * none of them) is linked from a reached layer-0 neighbour of its own, or
+ * else from the nearest reached elements a layer-0 search from the entry
+ * point finds (link_orphan), and the walk goes on from it.  A link taken
+ * away for it can, through a cycle, still cut off what the walk had reached,
+ * so a round that linked anything is followed by a fresh walk (at most 4).
  */
 static void
 relink_orphans(HnswReader *r, uint32 entry, const bool *dead, const uint8 *kinds,
 			   const uint8 *levels, uint32 nslots)
 {
-	bool	   *seen = palloc_extended(nslots, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	bool	   *seen = palloc_extended(nslots, MCXT_ALLOC_HUGE);
+	uint32	   *indeg = palloc_extended(sizeof(uint32) * nslots, MCXT_ALLOC_HUGE);
 	uint32	   *queue = palloc_extended(sizeof(uint32) * nslots, MCXT_ALLOC_HUGE);
 	uint32		list[2 * HNSW_M_MAX];
 	float	   *vec = palloc(sizeof(float) * r->dims);
-	uint32		qh = 0,
-				qt = 0;
 
 	if (entry == HNSW_INVALID_ID || entry >= nslots)
 		return;
-	queue[qt++] = entry;
-	seen[entry] = true;
-	for (int sweep = 0; sweep < 3; sweep++)
+	for (int round = 0; round < 4; round++)
 	{
-		bool		again = false;
+		uint32		qh = 0,
+					qt = 0;
+		uint32		nlinked = 0;
+		bool		orphans = false;
 
+		memset(seen, 0, nslots);
+		memset(indeg, 0, sizeof(uint32) * nslots);
+		indeg[entry] = 2;		/* the root needs no incoming link */
+		queue[qt++] = entry;
+		seen[entry] = true;
 		for (uint32 u = 0; u <= nslots; u++)
 		{
+			bool		linked = false;
+
 			/* drain the walk */
 			while (qh < qt)
 			{
@@ -193,7 +276,10 @@ relink_orphans(HnswReader *r, uint32 entry, const bool *dead, const uint8 *kinds
 					{
 						uint32		e = list[i];
 
-						if (e < nslots && !seen[e] && !dead[e] && kinds[e] == HNSW_KIND_ELEMENT)
+						if (e >= nslots || dead[e] || kinds[e] != HNSW_KIND_ELEMENT)
+							continue;
+						indeg[e]++;
+						if (!seen[e])
 						{
 							seen[e] = true;
 							queue[qt++] = e;
@@ -204,26 +290,54 @@ relink_orphans(HnswReader *r, uint32 entry, const bool *dead, const uint8 *kinds
 			if (u == nslots || seen[u] || dead[u] || kinds[u] != HNSW_KIND_ELEMENT)
 				continue;
 			vacuum_delay_point();
+			orphans = true;
 			{
 				int			n = HnswReadList(r, u, 0, list);
-				bool		linked = false;
+
+				for (int i = 0; i < n && !linked; i++)
+					if (list[i] < nslots && seen[list[i]] && !dead[list[i]])
+						linked = link_orphan(r, list[i], u, indeg, nslots);
+			}
+			if (!linked)
+			{
+				/* none of its neighbours is reached: search for the nearest */
+				HnswHeap	W,
+							C;
+				HnswVisited *v = HnswVisitedAcquire(nslots);
+				int			ef = 2 * r->m;
 
 				HnswReadBytes(r, (uint64) u * r->slot_size + HNSW_VECTOR_OFFSET(r->m),
 							  vec, sizeof(float) * r->dims);
-				for (int i = 0; i < n && !linked; i++)
-					if (list[i] < nslots && seen[list[i]] && !dead[list[i]])
-						linked = HnswAddBacklink(r, list[i], u, 0,
-												 HnswSlotDistance(r, list[i], vec), true);
-				if (linked)
+				HnswHeapInit(&W, ef + 2, true);
+				HnswHeapInit(&C, ef * 4, false);
+				HnswVisitedSet(v, entry);
+				HnswHeapPush(&W, HnswSlotDistance(r, entry, vec), entry);
+				HnswHeapPush(&C, HnswSlotDistance(r, entry, vec), entry);
+				HnswSearchLayerDisk(r, vec, &W, &C, v, ef, 0, NULL);
+				HnswVisitedRelease(v);
 				{
-					seen[u] = true;
-					queue[qt++] = u;
+					int			nw = W.n;
+					HnswCand   *found = palloc(sizeof(HnswCand) * Max(nw, 1));
+
+					for (int i = nw - 1; i >= 0; i--)
+						found[i] = HnswHeapPop(&W);
+					for (int i = 0; i < nw && !linked; i++)
+						if (found[i].id < nslots && found[i].id != u && seen[found[i].id] &&
+							!dead[found[i].id])
+							linked = link_orphan(r, found[i].id, u, indeg, nslots);
+					pfree(found);
 				}
-				else
-					again = true;
+				pfree(W.a);
+				pfree(C.a);
+			}
+			if (linked)
+			{
+				seen[u] = true;
+				queue[qt++] = u;
+				nlinked++;
 			}
 		}
-		if (!again)
+		if (!orphans || nlinked == 0)
 			break;
 	}
 }
@@ -245,6 +359,8 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	double		nstale = 0;
 	uint32		best = HNSW_INVALID_ID;
 	int			bestlevel = -1;
+	Buffer		metabuf;
+	HnswMetaPageData *mp;
 	MemoryContext ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum",
 											  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(ctx);
@@ -307,87 +423,100 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			id += HnswUpperSlots(&r, id, hdr.level) - 1;
 	}
 
+	/* pass 2 */
 	if (ndead > 0 || nstale > 0)
 	{
-		Buffer		metabuf;
-		HnswMetaPageData *mp;
-
-		/* pass 2 */
 		for (uint32 id = 0; id < nslots; id++)
 		{
 			if (kinds[id] != HNSW_KIND_ELEMENT || dead[id])
 				continue;
 			vacuum_delay_point();
 			for (int layer = 0; layer <= levels[id]; layer++)
-				repair_list(&r, id, layer, dead, kinds, nslots);
+				repair_list(&r, id, layer, dead, kinds, levels, nslots);
 		}
+	}
 
-		/* entry point */
-		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
-		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
-		mp = (HnswMetaPageData *) PageGetContents(BufferGetPage(metabuf));
-		if (mp->entry_id != HNSW_INVALID_ID && mp->entry_id < nslots && dead[mp->entry_id])
-		{
-			GenericXLogState *state = GenericXLogStart(index);
+	/*
+	 * entry point: the live element of highest level if it died, or if
+	 * one of a higher level exists (an insert racing with an earlier
+	 * VACUUM's move of the entry point can leave one above it)
+	 */
+	metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+	mp = (HnswMetaPageData *) PageGetContents(BufferGetPage(metabuf));
+	if ((mp->entry_id != HNSW_INVALID_ID && mp->entry_id < nslots && dead[mp->entry_id]) ||
+		(best != HNSW_INVALID_ID && bestlevel > mp->entry_level))
+	{
+		GenericXLogState *state = GenericXLogStart(index);
 
-			mp = (HnswMetaPageData *) PageGetContents(GenericXLogRegisterBuffer(state, metabuf, 0));
-			mp->entry_id = best;
-			mp->entry_level = best == HNSW_INVALID_ID ? -1 : bestlevel;
-			GenericXLogFinish(state);
-		}
-		UnlockReleaseBuffer(metabuf);
-		relink_orphans(&r, HnswReadMeta(index).entry_id, dead, kinds, levels, nslots);
+		mp = (HnswMetaPageData *) PageGetContents(GenericXLogRegisterBuffer(state, metabuf, 0));
+		mp->entry_id = best;
+		mp->entry_level = best == HNSW_INVALID_ID ? -1 : bestlevel;
+		GenericXLogFinish(state);
+	}
+	UnlockReleaseBuffer(metabuf);
 
+	relink_orphans(&r, HnswReadMeta(index).entry_id, dead, kinds, levels, nslots);
+
+	if (ndead > 0)
+	{
 		/*
 		 * pass 3, under the metapage lock (before any slot page, as always):
-		 * mark the dead elements and push their slots on the free list
+		 * mark the dead elements and push each on the free list of its level
+		 * (src/README, "Vacuum": why reuse is safe with concurrent scans)
 		 */
 		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
 		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 		{
-			uint32		head = ((HnswMetaPageData *) PageGetContents(BufferGetPage(metabuf)))->free_head;
-			bool		pushed = false;
+			HnswMetaPageData *cur = (HnswMetaPageData *) PageGetContents(BufferGetPage(metabuf));
+			uint32		heads[HNSW_MAX_LEVEL + 1];
+			bool		pushed[HNSW_MAX_LEVEL + 1];
 
+			for (int l = 0; l <= HNSW_MAX_LEVEL; l++)
+			{
+				heads[l] = HnswFreeHead(cur, l);
+				pushed[l] = false;
+			}
 			for (uint32 id = nslots; id-- > 0;)
 			{
-				ItemPointerData link;
 				struct
 				{
 					ItemPointerData tid;
 					uint8		kind;
 				}			upd;
+				int			l = levels[id];
 
 				if (!dead[id] || kinds[id] == HNSW_KIND_DELETED)
 					continue;
-				if (levels[id] > 0)
+				if (l > HNSW_MAX_LEVEL)
 				{
-					/*
-					 * Not reused: a stale upper-layer link to the slot would
-					 * then name an element of level 0.
-					 */
+					/* not an element aminsert could give this layout to */
 					uint8		kind = HNSW_KIND_DELETED;
 
 					HnswWriteBytes(index, (uint64) id * meta.slot_size +
 								   offsetof(HnswElementHeader, kind), &kind, 1);
 					continue;
 				}
-				ItemPointerSetBlockNumber(&link, head);
-				link.ip_posid = 0;
-				upd.tid = link;
+				ItemPointerSetBlockNumber(&upd.tid, heads[l]);
+				upd.tid.ip_posid = 0;
 				upd.kind = HNSW_KIND_DELETED;
 				HnswWriteBytes(index, (uint64) id * meta.slot_size, &upd,
 							   offsetof(HnswElementHeader, kind) + 1);
-				head = id;
-				pushed = true;
+				heads[l] = id;
+				pushed[l] = true;
 			}
-			if (pushed)
-			{
-				GenericXLogState *state = GenericXLogStart(index);
+			for (int l = 0; l <= HNSW_MAX_LEVEL; l++)
+				if (pushed[l])
+				{
+					GenericXLogState *state = GenericXLogStart(index);
+					Page		page = GenericXLogRegisterBuffer(state, metabuf, 0);
 
-				mp = (HnswMetaPageData *) PageGetContents(GenericXLogRegisterBuffer(state, metabuf, 0));
-				mp->free_head = head;
-				GenericXLogFinish(state);
-			}
+					for (int k = l; k <= HNSW_MAX_LEVEL; k++)
+						if (pushed[k])
+							HnswSetFreeHead(page, k, heads[k]);
+					GenericXLogFinish(state);
+					break;
+				}
 		}
 		UnlockReleaseBuffer(metabuf);
 	}
@@ -400,20 +529,28 @@ hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	return stats;
 }
 
-/* amvacuumcleanup */
+/* A bulk-delete callback for which no row is dead. */
+static bool
+none_dead(ItemPointer itemptr, void *state)
+{
+	return false;
+}
+
+/*
+ * amvacuumcleanup.  When this VACUUM did not call ambulkdelete (the heap had
+ * no dead rows), run its repair here with no row dead, as GiST's cleanup
+ * scans when bulk delete did not: links that inserts racing with an earlier
+ * VACUUM made to deleted elements, elements a re-selected list left without
+ * an incoming link, and an entry point below a newer element are repaired by
+ * the next VACUUM whatever it finds in the heap.
+ */
 IndexBulkDeleteResult *
 hnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 {
 	if (info->analyze_only)
 		return stats;
 	if (stats == NULL)
-	{
-		HnswMetaPageData meta = HnswReadMeta(info->index);
-
-		stats = palloc0(sizeof(IndexBulkDeleteResult));
-		stats->num_index_tuples = meta.nelements;
-		stats->estimated_count = true;
-	}
+		stats = hnswbulkdelete(info, NULL, none_dead, NULL);
 	stats->num_pages = RelationGetNumberOfBlocks(info->index);
 	return stats;
 }
