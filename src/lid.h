@@ -6,7 +6,7 @@
 #ifndef VECSEARCH_LID_H
 #define VECSEARCH_LID_H
 
-#include "exactscan.h"
+#include "knn.h"
 
 /* k of the LID estimate: the estimator needs two distances at least. */
 #define VS_LID_K_MIN		2

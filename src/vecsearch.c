@@ -5,7 +5,7 @@
 #include "postgres.h"
 
 #include "distance.h"
-#include "exactscan.h"
+#include "knn.h"
 #include "fmgr.h"
 #include "hnsw.h"
 
@@ -18,5 +18,5 @@ _PG_init(void)
 {
 	VsKernelsInit();
 	HnswInit();
-	VsExactScanInit();
+	VsKnnInit();
 }
