@@ -112,7 +112,7 @@ order_lids(const float *vecs, int dims, int64 n, HnswMetric metric, int k, uint6
 	spec.skip_zero = true;
 
 	if (n <= HNSW_ORDER_EXACT_MAX_ROWS &&
-		n * k <= (int64) HNSW_ORDER_EXACT_MAX_ROWS * HNSW_LID_K_DEFAULT)
+		n * k <= (int64) HNSW_ORDER_EXACT_MAX_ROWS * VS_LID_K_DEFAULT)
 	{
 		/* one self join over every row */
 		spec.queries = vecs;

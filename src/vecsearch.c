@@ -1,13 +1,16 @@
 /*
- * vecsearch.c: module entry point.  _PG_init chooses the distance kernels for this CPU
- * and registers the settings and relation options of each part of the extension.
+ * vecsearch.c: module entry point.  _PG_init chooses the distance kernels for this CPU,
+ * registers the settings and relation options of each part of the extension, and
+ * reserves the vecsearch prefix of settings.  See src/README.
  */
 #include "postgres.h"
 
-#include "distance.h"
-#include "knn.h"
 #include "fmgr.h"
+#include "utils/guc.h"
+
+#include "distance.h"
 #include "hnsw.h"
+#include "knn.h"
 
 PG_MODULE_MAGIC;
 
@@ -19,4 +22,6 @@ _PG_init(void)
 	VsKernelsInit();
 	HnswInit();
 	VsKnnInit();
+	/* after every vecsearch.* setting is defined (HnswInit reserves hnsw.*) */
+	MarkGUCPrefixReserved("vecsearch");
 }
