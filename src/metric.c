@@ -4,7 +4,7 @@
  * VsMetricFromName and VsMetricName map SQL metric names, VsMetricFromOperator the
  * distance operators, VsMetricFromSupportFunction hnsw's opclass support functions;
  * VsMetricDistance gives the operators' values with the kernels of distance.c.  See
- * src/README, section Metrics.
+ * src/README, section Exact KNN engine (the recheck).
  */
 #include "postgres.h"
 

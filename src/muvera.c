@@ -461,7 +461,7 @@ check_fde_param(const char *name, int value, int min, int max)
  */
 static FdeState *
 get_fde_state(FunctionCallInfo fcinfo, FdeState *s, int dim, int reps, int bits,
-			int proj, int32 seed, int final_dim)
+			  int proj, int32 seed, int final_dim)
 {
 	MemoryContext old;
 	int64		dproj,
@@ -579,7 +579,7 @@ get_fde_state(FunctionCallInfo fcinfo, FdeState *s, int dim, int reps, int bits,
 			fde_stream_seed(&rng, (int64) seed + r, FDE_STREAM_PROJECTION);
 			for (int i = 0; i < dim; i++)
 				fde_sketch_entry(&rng, proj, &s->cs_index[r * dim + i],
-								&s->cs_sign[r * dim + i]);
+								 &s->cs_sign[r * dim + i]);
 		}
 	}
 
