@@ -1,16 +1,13 @@
 /*
- * metric.c: metric names and the distance dispatch.
+ * metric.c: the name mappings of the metrics.
  *
  * VsMetricFromName and VsMetricName map SQL metric names, VsMetricFromOperator the
- * distance operators, VsMetricFromSupportFunction hnsw's opclass support functions;
- * VsMetricDistance gives the operators' values with the kernels of distance.c.  See
+ * distance operators, VsMetricFromSupportFunction hnsw's opclass support functions
+ * (VsMetricDistance, the distances, is inline in metric.h).  See
  * src/README, section Exact KNN engine (the recheck).
  */
 #include "postgres.h"
 
-#include <math.h>
-
-#include "distance.h"
 #include "metric.h"
 
 VsMetric
@@ -79,39 +76,4 @@ VsMetricFromSupportFunction(const char *procname, bool has_norm, VsMetric *metri
 	else
 		return false;
 	return true;
-}
-
-/*
- * The operator's value for "row <op> query".  Keep in step with the operators in
- * src/vector.c: same kernels, same argument order, same double arithmetic after.
- */
-double
-VsMetricDistance(VsMetric metric, const float *row, const float *query, int dim)
-{
-	switch (metric)
-	{
-		case VS_METRIC_L2:
-			return sqrt((double) vs_kernels.l2sq(row, query, dim));
-		case VS_METRIC_IP:
-			return -(double) vs_kernels.dot(row, query, dim);
-		case VS_METRIC_COSINE:
-			{
-				float		ab,
-							aa,
-							bb;
-				double		sim;
-
-				vs_kernels.cosparts(row, query, dim, &ab, &aa, &bb);
-				sim = (double) ab / sqrt((double) aa * (double) bb);
-				/* rounding can push |sim| a hair past 1 */
-				if (sim > 1.0)
-					sim = 1.0;
-				else if (sim < -1.0)
-					sim = -1.0;
-				return 1.0 - sim;
-			}
-		case VS_METRIC_L1:
-			return (double) vs_kernels.l1(row, query, dim);
-	}
-	return 0.0;					/* keep compiler quiet */
 }

@@ -9,6 +9,10 @@
 #ifndef VECSEARCH_METRIC_H
 #define VECSEARCH_METRIC_H
 
+#include <math.h>
+
+#include "distance.h"
+
 /* The metrics, named as in SQL ('l2', 'ip', 'cosine', 'l1'); on disk in hnsw metapages. */
 typedef enum VsMetric
 {
@@ -37,8 +41,41 @@ extern bool VsMetricFromSupportFunction(const char *procname, bool has_norm,
 
 /*
  * The distance between a row and a query, bit for bit what the SQL operator returns for
- * "row <op> query".  Thread-safe (pure computation).
+ * "row <op> query": the operators of vector.c are this function.  Thread-safe (pure
+ * computation); inline, as the KNN engine's recheck calls it per surviving row.
  */
-extern double VsMetricDistance(VsMetric metric, const float *row, const float *query, int dim);
+static inline double
+VsMetricDistance(VsMetric metric, const float *row, const float *query, int dim)
+{
+	switch (metric)
+	{
+		case VS_METRIC_L2:
+			return sqrt((double) vs_kernels.l2sq(row, query, dim));
+		case VS_METRIC_IP:
+			return -(double) vs_kernels.dot(row, query, dim);
+		case VS_METRIC_COSINE:
+			{
+				float		ab,
+							aa,
+							bb;
+				double		sim;
+
+				vs_kernels.cosparts(row, query, dim, &ab, &aa, &bb);
+				sim = (double) ab / sqrt((double) aa * (double) bb);
+				/* a zero vector: the angle is undefined */
+				if (isnan(sim))
+					return (double) NAN;
+				/* rounding can push |sim| a hair past 1 */
+				if (sim > 1.0)
+					sim = 1.0;
+				else if (sim < -1.0)
+					sim = -1.0;
+				return 1.0 - sim;
+			}
+		case VS_METRIC_L1:
+			return (double) vs_kernels.l1(row, query, dim);
+	}
+	return 0.0;					/* keep compiler quiet */
+}
 
 #endif							/* VECSEARCH_METRIC_H */

@@ -29,6 +29,7 @@
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
 #include "utils/rel.h"
+#include "metric.h"
 #include "vector.h"
 
 /* ------------------------------------------------------------------------
@@ -649,7 +650,7 @@ vector_to_float4(PG_FUNCTION_ARGS)
 }
 
 /* ------------------------------------------------------------------------
- * Distances (through the shared kernels)
+ * Distances (the operators are VsMetricDistance, metric.h)
  * ------------------------------------------------------------------------
  */
 
@@ -661,7 +662,7 @@ l2_distance(PG_FUNCTION_ARGS)
 	Vector	   *b = GetVectorArgCached(fcinfo, 1);
 
 	CheckVectorDimsMatch(a, b);
-	PG_RETURN_FLOAT8(sqrt((double) vs_kernels.l2sq(a->x, b->x, a->dim)));
+	PG_RETURN_FLOAT8(VsMetricDistance(VS_METRIC_L2, a->x, b->x, a->dim));
 }
 
 /* Squared L2 distance: what the l2 opclass uses internally (cheaper, same order). */
@@ -695,7 +696,7 @@ vector_negative_inner_product(PG_FUNCTION_ARGS)
 	Vector	   *b = GetVectorArgCached(fcinfo, 1);
 
 	CheckVectorDimsMatch(a, b);
-	PG_RETURN_FLOAT8(-(double) vs_kernels.dot(a->x, b->x, a->dim));
+	PG_RETURN_FLOAT8(VsMetricDistance(VS_METRIC_IP, a->x, b->x, a->dim));
 }
 
 /*
@@ -708,21 +709,9 @@ cosine_distance(PG_FUNCTION_ARGS)
 {
 	Vector	   *a = GetVectorArgCached(fcinfo, 0);
 	Vector	   *b = GetVectorArgCached(fcinfo, 1);
-	float		ab,
-				aa,
-				bb;
-	double		sim;
 
 	CheckVectorDimsMatch(a, b);
-	vs_kernels.cosparts(a->x, b->x, a->dim, &ab, &aa, &bb);
-	sim = (double) ab / sqrt((double) aa * (double) bb);
-	if (isnan(sim))
-		PG_RETURN_FLOAT8(get_float8_nan());
-	if (sim > 1.0)
-		sim = 1.0;
-	else if (sim < -1.0)
-		sim = -1.0;
-	PG_RETURN_FLOAT8(1.0 - sim);
+	PG_RETURN_FLOAT8(VsMetricDistance(VS_METRIC_COSINE, a->x, b->x, a->dim));
 }
 
 PG_FUNCTION_INFO_V1(l1_distance);
@@ -733,7 +722,7 @@ l1_distance(PG_FUNCTION_ARGS)
 	Vector	   *b = GetVectorArgCached(fcinfo, 1);
 
 	CheckVectorDimsMatch(a, b);
-	PG_RETURN_FLOAT8((double) vs_kernels.l1(a->x, b->x, a->dim));
+	PG_RETURN_FLOAT8(VsMetricDistance(VS_METRIC_L1, a->x, b->x, a->dim));
 }
 
 /* ------------------------------------------------------------------------
