@@ -1,5 +1,5 @@
 /*
- * recall.c: recall reports of an hnsw index against the exact engine.
+ * recall.c: recall reports of an hnsw index against the KNN engine.
  *
  * vecsearch_recall() (recall@k and latency per ef_search), vecsearch_recall_by_lid()
  * (the same broken down by the LID quintile of the query) and vecsearch_tune() (the
@@ -64,7 +64,7 @@ typedef struct RecallCtx
 	ItemPointerData *qtid;		/* self: the query rows */
 	Datum	   *qdatum;			/* the queries as vectors */
 	double	   *kth;			/* k-th exact distance of each query */
-	double		exact_ms;		/* exact engine wall time per query */
+	double		exact_ms;		/* KNN engine wall time per query */
 	Oid			vectype;
 	Oid			heapoid;
 	AttrNumber	attnum;

@@ -1,5 +1,5 @@
 /*
- * vsrandom.h: the private, documented PRNG of the exact engine's sampling, the LID
+ * vsrandom.h: the private, documented PRNG of the KNN engine's sampling, the LID
  * sample and vecsearch_synthetic().
  *
  * splitmix64 (Steele, Lea and Flood, "Fast splittable pseudorandom number generators",
