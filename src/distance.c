@@ -1,13 +1,13 @@
 /*
  * distance.c: the distance kernels (L2 squared, inner product, L1, cosine parts, a
- * batched inner-product block, and the FDE SimHash projections of muvera.c), in a
+ * batched inner-product block, and the FDE SimHash sums of muvera.c), in a
  * scalar version and AVX2+FMA and AVX-512F versions.
  *
  * The SIMD versions are compiled per function with target attributes, so the default
  * build stays portable (no -march=native); VsKernelsInit() picks the best variant the
  * CPU and OS support once, at load time, and stores it in vs_kernels.  No PostgreSQL
  * headers here: the standalone test and benchmark link this file directly.
- * See src/README, "Distance kernels", for the design and the test tolerance.
+ * See src/README, section Distance kernels.
  */
 #include <math.h>
 #include <stddef.h>

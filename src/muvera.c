@@ -1,29 +1,11 @@
 /*
- * muvera.c: multi-vector retrieval.
- *
- * max_sim(q, d): the Chamfer (ColBERT "MaxSim") similarity of two sets of vectors,
- *   sum over q of the largest inner product with any vector of d.
- * fde_query / fde_document: MUVERA fixed-dimensional encodings (Dhulipala et al.,
- *   "MUVERA: Multi-Vector Retrieval via Fixed Dimensional Encodings", NeurIPS 2024,
- *   arXiv 2405.19504), which map a set of vectors to one vector so that
- *   <fde_query(Q), fde_document(P)> approximates max_sim(Q, P).  A single-vector index
- *   (hnsw with vector_ip_ops) over the document FDEs then gives candidates that
- *   max_sim re-ranks exactly.  See README.md, "Multi-vector retrieval".
- *
- * Determinism.  The encodings must be IMMUTABLE (stored generated columns, indexes)
- * and give the same bits on every platform, so they use no libm transcendental and no
- * SIMD kernel whose summation order depends on the CPU:
- *   - the random numbers come from our own generator (splitmix64, vsrandom.h), turned into
- *     Gaussians by Box-Muller with a logarithm, sine and cosine evaluated from series
- *     with IEEE-754 basic operations only (each multiplication in its own non-inlined
- *     function, so no compiler may fuse it into an FMA);
- *   - the Gaussians are rounded to float4, so every product with a float4 coordinate
- *     is exact in double and the SimHash sums (double, fixed order) do not depend on
- *     whether the compiler uses FMA or vectorises across hyperplanes (the portable
- *     and AVX2 code paths give the same bits);
- *   - block sums are double in a fixed order, rounded once to float4.
- * This holds on every platform that evaluates double arithmetic in double
- * (FLT_EVAL_METHOD 0: x86-64, aarch64, ppc64le, s390x, ...).
+ * muvera.c: multi-vector retrieval: max_sim(q, d), the Chamfer (ColBERT MaxSim)
+ * similarity of two sets of vectors, and fde_query() / fde_document(), MUVERA's
+ * fixed-dimensional encodings (Dhulipala et al., NeurIPS 2024, arXiv 2405.19504),
+ * whose inner product approximates max_sim.  The encodings are IMMUTABLE and give the
+ * same bits on every platform: their random numbers are VsRandom streams turned into
+ * Gaussians without libm, and their SimHash sums are vs_kernels.fde_simhash.  See
+ * src/README, section Multi-vector retrieval.
  */
 #include "postgres.h"
 
