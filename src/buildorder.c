@@ -93,7 +93,7 @@ order_tid(ItemPointerData *t, int64 i)
  * l1 indexes.
  */
 static void
-order_lids(const float *vecs, int dims, int64 n, HnswMetric metric, int k, uint64 seed,
+order_lids(const float *vecs, int dims, int64 n, VsMetric metric, int k, uint64 seed,
 		   OrderKey *keys)
 {
 	ItemPointerData *tids;
@@ -108,7 +108,7 @@ order_lids(const float *vecs, int dims, int64 n, HnswMetric metric, int k, uint6
 	spec.ldq = dims;
 	spec.dim = dims;
 	spec.k = k;
-	spec.metric = metric == HNSW_METRIC_L1 ? VS_METRIC_L1 : VS_METRIC_L2;
+	spec.metric = metric == VS_METRIC_L1 ? VS_METRIC_L1 : VS_METRIC_L2;
 	spec.skip_zero = true;
 
 	if (n <= HNSW_ORDER_EXACT_MAX_ROWS &&
@@ -198,7 +198,7 @@ order_lids(const float *vecs, int dims, int64 n, HnswMetric metric, int k, uint6
  */
 uint32 *
 HnswBuildOrder(Relation index, const float *vecs, int dims, int64 n,
-			   const ItemPointerData *tids, HnswMetric metric)
+			   const ItemPointerData *tids, VsMetric metric)
 {
 	uint32	   *order = MemoryContextAllocHuge(CurrentMemoryContext,
 											   mul_size(sizeof(uint32), Max(n, 1)));
