@@ -97,11 +97,11 @@ CREATE INDEX ON pts USING hnsw (v vector_l2_ops) WITH (nosuch = 1);
 \echo :SQLSTATE
 CREATE INDEX ON pts USING hnsw (id);
 \echo :SQLSTATE
-\set VERBOSITY terse
 CREATE INDEX ON pts USING hnsw (v vector_l2_ops, v vector_l2_ops);
 \echo :SQLSTATE
 
 -- GUC bounds
+\set VERBOSITY terse
 SET hnsw.ef_search = 0;
 \echo :SQLSTATE
 SET hnsw.ef_search = 1001;

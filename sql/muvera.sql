@@ -350,7 +350,9 @@ SELECT max_sim(ARRAY[['[1]', '[2]'], ['[3]', '[4]']]::vector[], ARRAY['[1]']::ve
 \echo :SQLSTATE
 SELECT max_sim(ARRAY['[3e38]']::vector[], ARRAY['[3e38]']::vector[]);
 \echo :SQLSTATE
+\set VERBOSITY default
 -- fde: parameter ranges
+\set VERBOSITY terse
 SELECT fde_query(ARRAY['[1,2]']::vector[], 0);
 \echo :SQLSTATE
 SELECT fde_document(ARRAY['[1,2]']::vector[], 1001);
