@@ -41,6 +41,7 @@ include $(PGXS)
 # PostgreSQL (not root; test/run does this for root):
 #   make prove_installcheck [PROVE_TESTS='test/t/101_hnsw_recall.pl ...']
 PROVE_TESTS ?= $(sort $(wildcard test/t/*.pl))
+PROVE_FLAGS += -I test/perl
 .PHONY: prove_installcheck
 prove_installcheck:
 	$(prove_installcheck)

@@ -7,7 +7,8 @@
 CREATE SCHEMA buildorder_test;
 SET search_path = buildorder_test, public;
 
-\i sql/helpers.psql
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/helpers.psql
 
 -- answers(index, ef): the ids of the 10 nearest rows of 40 queries through the index
 -- (the table has several indexes: the others are dropped first by the caller).
@@ -32,10 +33,14 @@ CREATE TABLE bo_q (qid int, v vector(16));
 INSERT INTO bo_q SELECT i, v FROM vecsearch_synthetic(40, 16, 8, 12) WITH ORDINALITY AS s(v, i);
 
 -- option surface and bounds
-SELECT pg_temp.err($$CREATE INDEX bad ON bo USING hnsw (v vector_l2_ops) WITH (build_order = 'shuffled')$$);
-SELECT pg_temp.err($$CREATE INDEX bad ON bo USING hnsw (v vector_l2_ops) WITH (lid_k = 1)$$);
-SELECT pg_temp.err($$CREATE INDEX bad ON bo USING hnsw (v vector_l2_ops) WITH (lid_k = 1001)$$);
-SELECT pg_temp.err($$CREATE INDEX bad ON bo USING hnsw (v vector_l2_ops) WITH (seed = -1)$$);
+CREATE INDEX bad ON bo USING hnsw (v vector_l2_ops) WITH (build_order = 'shuffled');
+\echo :SQLSTATE
+CREATE INDEX bad ON bo USING hnsw (v vector_l2_ops) WITH (lid_k = 1);
+\echo :SQLSTATE
+CREATE INDEX bad ON bo USING hnsw (v vector_l2_ops) WITH (lid_k = 1001);
+\echo :SQLSTATE
+CREATE INDEX bad ON bo USING hnsw (v vector_l2_ops) WITH (seed = -1);
+\echo :SQLSTATE
 
 -- every order: a healthy graph and recall@10 against the exact scan above a floor
 CREATE INDEX bo_heap ON bo USING hnsw (v vector_l2_ops) WITH (m = 8, ef_construction = 64);
@@ -98,15 +103,16 @@ RESET enable_seqscan;
 
 -- an impossible stored vector (sql/rawvec.psql) stops the build before the LID order
 -- is computed over it, the row named
-\i sql/rawvec.psql
+\i :abs_srcdir/sql/rawvec.psql
 CREATE TABLE boraw (id int, v vector);
 INSERT INTO boraw SELECT * FROM tiny;
 INSERT INTO boraw VALUES (7, pg_temp.rawvec(2, '{NaN,1}'));
 CREATE INDEX ON boraw USING hnsw (v vector_l2_ops) WITH (build_order = lid_desc);
 UPDATE boraw SET v = pg_temp.rawvec(0) WHERE id = 7;
-SELECT pg_temp.err($$CREATE INDEX ON boraw USING hnsw (v vector_l2_ops) WITH (build_order = lid_asc)$$);
+CREATE INDEX ON boraw USING hnsw (v vector_l2_ops) WITH (build_order = lid_asc);
+\echo :SQLSTATE
 DROP TABLE boraw;
-\i sql/rawvec_end.psql
+\i :abs_srcdir/sql/rawvec_end.psql
 
 DROP TABLE bo, bo_q, bs, tiny;
 RESET search_path;

@@ -1,7 +1,8 @@
 -- The batched exact-KNN engine: vecsearch_knn() against ORDER BY <op> for every metric,
 -- ties, NULLs, threads, privileges, and every error.
 
-\i sql/helpers.psql
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/helpers.psql
 
 -- 40 small integer vectors with many exact ties, two NULLs, a zero vector.
 CREATE TABLE items (id int, v vector(3));
@@ -149,8 +150,10 @@ SELECT query, rank, row_tid, distance FROM vecsearch_knn('dom', 'v', (SELECT arr
 -- what SELECT would do, or a clear error: a materialized view never refreshed raises
 -- SELECT's error (55000) instead of returning nothing
 CREATE MATERIALIZED VIEW items_mv_unpopulated AS SELECT * FROM items WITH NO DATA;
-SELECT pg_temp.err($q$SELECT * FROM items_mv_unpopulated$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items_mv_unpopulated', 'v', ARRAY['[1,1,1]']::vector[])$q$);
+SELECT * FROM items_mv_unpopulated;
+\echo :SQLSTATE
+SELECT * FROM vecsearch_knn('items_mv_unpopulated', 'v', ARRAY['[1,1,1]']::vector[]);
+\echo :SQLSTATE
 SELECT * FROM vecsearch_knn('items_mv_unpopulated', 'v', ARRAY['[1,1,1]']::vector[]);
 REFRESH MATERIALIZED VIEW items_mv_unpopulated;
 SELECT count(*) FROM vecsearch_knn('items_mv_unpopulated', 'v', ARRAY['[1,1,1]']::vector[], 100);
@@ -164,7 +167,8 @@ INSERT INTO inh_parent VALUES (0, '[0,0,0]');
 INSERT INTO inh_child1 SELECT i, ARRAY[i, 0, 0]::real[]::vector FROM generate_series(1, 25) i;
 INSERT INTO inh_child2 SELECT i, ARRAY[0, i, 0]::real[]::vector FROM generate_series(26, 50) i;
 SELECT count(*) FROM inh_parent;
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('inh_parent', 'v', ARRAY['[1,1,1]']::vector[])$q$);
+SELECT * FROM vecsearch_knn('inh_parent', 'v', ARRAY['[1,1,1]']::vector[]);
+\echo :SQLSTATE
 SELECT * FROM vecsearch_knn('inh_parent', 'v', ARRAY['[1,1,1]']::vector[]);
 SELECT count(*) FROM vecsearch_knn('inh_child1', 'v', ARRAY['[1,1,1]']::vector[], 100);
 -- a parent whose children are gone is a plain table again
@@ -186,7 +190,7 @@ DROP TABLE knn_parted;
 CREATE TABLE sparse (id int, v vector(3)) WITH (autovacuum_enabled = off);
 INSERT INTO sparse SELECT i, ARRAY[i % 11, i % 7, i % 5]::real[]::vector FROM generate_series(1, 20000) i;
 DELETE FROM sparse WHERE id > 20;
-\i sql/vm_peak.psql
+\i :abs_srcdir/sql/vm_peak.psql
 SELECT pg_temp.vm_peak_kb() AS peak_before \gset
 SELECT count(*), count(DISTINCT query), max(rank)
 FROM vecsearch_knn('sparse', 'v', array_fill('[1,1,1]'::vector, ARRAY[10000]), 10000);
@@ -210,7 +214,8 @@ FROM (VALUES (7), (25)) ks(k),
 		WHERE rank <= k) sql USING (query, rank)
 GROUP BY k ORDER BY k;
 -- the refusal comes up front, from the most rows the table's pages can hold
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('sparse', 'v', array_fill('[1,1,1]'::vector, ARRAY[10001]), 10000)$q$);
+SELECT * FROM vecsearch_knn('sparse', 'v', array_fill('[1,1,1]'::vector, ARRAY[10001]), 10000);
+\echo :SQLSTATE
 SELECT * FROM vecsearch_knn('sparse', 'v', array_fill('[1,1,1]'::vector, ARRAY[10001]), 10000);
 -- quoted identifiers and a column without typmod holding mixed dimensions
 CREATE TABLE "Mixed Case" ("My Vec" vector);
@@ -236,50 +241,89 @@ FULL JOIN (
 	WHERE rank <= 5) sql USING (query, rank);
 
 -- errors
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('"Mixed Case"', 'My Vec', ARRAY['[3,3]']::vector[], 5)$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], 5, 'hamming')$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], 5, 'L2')$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'nope', ARRAY['[1,1,1]']::vector[])$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'id', ARRAY['[1,1,1]']::vector[])$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'ctid', ARRAY['[1,1,1]']::vector[])$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('no_such_table', 'v', ARRAY['[1,1,1]']::vector[])$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1]']::vector[])$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]', '[1,1]']::vector[])$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], 0)$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], -3)$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], 10001)$q$);
+SELECT * FROM vecsearch_knn('"Mixed Case"', 'My Vec', ARRAY['[3,3]']::vector[], 5);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], 5, 'hamming');
+\echo :SQLSTATE
+SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], 5, 'L2');
+\echo :SQLSTATE
+\set VERBOSITY terse
+SELECT * FROM vecsearch_knn('items', 'nope', ARRAY['[1,1,1]']::vector[]);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_knn('items', 'id', ARRAY['[1,1,1]']::vector[]);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_knn('items', 'ctid', ARRAY['[1,1,1]']::vector[]);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_knn('no_such_table', 'v', ARRAY['[1,1,1]']::vector[]);
+\echo :SQLSTATE
+\set VERBOSITY default
+SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1]']::vector[]);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]', '[1,1]']::vector[]);
+\echo :SQLSTATE
+\set VERBOSITY terse
+SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], 0);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], -3);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], 10001);
+\echo :SQLSTATE
+\set VERBOSITY default
 SELECT count(*) FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], 10000);
 -- k is capped by the rows read: 10,001 queries x 41 rows, not x 10,000
 SELECT count(*) FROM vecsearch_knn('items', 'v', array_fill('[1,1,1]'::vector, ARRAY[10001]), 10000);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', NULL)$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', '{}')$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]', NULL]::vector[])$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY[['[1,1,1]'], ['[1,1,1]']]::vector[])$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn(NULL, 'v', ARRAY['[1,1,1]']::vector[])$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', NULL, ARRAY['[1,1,1]']::vector[])$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], NULL)$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], 5, NULL)$q$);
+\set VERBOSITY terse
+SELECT * FROM vecsearch_knn('items', 'v', NULL);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_knn('items', 'v', '{}');
+\echo :SQLSTATE
+SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]', NULL]::vector[]);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_knn('items', 'v', ARRAY[['[1,1,1]'], ['[1,1,1]']]::vector[]);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_knn(NULL, 'v', ARRAY['[1,1,1]']::vector[]);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_knn('items', NULL, ARRAY['[1,1,1]']::vector[]);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], NULL);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[], 5, NULL);
+\echo :SQLSTATE
+\set VERBOSITY default
 CREATE VIEW items_view AS SELECT * FROM items;
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items_view', 'v', ARRAY['[1,1,1]']::vector[])$q$);
+SELECT * FROM vecsearch_knn('items_view', 'v', ARRAY['[1,1,1]']::vector[]);
+\echo :SQLSTATE
 CREATE INDEX items_id ON items (id);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items_id', 'id', ARRAY['[1,1,1]']::vector[])$q$);
+SELECT * FROM vecsearch_knn('items_id', 'id', ARRAY['[1,1,1]']::vector[]);
+\echo :SQLSTATE
 CREATE TABLE parted (id int, v vector(3)) PARTITION BY RANGE (id);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('parted', 'v', ARRAY['[1,1,1]']::vector[])$q$);
-SELECT pg_temp.err($q$SET vecsearch.exact_threads = 0$q$);
-SELECT pg_temp.err($q$SET vecsearch.exact_threads = 65$q$);
+SELECT * FROM vecsearch_knn('parted', 'v', ARRAY['[1,1,1]']::vector[]);
+\echo :SQLSTATE
+\set VERBOSITY terse
+SET vecsearch.exact_threads = 0;
+\echo :SQLSTATE
+SET vecsearch.exact_threads = 65;
+\echo :SQLSTATE
+\set VERBOSITY default
 -- the ceiling on threads: 4 by default, 1..64, superusers only
 SHOW vecsearch.max_exact_threads;
-SELECT pg_temp.err($q$SET vecsearch.max_exact_threads = 0$q$);
-SELECT pg_temp.err($q$SET vecsearch.max_exact_threads = 65$q$);
+\set VERBOSITY terse
+SET vecsearch.max_exact_threads = 0;
+\echo :SQLSTATE
+SET vecsearch.max_exact_threads = 65;
+\echo :SQLSTATE
+\set VERBOSITY default
 
 -- privileges: the caller's, on the table or the column; no row-level security
 CREATE ROLE regress_vecsearch_reader;
 GRANT SELECT (id) ON items TO regress_vecsearch_reader;
 GRANT SELECT ON big TO regress_vecsearch_reader;
 SET ROLE regress_vecsearch_reader;
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[])$q$);
+SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]']::vector[]);
+\echo :SQLSTATE
 SELECT count(*) FROM vecsearch_knn('big', 'v', ARRAY[(SELECT v FROM big WHERE id = 1)], 3);
-SELECT pg_temp.err($q$SET vecsearch.max_exact_threads = 8$q$);
+SET vecsearch.max_exact_threads = 8;
+\echo :SQLSTATE
 -- asking for more is allowed: a call uses at most the ceiling (test/t/020_session_end.pl)
 SET vecsearch.exact_threads = 8;
 RESET vecsearch.exact_threads;
@@ -291,7 +335,8 @@ RESET ROLE;
 ALTER TABLE big ENABLE ROW LEVEL SECURITY;
 CREATE POLICY big_some ON big FOR SELECT USING (id < 10);
 SET ROLE regress_vecsearch_reader;
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('big', 'v', ARRAY[(SELECT v FROM big WHERE id = 1)], 3)$q$);
+SELECT * FROM vecsearch_knn('big', 'v', ARRAY[(SELECT v FROM big WHERE id = 1)], 3);
+\echo :SQLSTATE
 RESET ROLE;
 -- the owner is exempt from its own policies (without FORCE), so the scan is allowed
 SELECT count(*) FROM vecsearch_knn('big', 'v', ARRAY[(SELECT v FROM big WHERE id = 1)], 3);
@@ -308,19 +353,24 @@ ROLLBACK;
 
 -- impossible vectors (sql/rawvec.psql: 0 dimensions, NaN, as builds whose vector_avg did
 -- not check its input could store): refused as queries and as rows (the row named)
-\i sql/rawvec.psql
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY[pg_temp.rawvec(0)])$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]', pg_temp.rawvec(0)])$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('items', 'v', ARRAY[pg_temp.rawvec(16001, array_fill(1, ARRAY[16001]))])$q$);
+\i :abs_srcdir/sql/rawvec.psql
+SELECT * FROM vecsearch_knn('items', 'v', ARRAY[pg_temp.rawvec(0)]);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]', pg_temp.rawvec(0)]);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_knn('items', 'v', ARRAY[pg_temp.rawvec(16001, array_fill(1, ARRAY[16001]))]);
+\echo :SQLSTATE
 SELECT * FROM vecsearch_knn('items', 'v', ARRAY['[1,1,1]', pg_temp.rawvec(3, '{1,NaN,1}')]);
 CREATE TABLE rawrows (id int, v vector);
 INSERT INTO rawrows VALUES (1, '[1,1]'), (2, '[2,2]'), (3, pg_temp.rawvec(0));
 SELECT * FROM vecsearch_knn('rawrows', 'v', ARRAY['[1,1]']::vector[], 3);
 UPDATE rawrows SET v = pg_temp.rawvec(0, array_fill(1, ARRAY[65536])) WHERE id = 3;
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('rawrows', 'v', ARRAY['[1,1]']::vector[], 3)$q$);
+SELECT * FROM vecsearch_knn('rawrows', 'v', ARRAY['[1,1]']::vector[], 3);
+\echo :SQLSTATE
 UPDATE rawrows SET v = pg_temp.rawvec(2, '{1,Infinity}') WHERE id = 3;
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_knn('rawrows', 'v', ARRAY['[1,1]']::vector[], 3)$q$);
+SELECT * FROM vecsearch_knn('rawrows', 'v', ARRAY['[1,1]']::vector[], 3);
+\echo :SQLSTATE
 DELETE FROM rawrows WHERE id = 3;
 SELECT rank, row_tid, distance FROM vecsearch_knn('rawrows', 'v', ARRAY['[1,1]']::vector[], 3);
 DROP TABLE rawrows;
-\i sql/rawvec_end.psql
+\i :abs_srcdir/sql/rawvec_end.psql

@@ -6,7 +6,8 @@
 CREATE SCHEMA hnsw_test;
 SET search_path = hnsw_test, public;
 
-\i sql/helpers.psql
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/helpers.psql
 
 -- same_as_exact(table, column, op, query, k): true when the index scan returns
 -- the same k ids as the sequential scan (distinct distances in the data).
@@ -76,23 +77,40 @@ SELECT id, round((v <-> '[0,0,0]')::numeric, 4) AS dist FROM pts ORDER BY v <-> 
 RESET enable_seqscan;
 
 -- option bounds (22023) and the cross-option rule
-SELECT pg_temp.err($$CREATE INDEX ON pts USING hnsw (v vector_l2_ops) WITH (m = 1)$$);
-SELECT pg_temp.err($$CREATE INDEX ON pts USING hnsw (v vector_l2_ops) WITH (m = 101)$$);
-SELECT pg_temp.err($$CREATE INDEX ON pts USING hnsw (v vector_l2_ops) WITH (ef_construction = 3)$$);
-SELECT pg_temp.err($$CREATE INDEX ON pts USING hnsw (v vector_l2_ops) WITH (ef_construction = 1001)$$);
-SELECT pg_temp.err($$CREATE INDEX ON pts USING hnsw (v vector_l2_ops) WITH (m = 40, ef_construction = 64)$$);
-SELECT pg_temp.err($$CREATE INDEX ON pts USING hnsw (v vector_l2_ops) WITH (ef_search = 0)$$);
-SELECT pg_temp.err($$CREATE INDEX ON pts USING hnsw (v vector_l2_ops) WITH (ef_search = 1001)$$);
-SELECT pg_temp.err($$CREATE INDEX ON pts USING hnsw (v vector_l2_ops) WITH (seed = -1)$$);
-SELECT pg_temp.err($$CREATE INDEX ON pts USING hnsw (v vector_l2_ops) WITH (nosuch = 1)$$);
-SELECT pg_temp.err($$CREATE INDEX ON pts USING hnsw (id)$$);
-SELECT pg_temp.err($$CREATE INDEX ON pts USING hnsw (v vector_l2_ops, v vector_l2_ops)$$);
+CREATE INDEX ON pts USING hnsw (v vector_l2_ops) WITH (m = 1);
+\echo :SQLSTATE
+CREATE INDEX ON pts USING hnsw (v vector_l2_ops) WITH (m = 101);
+\echo :SQLSTATE
+CREATE INDEX ON pts USING hnsw (v vector_l2_ops) WITH (ef_construction = 3);
+\echo :SQLSTATE
+CREATE INDEX ON pts USING hnsw (v vector_l2_ops) WITH (ef_construction = 1001);
+\echo :SQLSTATE
+CREATE INDEX ON pts USING hnsw (v vector_l2_ops) WITH (m = 40, ef_construction = 64);
+\echo :SQLSTATE
+CREATE INDEX ON pts USING hnsw (v vector_l2_ops) WITH (ef_search = 0);
+\echo :SQLSTATE
+CREATE INDEX ON pts USING hnsw (v vector_l2_ops) WITH (ef_search = 1001);
+\echo :SQLSTATE
+CREATE INDEX ON pts USING hnsw (v vector_l2_ops) WITH (seed = -1);
+\echo :SQLSTATE
+CREATE INDEX ON pts USING hnsw (v vector_l2_ops) WITH (nosuch = 1);
+\echo :SQLSTATE
+CREATE INDEX ON pts USING hnsw (id);
+\echo :SQLSTATE
+CREATE INDEX ON pts USING hnsw (v vector_l2_ops, v vector_l2_ops);
+\echo :SQLSTATE
 
 -- GUC bounds
-SELECT pg_temp.err($$SET hnsw.ef_search = 0$$);
-SELECT pg_temp.err($$SET hnsw.ef_search = 1001$$);
-SELECT pg_temp.err($$SET hnsw.iterative_scan = sideways$$);
-SELECT pg_temp.err($$SET hnsw.max_scan_tuples = 0$$);
+\set VERBOSITY terse
+SET hnsw.ef_search = 0;
+\echo :SQLSTATE
+SET hnsw.ef_search = 1001;
+\echo :SQLSTATE
+\set VERBOSITY default
+SET hnsw.iterative_scan = sideways;
+\echo :SQLSTATE
+SET hnsw.max_scan_tuples = 0;
+\echo :SQLSTATE
 SHOW hnsw.ef_search;
 SHOW hnsw.iterative_scan;
 SHOW hnsw.max_scan_tuples;
@@ -146,7 +164,8 @@ COMMIT;
 
 -- query dimension mismatch (22000)
 SET enable_seqscan = off;
-SELECT pg_temp.err($$SELECT id FROM pts ORDER BY v <-> '[1,2]' LIMIT 1$$);
+SELECT id FROM pts ORDER BY v <-> '[1,2]' LIMIT 1;
+\echo :SQLSTATE
 RESET enable_seqscan;
 
 -- inserts after the build, deletes and VACUUM; the checker stays clean
@@ -202,14 +221,16 @@ CREATE TABLE emp (id int, v vector);
 CREATE INDEX emp_l2 ON emp USING hnsw (v vector_l2_ops);
 SELECT * FROM vecsearch_index_check('emp_l2');
 INSERT INTO emp VALUES (1, '[1,2,3,4]'), (2, '[2,3,4,5]');
-SELECT pg_temp.err($$INSERT INTO emp VALUES (3, '[1,2,3]')$$);
+INSERT INTO emp VALUES (3, '[1,2,3]');
+\echo :SQLSTATE
 SET enable_seqscan = off;
 SELECT id FROM emp ORDER BY v <-> '[2,3,4,5.5]' LIMIT 1;
 RESET enable_seqscan;
 -- rows of different dimensions cannot be indexed together (22000)
 CREATE TABLE mixed (id int, v vector);
 INSERT INTO mixed VALUES (1, '[1,2]'), (2, '[1,2,3]');
-SELECT pg_temp.err($$CREATE INDEX ON mixed USING hnsw (v vector_l2_ops)$$);
+CREATE INDEX ON mixed USING hnsw (v vector_l2_ops);
+\echo :SQLSTATE
 
 -- UNLOGGED and TRUNCATE
 CREATE UNLOGGED TABLE unl (id int, v vector(3));
@@ -268,31 +289,38 @@ RESET enable_seqscan;
 -- impossible stored vectors (sql/rawvec.psql: 0 dimensions, NaN), as builds whose
 -- vector_avg did not check its input could store, never reach the graph: a build and an
 -- insert refuse the row (22000, the row named in the context), a scan refuses the query
-\i sql/rawvec.psql
+\i :abs_srcdir/sql/rawvec.psql
 CREATE TABLE raw (id int, v vector);
 INSERT INTO raw VALUES (1, '[1,2]'), (2, pg_temp.rawvec(0)), (3, '[3,4]');
 CREATE INDEX raw_l2 ON raw USING hnsw (v vector_l2_ops);
 DELETE FROM raw WHERE id = 2;
 INSERT INTO raw VALUES (4, pg_temp.rawvec(0, array_fill(1, ARRAY[65536])));
-SELECT pg_temp.err($$CREATE INDEX ON raw USING hnsw (v vector_l2_ops)$$);
+CREATE INDEX ON raw USING hnsw (v vector_l2_ops);
+\echo :SQLSTATE
 DELETE FROM raw WHERE id = 4;
 INSERT INTO raw VALUES (5, pg_temp.rawvec(2, '{NaN,0}'));
-SELECT pg_temp.err($$CREATE INDEX ON raw USING hnsw (v vector_l2_ops)$$);
+CREATE INDEX ON raw USING hnsw (v vector_l2_ops);
+\echo :SQLSTATE
 CREATE INDEX raw_l1 ON raw USING hnsw (v vector_l1_ops);
 DELETE FROM raw WHERE id = 5;
 -- a table of 0-dimension rows only
 CREATE TABLE raw0 (v vector);
 INSERT INTO raw0 SELECT pg_temp.rawvec(0) FROM generate_series(1, 3);
-SELECT pg_temp.err($$CREATE INDEX ON raw0 USING hnsw (v vector_l2_ops)$$);
+CREATE INDEX ON raw0 USING hnsw (v vector_l2_ops);
+\echo :SQLSTATE
 -- inserts: into an empty index (it must not take 0 as its dimensions), then a full one
 CREATE TABLE rawins (id int, v vector);
 CREATE INDEX rawins_l2 ON rawins USING hnsw (v vector_l2_ops);
 INSERT INTO rawins VALUES (1, pg_temp.rawvec(0));
-SELECT pg_temp.err($$INSERT INTO rawins VALUES (2, pg_temp.rawvec(2, '{1,Infinity}'))$$);
-SELECT pg_temp.err($$INSERT INTO rawins VALUES (3, pg_temp.rawvec(16001, array_fill(1, ARRAY[16001])))$$);
+INSERT INTO rawins VALUES (2, pg_temp.rawvec(2, '{1,Infinity}'));
+\echo :SQLSTATE
+INSERT INTO rawins VALUES (3, pg_temp.rawvec(16001, array_fill(1, ARRAY[16001])));
+\echo :SQLSTATE
 INSERT INTO rawins SELECT i, ARRAY[i, -i]::vector FROM generate_series(1, 20) i;
-SELECT pg_temp.err($$INSERT INTO rawins VALUES (4, pg_temp.rawvec(0))$$);
-SELECT pg_temp.err($$INSERT INTO rawins VALUES (5, pg_temp.rawvec(2, '{NaN,NaN}'))$$);
+INSERT INTO rawins VALUES (4, pg_temp.rawvec(0));
+\echo :SQLSTATE
+INSERT INTO rawins VALUES (5, pg_temp.rawvec(2, '{NaN,NaN}'));
+\echo :SQLSTATE
 SELECT * FROM vecsearch_index_check('rawins_l2');
 CREATE TABLE rawempty (v vector);
 CREATE INDEX rawempty_l2 ON rawempty USING hnsw (v vector_l2_ops);
@@ -300,17 +328,25 @@ SET enable_seqscan = off;
 SELECT array_agg(id) AS nearest FROM (SELECT id FROM rawins ORDER BY v <-> '[3,-3]' LIMIT 3) s;
 -- scans: a 0-dimension or NaN query, also on an empty index
 EXPLAIN (COSTS OFF) SELECT v FROM rawempty ORDER BY v <-> pg_temp.rawvec(2, '{1,NaN}') LIMIT 3;
-SELECT pg_temp.err($$SELECT id FROM rawins ORDER BY v <-> pg_temp.rawvec(0) LIMIT 3$$);
-SELECT pg_temp.err($$SELECT id FROM rawins ORDER BY v <-> pg_temp.rawvec(2, '{NaN,1}') LIMIT 3$$);
-SELECT pg_temp.err($$SELECT v FROM rawempty ORDER BY v <-> pg_temp.rawvec(0) LIMIT 3$$);
-SELECT pg_temp.err($$SELECT v FROM rawempty ORDER BY v <-> pg_temp.rawvec(2, '{1,NaN}') LIMIT 3$$);
+SELECT id FROM rawins ORDER BY v <-> pg_temp.rawvec(0) LIMIT 3;
+\echo :SQLSTATE
+SELECT id FROM rawins ORDER BY v <-> pg_temp.rawvec(2, '{NaN,1}') LIMIT 3;
+\echo :SQLSTATE
+SELECT v FROM rawempty ORDER BY v <-> pg_temp.rawvec(0) LIMIT 3;
+\echo :SQLSTATE
+SELECT v FROM rawempty ORDER BY v <-> pg_temp.rawvec(2, '{1,NaN}') LIMIT 3;
+\echo :SQLSTATE
 RESET enable_seqscan;
 DROP TABLE raw, raw0, rawins, rawempty;
-\i sql/rawvec_end.psql
+\i :abs_srcdir/sql/rawvec_end.psql
 
 -- the checker refuses other relations (42809)
-SELECT pg_temp.err($$SELECT * FROM vecsearch_index_check('nul')$$);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_index_check('pts_pkey')$$);
+\set VERBOSITY terse
+SELECT * FROM vecsearch_index_check('nul');
+\echo :SQLSTATE
+SELECT * FROM vecsearch_index_check('pts_pkey');
+\echo :SQLSTATE
+\set VERBOSITY default
 
 -- amvalidate over every hnsw opclass
 SELECT opcname, amvalidate(c.oid)

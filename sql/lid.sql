@@ -1,7 +1,8 @@
 -- Local intrinsic dimensionality (vecsearch_lid, vecsearch_lid_of, vecsearch_lid_summary)
 -- and synthetic data (vecsearch_synthetic): values against SQL, edge cases, errors.
 
-\i sql/helpers.psql
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/helpers.psql
 
 -- 60 deterministic points in 4 dims, three exact duplicates, two NULLs.
 CREATE TABLE pts (id int, v vector(4));
@@ -141,44 +142,78 @@ CREATE TABLE pts_parent (v vector(4));
 CREATE TABLE pts_child () INHERITS (pts_parent);
 INSERT INTO pts_child SELECT v FROM pts;
 SELECT count(v) FROM pts_parent;
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_lid_summary('pts_parent', 'v', 10)$q$);
-SELECT pg_temp.err($q$SELECT vecsearch_lid_of('pts_parent', 'v', '[0.5,0.5,0.5,0.5]', 10)$q$);
+SELECT * FROM vecsearch_lid_summary('pts_parent', 'v', 10);
+\echo :SQLSTATE
+SELECT vecsearch_lid_of('pts_parent', 'v', '[0.5,0.5,0.5,0.5]', 10);
+\echo :SQLSTATE
 SELECT count(*) FROM vecsearch_lid('pts_child', 'v', 10);
 DROP TABLE pts_parent CASCADE;
 CREATE MATERIALIZED VIEW pts_mv AS SELECT v FROM pts WITH NO DATA;
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_lid('pts_mv', 'v', 10)$q$);
-SELECT pg_temp.err($q$SELECT vecsearch_lid_of('pts_mv', 'v', '[0.5,0.5,0.5,0.5]', 10)$q$);
+SELECT * FROM vecsearch_lid('pts_mv', 'v', 10);
+\echo :SQLSTATE
+SELECT vecsearch_lid_of('pts_mv', 'v', '[0.5,0.5,0.5,0.5]', 10);
+\echo :SQLSTATE
 REFRESH MATERIALIZED VIEW pts_mv;
 SELECT rows_used FROM vecsearch_lid_summary('pts_mv', 'v', 10);
 DROP MATERIALIZED VIEW pts_mv;
 
 -- errors
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_lid('pts', 'v', 1)$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_lid('pts', 'v', 0)$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_lid('pts', 'v', 10001)$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_lid('pts', 'v', 63)$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_lid('pts', 'v', 63, 5)$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_lid_summary('square', 'v', 4)$q$);
-SELECT pg_temp.err($q$SELECT vecsearch_lid_of('square', 'v', '[0,0]', 5)$q$);
-SELECT pg_temp.err($q$SELECT vecsearch_lid_of('square', 'v', '[0,0,0]', 2)$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_lid('pts', 'v', 10, 0)$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_lid('pts', 'v', 10, -5)$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_lid('pts', 'v', 10, NULL, 'ip')$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_lid_summary('pts', 'v', 10, NULL, 'hamming')$q$);
-SELECT pg_temp.err($q$SELECT vecsearch_lid_of('pts', 'v', '[1,1,1,1]', 10, 'ip')$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_lid('pts', 'nope')$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_lid('pts', 'id')$q$);
-SELECT pg_temp.err($q$SELECT vecsearch_lid_of('pts', 'id', '[1,1,1,1]')$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_lid(NULL, 'v')$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_lid('pts', NULL)$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_lid('pts', 'v', NULL)$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_lid('pts', 'v', 10, NULL, NULL)$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_lid('pts', 'v', 10, NULL, 'l2', NULL)$q$);
-SELECT pg_temp.err($q$SELECT vecsearch_lid_of('pts', 'v', NULL)$q$);
+SELECT * FROM vecsearch_lid('pts', 'v', 1);
+\echo :SQLSTATE
+\set VERBOSITY terse
+SELECT * FROM vecsearch_lid('pts', 'v', 0);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_lid('pts', 'v', 10001);
+\echo :SQLSTATE
+\set VERBOSITY default
+SELECT * FROM vecsearch_lid('pts', 'v', 63);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_lid('pts', 'v', 63, 5);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_lid_summary('square', 'v', 4);
+\echo :SQLSTATE
+SELECT vecsearch_lid_of('square', 'v', '[0,0]', 5);
+\echo :SQLSTATE
+SELECT vecsearch_lid_of('square', 'v', '[0,0,0]', 2);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_lid('pts', 'v', 10, 0);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_lid('pts', 'v', 10, -5);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_lid('pts', 'v', 10, NULL, 'ip');
+\echo :SQLSTATE
+SELECT * FROM vecsearch_lid_summary('pts', 'v', 10, NULL, 'hamming');
+\echo :SQLSTATE
+SELECT vecsearch_lid_of('pts', 'v', '[1,1,1,1]', 10, 'ip');
+\echo :SQLSTATE
+\set VERBOSITY terse
+SELECT * FROM vecsearch_lid('pts', 'nope');
+\echo :SQLSTATE
+SELECT * FROM vecsearch_lid('pts', 'id');
+\echo :SQLSTATE
+SELECT vecsearch_lid_of('pts', 'id', '[1,1,1,1]');
+\echo :SQLSTATE
+SELECT * FROM vecsearch_lid(NULL, 'v');
+\echo :SQLSTATE
+SELECT * FROM vecsearch_lid('pts', NULL);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_lid('pts', 'v', NULL);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_lid('pts', 'v', 10, NULL, NULL);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_lid('pts', 'v', 10, NULL, 'l2', NULL);
+\echo :SQLSTATE
+SELECT vecsearch_lid_of('pts', 'v', NULL);
+\echo :SQLSTATE
+\set VERBOSITY default
 CREATE ROLE regress_vecsearch_lid;
 SET ROLE regress_vecsearch_lid;
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_lid_summary('pts', 'v', 10)$q$);
-SELECT pg_temp.err($q$SELECT vecsearch_lid_of('pts', 'v', '[1,1,1,1]', 10)$q$);
+\set VERBOSITY terse
+SELECT * FROM vecsearch_lid_summary('pts', 'v', 10);
+\echo :SQLSTATE
+SELECT vecsearch_lid_of('pts', 'v', '[1,1,1,1]', 10);
+\echo :SQLSTATE
+\set VERBOSITY default
 RESET ROLE;
 DROP ROLE regress_vecsearch_lid;
 
@@ -215,25 +250,38 @@ ORDER BY d;
 
 -- impossible vectors (sql/rawvec.psql: 0 dimensions, NaN): refused as the vector of
 -- vecsearch_lid_of and as rows (the row named), never a LID of a row that is not there
-\i sql/rawvec.psql
+\i :abs_srcdir/sql/rawvec.psql
 CREATE TABLE rawlid (v vector);
 INSERT INTO rawlid SELECT v FROM vecsearch_synthetic(30, 4, 2, 3) v;
-SELECT pg_temp.err($q$SELECT vecsearch_lid_of('rawlid', 'v', pg_temp.rawvec(0), 5)$q$);
-SELECT pg_temp.err($q$SELECT vecsearch_lid_of('rawlid', 'v', pg_temp.rawvec(4, '{1,NaN,0,0}'), 5)$q$);
+SELECT vecsearch_lid_of('rawlid', 'v', pg_temp.rawvec(0), 5);
+\echo :SQLSTATE
+SELECT vecsearch_lid_of('rawlid', 'v', pg_temp.rawvec(4, '{1,NaN,0,0}'), 5);
+\echo :SQLSTATE
 INSERT INTO rawlid VALUES (pg_temp.rawvec(0));
 SELECT count(*) FROM vecsearch_lid('rawlid', 'v', 5);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_lid_summary('rawlid', 'v', 5, 10)$q$);
-SELECT pg_temp.err($q$SELECT vecsearch_lid_of('rawlid', 'v', '[1,0,0,0]', 5)$q$);
+SELECT * FROM vecsearch_lid_summary('rawlid', 'v', 5, 10);
+\echo :SQLSTATE
+SELECT vecsearch_lid_of('rawlid', 'v', '[1,0,0,0]', 5);
+\echo :SQLSTATE
 DELETE FROM rawlid WHERE vector_dims(v) = 0;
 INSERT INTO rawlid VALUES (pg_temp.rawvec(4, '{0,0,-Infinity,0}'));
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_lid_summary('rawlid', 'v', 5)$q$);
+SELECT * FROM vecsearch_lid_summary('rawlid', 'v', 5);
+\echo :SQLSTATE
 DROP TABLE rawlid;
-\i sql/rawvec_end.psql
+\i :abs_srcdir/sql/rawvec_end.psql
 
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_synthetic(-1, 8, 2)$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_synthetic(10, 0, 1)$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_synthetic(10, 16001, 1)$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_synthetic(10, 8, 0)$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_synthetic(10, 8, 9)$q$);
-SELECT pg_temp.err($q$SELECT * FROM vecsearch_synthetic(10, 16000, 1001)$q$);
+\set VERBOSITY terse
+SELECT * FROM vecsearch_synthetic(-1, 8, 2);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_synthetic(10, 0, 1);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_synthetic(10, 16001, 1);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_synthetic(10, 8, 0);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_synthetic(10, 8, 9);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_synthetic(10, 16000, 1001);
+\echo :SQLSTATE
+\set VERBOSITY default
 SELECT count(*) FROM vecsearch_synthetic(NULL, 8, 2);

@@ -1,7 +1,8 @@
 -- Multi-vector retrieval: max_sim and MUVERA fixed-dimensional encodings (FDE).
 -- Property tests from MUVERA's definition (ALGORITHMS.md section 4), then errors.
 
-\i sql/helpers.psql
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/helpers.psql
 
 -- rvec(d, scale): a vector of d uniform values in [-scale, scale] (seeded by setseed)
 CREATE FUNCTION pg_temp.rvec(d int, scale float8) RETURNS vector LANGUAGE sql AS
@@ -316,7 +317,7 @@ SELECT md5(fde_query(a, 500, 10, 0, 5, 40)::text) AS q_identity,
 	md5(fde_document(a, 500, 10, 0, 5, 40, true)::text) AS d_identity_filled FROM s2;
 -- 6,000 points: one pass needed 480 MB of SimHash sums (10,000 hyperplanes) and 768 MB
 -- of projections (projection_dim 16,000); the chunks need a few MB
-\i sql/vm_peak.psql
+\i :abs_srcdir/sql/vm_peak.psql
 CREATE TEMP TABLE s6000 AS SELECT array_agg(ARRAY[sin(i), cos(i), i % 7]::real[]::vector ORDER BY i) AS a
 	FROM generate_series(1, 6000) i;
 SELECT pg_temp.vm_peak_kb() AS peak_before \gset
@@ -330,42 +331,83 @@ DROP TABLE s3, s16, s2, s6000;
 -- ===================================================================================
 
 -- max_sim
-SELECT pg_temp.err($$SELECT max_sim(ARRAY['[1,2]']::vector[], ARRAY['[1,2,3]']::vector[])$$);
-SELECT pg_temp.err($$SELECT max_sim(ARRAY['[1,2]', '[1,2,3]']::vector[], ARRAY['[1,2]']::vector[])$$);
-SELECT pg_temp.err($$SELECT max_sim(ARRAY['[1,2]']::vector[], ARRAY['[1,2]', '[3,4]', '[5]']::vector[])$$);
-SELECT pg_temp.err($$SELECT max_sim('{}'::vector[], ARRAY['[1,2]']::vector[])$$);
-SELECT pg_temp.err($$SELECT max_sim(ARRAY['[1,2]']::vector[], '{}'::vector[])$$);
-SELECT pg_temp.err($$SELECT max_sim(ARRAY['[1,2]', NULL]::vector[], ARRAY['[1,2]']::vector[])$$);
-SELECT pg_temp.err($$SELECT max_sim(ARRAY['[1,2]']::vector[], ARRAY[NULL, NULL, '[1,2]']::vector[])$$);
-SELECT pg_temp.err($$SELECT max_sim(ARRAY[['[1]', '[2]'], ['[3]', '[4]']]::vector[], ARRAY['[1]']::vector[])$$);
-SELECT pg_temp.err($$SELECT max_sim(ARRAY['[3e38]']::vector[], ARRAY['[3e38]']::vector[])$$);
+\set VERBOSITY terse
+SELECT max_sim(ARRAY['[1,2]']::vector[], ARRAY['[1,2,3]']::vector[]);
+\echo :SQLSTATE
+SELECT max_sim(ARRAY['[1,2]', '[1,2,3]']::vector[], ARRAY['[1,2]']::vector[]);
+\echo :SQLSTATE
+SELECT max_sim(ARRAY['[1,2]']::vector[], ARRAY['[1,2]', '[3,4]', '[5]']::vector[]);
+\echo :SQLSTATE
+SELECT max_sim('{}'::vector[], ARRAY['[1,2]']::vector[]);
+\echo :SQLSTATE
+SELECT max_sim(ARRAY['[1,2]']::vector[], '{}'::vector[]);
+\echo :SQLSTATE
+SELECT max_sim(ARRAY['[1,2]', NULL]::vector[], ARRAY['[1,2]']::vector[]);
+\echo :SQLSTATE
+SELECT max_sim(ARRAY['[1,2]']::vector[], ARRAY[NULL, NULL, '[1,2]']::vector[]);
+\echo :SQLSTATE
+SELECT max_sim(ARRAY[['[1]', '[2]'], ['[3]', '[4]']]::vector[], ARRAY['[1]']::vector[]);
+\echo :SQLSTATE
+SELECT max_sim(ARRAY['[3e38]']::vector[], ARRAY['[3e38]']::vector[]);
+\echo :SQLSTATE
+\set VERBOSITY default
 -- fde: parameter ranges
-SELECT pg_temp.err($$SELECT fde_query(ARRAY['[1,2]']::vector[], 0)$$);
-SELECT pg_temp.err($$SELECT fde_document(ARRAY['[1,2]']::vector[], 1001)$$);
-SELECT pg_temp.err($$SELECT fde_query(ARRAY['[1,2]']::vector[], simhash_bits => -1)$$);
-SELECT pg_temp.err($$SELECT fde_document(ARRAY['[1,2]']::vector[], simhash_bits => 17)$$);
-SELECT pg_temp.err($$SELECT fde_query(ARRAY['[1,2]']::vector[], projection_dim => -1)$$);
-SELECT pg_temp.err($$SELECT fde_document(ARRAY['[1,2]']::vector[], projection_dim => 16001)$$);
-SELECT pg_temp.err($$SELECT fde_query(ARRAY['[1,2]']::vector[], final_dim => -1)$$);
-SELECT pg_temp.err($$SELECT fde_document(ARRAY['[1,2]']::vector[], final_dim => 16001)$$);
+\set VERBOSITY terse
+SELECT fde_query(ARRAY['[1,2]']::vector[], 0);
+\echo :SQLSTATE
+SELECT fde_document(ARRAY['[1,2]']::vector[], 1001);
+\echo :SQLSTATE
+SELECT fde_query(ARRAY['[1,2]']::vector[], simhash_bits => -1);
+\echo :SQLSTATE
+SELECT fde_document(ARRAY['[1,2]']::vector[], simhash_bits => 17);
+\echo :SQLSTATE
+SELECT fde_query(ARRAY['[1,2]']::vector[], projection_dim => -1);
+\echo :SQLSTATE
+SELECT fde_document(ARRAY['[1,2]']::vector[], projection_dim => 16001);
+\echo :SQLSTATE
+SELECT fde_query(ARRAY['[1,2]']::vector[], final_dim => -1);
+\echo :SQLSTATE
+SELECT fde_document(ARRAY['[1,2]']::vector[], final_dim => 16001);
+\echo :SQLSTATE
+\set VERBOSITY default
 -- fde: sizes
-SELECT pg_temp.err($$SELECT fde_query(ARRAY['[1,2]']::vector[], 40)$$);
-SELECT pg_temp.err($$SELECT fde_document(ARRAY[array_fill(1, ARRAY[26])::vector], 20, 5, 0)$$);
-SELECT pg_temp.err($$SELECT fde_query(ARRAY['[1,2]']::vector[], 1000, 10, 16, 42, 100)$$);
-SELECT pg_temp.err($$SELECT fde_document(ARRAY[array_fill(1, ARRAY[300])::vector], 1000, 10, 1, 42, 100)$$);
-SELECT pg_temp.err($$SELECT fde_query(ARRAY[array_fill(1, ARRAY[3000])::vector], 1000, 0, 1)$$);
+SELECT fde_query(ARRAY['[1,2]']::vector[], 40);
+\echo :SQLSTATE
+SELECT fde_document(ARRAY[array_fill(1, ARRAY[26])::vector], 20, 5, 0);
+\echo :SQLSTATE
+\set VERBOSITY terse
+SELECT fde_query(ARRAY['[1,2]']::vector[], 1000, 10, 16, 42, 100);
+\echo :SQLSTATE
+SELECT fde_document(ARRAY[array_fill(1, ARRAY[300])::vector], 1000, 10, 1, 42, 100);
+\echo :SQLSTATE
+\set VERBOSITY default
+SELECT fde_query(ARRAY[array_fill(1, ARRAY[3000])::vector], 1000, 0, 1);
+\echo :SQLSTATE
 -- fde: input sets
-SELECT pg_temp.err($$SELECT fde_query('{}'::vector[])$$);
-SELECT pg_temp.err($$SELECT fde_document(ARRAY['[1,2]', '[1,2,3]']::vector[])$$);
-SELECT pg_temp.err($$SELECT fde_document(ARRAY['[1,2]', NULL]::vector[])$$);
-SELECT pg_temp.err($$SELECT fde_query(ARRAY[['[1]', '[2]'], ['[3]', '[4]']]::vector[])$$);
-SELECT pg_temp.err($$SELECT fde_query(ARRAY['[3e38]', '[3e38]']::vector[], 1, 0, 0)$$);
+\set VERBOSITY terse
+SELECT fde_query('{}'::vector[]);
+\echo :SQLSTATE
+SELECT fde_document(ARRAY['[1,2]', '[1,2,3]']::vector[]);
+\echo :SQLSTATE
+SELECT fde_document(ARRAY['[1,2]', NULL]::vector[]);
+\echo :SQLSTATE
+SELECT fde_query(ARRAY[['[1]', '[2]'], ['[3]', '[4]']]::vector[]);
+\echo :SQLSTATE
+\set VERBOSITY default
+SELECT fde_query(ARRAY['[3e38]', '[3e38]']::vector[], 1, 0, 0);
+\echo :SQLSTATE
 -- impossible vectors (sql/rawvec.psql: 0 dimensions, NaN) in the sets
-\i sql/rawvec.psql
-SELECT pg_temp.err($$SELECT max_sim(ARRAY[pg_temp.rawvec(0)], ARRAY['[1,2]']::vector[])$$);
-SELECT pg_temp.err($$SELECT max_sim(ARRAY['[1,2]']::vector[], ARRAY['[1,2]', pg_temp.rawvec(2, '{NaN,2}')])$$);
-SELECT pg_temp.err($$SELECT fde_query(ARRAY[pg_temp.rawvec(0, array_fill(1, ARRAY[65536]))])$$);
-SELECT pg_temp.err($$SELECT fde_query(ARRAY['[1,2]', pg_temp.rawvec(2, '{1,Infinity}')])$$);
-SELECT pg_temp.err($$SELECT fde_document(ARRAY[pg_temp.rawvec(3, '{1,2}')])$$);
-SELECT pg_temp.err($$SELECT fde_document(ARRAY[pg_temp.rawvec(2, '{NaN,NaN}')])$$);
-\i sql/rawvec_end.psql
+\i :abs_srcdir/sql/rawvec.psql
+SELECT max_sim(ARRAY[pg_temp.rawvec(0)], ARRAY['[1,2]']::vector[]);
+\echo :SQLSTATE
+SELECT max_sim(ARRAY['[1,2]']::vector[], ARRAY['[1,2]', pg_temp.rawvec(2, '{NaN,2}')]);
+\echo :SQLSTATE
+SELECT fde_query(ARRAY[pg_temp.rawvec(0, array_fill(1, ARRAY[65536]))]);
+\echo :SQLSTATE
+SELECT fde_query(ARRAY['[1,2]', pg_temp.rawvec(2, '{1,Infinity}')]);
+\echo :SQLSTATE
+SELECT fde_document(ARRAY[pg_temp.rawvec(3, '{1,2}')]);
+\echo :SQLSTATE
+SELECT fde_document(ARRAY[pg_temp.rawvec(2, '{NaN,NaN}')]);
+\echo :SQLSTATE
+\i :abs_srcdir/sql/rawvec_end.psql

@@ -7,7 +7,8 @@
 CREATE SCHEMA recall_test;
 SET search_path = recall_test, public;
 
-\i sql/helpers.psql
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/helpers.psql
 
 CREATE TABLE rt (id int, v vector(16));
 INSERT INTO rt SELECT i, v FROM vecsearch_synthetic(3000, 16, 10, 21) WITH ORDINALITY AS s(v, i);
@@ -72,7 +73,8 @@ SHOW enable_seqscan;
 SHOW plan_cache_mode;
 COMMIT;
 SHOW hnsw.ef_search;
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', ef_search => '{10,NULL}')$$);
+SELECT * FROM vecsearch_recall('rt_idx', ef_search => '{10,NULL}');
+\echo :SQLSTATE
 -- (an error while the index queries run restores them too: test/t/111_recall_cancel.pl
 -- cancels a report that waits in that phase)
 
@@ -135,14 +137,18 @@ CREATE TABLE rt_child () INHERITS (rt_parent);
 INSERT INTO rt_parent SELECT id, v FROM rt WHERE id <= 300;
 INSERT INTO rt_child SELECT id, v FROM rt WHERE id > 300 AND id <= 600;
 CREATE INDEX rt_parent_idx ON rt_parent USING hnsw (v vector_l2_ops);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_parent_idx', queries => 20)$$);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', query_tbl => 'rt_parent', query_col => 'v')$$);
+SELECT * FROM vecsearch_recall('rt_parent_idx', queries => 20);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_recall('rt_idx', query_tbl => 'rt_parent', query_col => 'v');
+\echo :SQLSTATE
 DROP TABLE rt_parent CASCADE;
 -- a materialized view never refreshed: SELECT's error, not "0 rows"
 CREATE MATERIALIZED VIEW rt_mv AS SELECT id, v FROM rt WHERE id <= 300 WITH NO DATA;
 CREATE INDEX rt_mv_idx ON rt_mv USING hnsw (v vector_l2_ops);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_mv_idx')$$);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', query_tbl => 'rt_mv', query_col => 'v')$$);
+SELECT * FROM vecsearch_recall('rt_mv_idx');
+\echo :SQLSTATE
+SELECT * FROM vecsearch_recall('rt_idx', query_tbl => 'rt_mv', query_col => 'v');
+\echo :SQLSTATE
 REFRESH MATERIALIZED VIEW rt_mv;
 SELECT ef_search, recall >= 0.95 AS recall_ok FROM vecsearch_recall('rt_mv_idx', ef_search => '{200}', queries => 20);
 DROP MATERIALIZED VIEW rt_mv;
@@ -154,63 +160,111 @@ CREATE TABLE empty (v vector(16));
 CREATE INDEX empty_idx ON empty USING hnsw (v vector_l2_ops);
 CREATE INDEX rt_expr ON rt USING hnsw ((v + v) vector_l2_ops);
 CREATE INDEX rt_part ON rt USING hnsw (v vector_l2_ops) WHERE id > 10;
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('plain_btree')$$);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('plain')$$);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_expr')$$);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_part')$$);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall(NULL)$$);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', k => NULL)$$);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', k => 0)$$);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', k => 1001)$$);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', queries => 0)$$);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', queries => 100001)$$);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', ef_search => '{}')$$);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', ef_search => NULL)$$);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', ef_search => '{10,0}')$$);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', ef_search => '{1001}')$$);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', ef_search => '{{10},{20}}')$$);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', query_tbl => 'rt_q')$$);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', query_col => 'v')$$);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', query_tbl => 'rt_q', query_col => 'nope')$$);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', query_tbl => 'plain', query_col => 'id')$$);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', query_tbl => 'plain', query_col => 'v')$$);
+\set VERBOSITY terse
+SELECT * FROM vecsearch_recall('plain_btree');
+\echo :SQLSTATE
+SELECT * FROM vecsearch_recall('plain');
+\echo :SQLSTATE
+\set VERBOSITY default
+SELECT * FROM vecsearch_recall('rt_expr');
+\echo :SQLSTATE
+SELECT * FROM vecsearch_recall('rt_part');
+\echo :SQLSTATE
+\set VERBOSITY terse
+SELECT * FROM vecsearch_recall(NULL);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_recall('rt_idx', k => NULL);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_recall('rt_idx', k => 0);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_recall('rt_idx', k => 1001);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_recall('rt_idx', queries => 0);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_recall('rt_idx', queries => 100001);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_recall('rt_idx', ef_search => '{}');
+\echo :SQLSTATE
+SELECT * FROM vecsearch_recall('rt_idx', ef_search => NULL);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_recall('rt_idx', ef_search => '{10,0}');
+\echo :SQLSTATE
+SELECT * FROM vecsearch_recall('rt_idx', ef_search => '{1001}');
+\echo :SQLSTATE
+SELECT * FROM vecsearch_recall('rt_idx', ef_search => '{{10},{20}}');
+\echo :SQLSTATE
+\set VERBOSITY default
+SELECT * FROM vecsearch_recall('rt_idx', query_tbl => 'rt_q');
+\echo :SQLSTATE
+SELECT * FROM vecsearch_recall('rt_idx', query_col => 'v');
+\echo :SQLSTATE
+\set VERBOSITY terse
+SELECT * FROM vecsearch_recall('rt_idx', query_tbl => 'rt_q', query_col => 'nope');
+\echo :SQLSTATE
+SELECT * FROM vecsearch_recall('rt_idx', query_tbl => 'plain', query_col => 'id');
+\echo :SQLSTATE
+SELECT * FROM vecsearch_recall('rt_idx', query_tbl => 'plain', query_col => 'v');
+\echo :SQLSTATE
+\set VERBOSITY default
 INSERT INTO plain VALUES (1, NULL, '[1,2,3,4]');
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', query_tbl => 'plain', query_col => 'w')$$);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('empty_idx')$$);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('empty_idx', query_tbl => 'rt_q', query_col => 'v')$$);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('dup_idx', k => 160)$$);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('dup_idx', k => 161, query_tbl => 'dup', query_col => 'v')$$);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall_by_lid('rt_idx', lid_k => 1)$$);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall_by_lid('rt_idx', lid_k => NULL)$$);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall_by_lid('dup_idx', lid_k => 160)$$);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall_by_lid('rt_idx', ef_search => '{}')$$);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_tune('rt_idx', 0)$$);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_tune('rt_idx', 1.5)$$);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_tune('rt_idx', 'NaN')$$);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_tune('rt_idx', NULL)$$);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_tune('plain_btree')$$);
+SELECT * FROM vecsearch_recall('rt_idx', query_tbl => 'plain', query_col => 'w');
+\echo :SQLSTATE
+SELECT * FROM vecsearch_recall('empty_idx');
+\echo :SQLSTATE
+SELECT * FROM vecsearch_recall('empty_idx', query_tbl => 'rt_q', query_col => 'v');
+\echo :SQLSTATE
+SELECT * FROM vecsearch_recall('dup_idx', k => 160);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_recall('dup_idx', k => 161, query_tbl => 'dup', query_col => 'v');
+\echo :SQLSTATE
+\set VERBOSITY terse
+SELECT * FROM vecsearch_recall_by_lid('rt_idx', lid_k => 1);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_recall_by_lid('rt_idx', lid_k => NULL);
+\echo :SQLSTATE
+\set VERBOSITY default
+SELECT * FROM vecsearch_recall_by_lid('dup_idx', lid_k => 160);
+\echo :SQLSTATE
+\set VERBOSITY terse
+SELECT * FROM vecsearch_recall_by_lid('rt_idx', ef_search => '{}');
+\echo :SQLSTATE
+SELECT * FROM vecsearch_tune('rt_idx', 0);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_tune('rt_idx', 1.5);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_tune('rt_idx', 'NaN');
+\echo :SQLSTATE
+SELECT * FROM vecsearch_tune('rt_idx', NULL);
+\echo :SQLSTATE
+SELECT * FROM vecsearch_tune('plain_btree');
+\echo :SQLSTATE
+\set VERBOSITY default
 -- impossible held-out queries (sql/rawvec.psql: 0 dimensions, NaN), the row named
-\i sql/rawvec.psql
+\i :abs_srcdir/sql/rawvec.psql
 CREATE TABLE rawq (v vector);
 INSERT INTO rawq SELECT v FROM rt_q WHERE qid <= 3;
 INSERT INTO rawq VALUES (pg_temp.rawvec(0));
 SELECT * FROM vecsearch_recall('rt_idx', query_tbl => 'rawq', query_col => 'v');
 UPDATE rawq SET v = pg_temp.rawvec(16, array_fill('NaN'::real, ARRAY[16])) WHERE vector_dims(v) = 0;
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall_by_lid('rt_idx', query_tbl => 'rawq', query_col => 'v')$$);
-SELECT pg_temp.err($$SELECT * FROM vecsearch_tune('rt_idx', query_tbl => 'rawq', query_col => 'v')$$);
+SELECT * FROM vecsearch_recall_by_lid('rt_idx', query_tbl => 'rawq', query_col => 'v');
+\echo :SQLSTATE
+SELECT * FROM vecsearch_tune('rt_idx', query_tbl => 'rawq', query_col => 'v');
+\echo :SQLSTATE
 DROP TABLE rawq;
-\i sql/rawvec_end.psql
+\i :abs_srcdir/sql/rawvec_end.psql
 -- privileges: the caller's, on the indexed table and on the query table
 CREATE ROLE regress_recall_reader;
 GRANT USAGE ON SCHEMA recall_test TO regress_recall_reader;
 GRANT SELECT ON rt_q TO regress_recall_reader;
 SET ROLE regress_recall_reader;
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx')$$);
+SELECT * FROM vecsearch_recall('rt_idx');
+\echo :SQLSTATE
 RESET ROLE;
 GRANT SELECT ON rt TO regress_recall_reader;
 REVOKE SELECT ON rt_q FROM regress_recall_reader;
 SET ROLE regress_recall_reader;
-SELECT pg_temp.err($$SELECT * FROM vecsearch_recall('rt_idx', query_tbl => 'rt_q', query_col => 'v')$$);
+SELECT * FROM vecsearch_recall('rt_idx', query_tbl => 'rt_q', query_col => 'v');
+\echo :SQLSTATE
 SELECT count(*) FROM vecsearch_recall('rt_idx', queries => 5);
 RESET ROLE;
 REVOKE ALL ON rt FROM regress_recall_reader;

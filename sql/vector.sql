@@ -1,6 +1,7 @@
 -- The vector type: text I/O, typmod, casts, operators, functions, aggregates, errors.
 
-\i sql/helpers.psql
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/helpers.psql
 
 -- text input and output round-trip (shortest float4 form)
 SELECT '[1,2,3]'::vector;
@@ -12,38 +13,69 @@ SELECT '[0.1,0.2,0.3]'::vector::text::vector = '[0.1,0.2,0.3]'::vector AS round_
 SELECT '[1.00000011920928955078125]'::vector::real[] = ARRAY[1.0000001::real] AS exact;
 
 -- malformed text
-SELECT pg_temp.err($q$SELECT '1,2,3'::vector$q$);
-SELECT pg_temp.err($q$SELECT '[1,2,3'::vector$q$);
-SELECT pg_temp.err($q$SELECT '[1,2,]'::vector$q$);
-SELECT pg_temp.err($q$SELECT '[1,,2]'::vector$q$);
-SELECT pg_temp.err($q$SELECT '[,1]'::vector$q$);
-SELECT pg_temp.err($q$SELECT '[1,2]x'::vector$q$);
-SELECT pg_temp.err($q$SELECT '[1 2]'::vector$q$);
-SELECT pg_temp.err($q$SELECT '[a,b]'::vector$q$);
-SELECT pg_temp.err($q$SELECT '[1,2]]'::vector$q$);
-SELECT pg_temp.err($q$SELECT '[1e]'::vector$q$);
-SELECT pg_temp.err($q$SELECT '[1;2]'::vector$q$);
-SELECT pg_temp.err($q$SELECT '[1,\0]'::vector$q$);
-SELECT pg_temp.err($q$SELECT ''::vector$q$);
-SELECT pg_temp.err($q$SELECT '['::vector$q$);
-SELECT pg_temp.err($q$SELECT '[]'::vector$q$);
-SELECT pg_temp.err($q$SELECT '[NaN]'::vector$q$);
-SELECT pg_temp.err($q$SELECT '[1,Infinity]'::vector$q$);
-SELECT pg_temp.err($q$SELECT '[-inf]'::vector$q$);
-SELECT pg_temp.err($q$SELECT '[1e39]'::vector$q$);
-SELECT pg_temp.err($q$SELECT ('[' || repeat('9', 400) || ']')::vector$q$);
-SELECT pg_temp.err($q$SELECT ('[' || array_to_string(array_fill(1, ARRAY[16001]), ',') || ']')::vector$q$);
-SELECT pg_temp.err($q$SELECT vector_dims(('[' || array_to_string(array_fill(1, ARRAY[16000]), ',') || ']')::vector)$q$);
+SELECT '1,2,3'::vector;
+\echo :SQLSTATE
+SELECT '[1,2,3'::vector;
+\echo :SQLSTATE
+SELECT '[1,2,]'::vector;
+\echo :SQLSTATE
+SELECT '[1,,2]'::vector;
+\echo :SQLSTATE
+SELECT '[,1]'::vector;
+\echo :SQLSTATE
+SELECT '[1,2]x'::vector;
+\echo :SQLSTATE
+SELECT '[1 2]'::vector;
+\echo :SQLSTATE
+SELECT '[a,b]'::vector;
+\echo :SQLSTATE
+SELECT '[1,2]]'::vector;
+\echo :SQLSTATE
+SELECT '[1e]'::vector;
+\echo :SQLSTATE
+SELECT '[1;2]'::vector;
+\echo :SQLSTATE
+SELECT '[1,\0]'::vector;
+\echo :SQLSTATE
+SELECT ''::vector;
+\echo :SQLSTATE
+SELECT '['::vector;
+\echo :SQLSTATE
+\set VERBOSITY terse
+SELECT '[]'::vector;
+\echo :SQLSTATE
+SELECT '[NaN]'::vector;
+\echo :SQLSTATE
+SELECT '[1,Infinity]'::vector;
+\echo :SQLSTATE
+SELECT '[-inf]'::vector;
+\echo :SQLSTATE
+SELECT '[1e39]'::vector;
+\echo :SQLSTATE
+SELECT ('[' || repeat('9', 400) || ']')::vector;
+\echo :SQLSTATE
+SELECT ('[' || array_to_string(array_fill(1, ARRAY[16001]), ',') || ']')::vector;
+\echo :SQLSTATE
+\set VERBOSITY default
+SELECT vector_dims(('[' || array_to_string(array_fill(1, ARRAY[16000]), ',') || ']')::vector);
 
 -- typmod
 CREATE TABLE t_typmod (v vector(3));
 INSERT INTO t_typmod VALUES ('[1,2,3]');
-SELECT pg_temp.err($q$INSERT INTO t_typmod VALUES ('[1,2]')$q$);
-SELECT pg_temp.err($q$INSERT INTO t_typmod VALUES ('[1,2,3,4]'::vector)$q$);
-SELECT pg_temp.err($q$SELECT '[1,2]'::vector(3)$q$);
-SELECT pg_temp.err($q$CREATE TABLE t_bad (v vector(0))$q$);
-SELECT pg_temp.err($q$CREATE TABLE t_bad (v vector(16001))$q$);
-SELECT pg_temp.err($q$CREATE TABLE t_bad (v vector(3, 2))$q$);
+\set VERBOSITY terse
+INSERT INTO t_typmod VALUES ('[1,2]');
+\echo :SQLSTATE
+INSERT INTO t_typmod VALUES ('[1,2,3,4]'::vector);
+\echo :SQLSTATE
+SELECT '[1,2]'::vector(3);
+\echo :SQLSTATE
+CREATE TABLE t_bad (v vector(0));
+\echo :SQLSTATE
+CREATE TABLE t_bad (v vector(16001));
+\echo :SQLSTATE
+CREATE TABLE t_bad (v vector(3, 2));
+\echo :SQLSTATE
+\set VERBOSITY default
 SELECT * FROM t_typmod;
 SELECT '[1,2,3]'::vector(3);
 SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 't_typmod'::regclass AND attname = 'v';
@@ -56,15 +88,28 @@ SELECT ARRAY[1.5,2,3]::double precision[]::vector;
 SELECT ARRAY[1.5,2,3]::numeric[]::vector;
 SELECT '[1,2,3]'::vector::real[];
 SELECT ARRAY[1,2,3]::vector(3);
-SELECT pg_temp.err($q$SELECT ARRAY[1,2,3]::vector(2)$q$);
-SELECT pg_temp.err($q$SELECT ARRAY[]::integer[]::vector$q$);
-SELECT pg_temp.err($q$SELECT ARRAY[1,NULL,3]::vector$q$);
-SELECT pg_temp.err($q$SELECT ARRAY[[1,2],[3,4]]::vector$q$);
-SELECT pg_temp.err($q$SELECT ARRAY['NaN']::real[]::vector$q$);
-SELECT pg_temp.err($q$SELECT ARRAY['Infinity']::double precision[]::vector$q$);
-SELECT pg_temp.err($q$SELECT ARRAY[1e39]::double precision[]::vector$q$);
-SELECT pg_temp.err($q$SELECT ARRAY[1e39]::numeric[]::vector$q$);
-SELECT pg_temp.err($q$SELECT ARRAY['NaN']::numeric[]::vector$q$);
+\set VERBOSITY terse
+SELECT ARRAY[1,2,3]::vector(2);
+\echo :SQLSTATE
+SELECT ARRAY[]::integer[]::vector;
+\echo :SQLSTATE
+\set VERBOSITY default
+SELECT ARRAY[1,NULL,3]::vector;
+\echo :SQLSTATE
+\set VERBOSITY terse
+SELECT ARRAY[[1,2],[3,4]]::vector;
+\echo :SQLSTATE
+SELECT ARRAY['NaN']::real[]::vector;
+\echo :SQLSTATE
+SELECT ARRAY['Infinity']::double precision[]::vector;
+\echo :SQLSTATE
+SELECT ARRAY[1e39]::double precision[]::vector;
+\echo :SQLSTATE
+SELECT ARRAY[1e39]::numeric[]::vector;
+\echo :SQLSTATE
+SELECT ARRAY['NaN']::numeric[]::vector;
+\echo :SQLSTATE
+\set VERBOSITY default
 
 -- distances
 SELECT '[0,0]'::vector <-> '[3,4]'::vector AS l2;
@@ -79,10 +124,16 @@ SELECT '[1,2]'::vector <=> '[-1,-2]'::vector AS cos_opposite;
 SELECT cosine_distance('[0,0]', '[1,1]') AS cos_zero_is_nan;
 SELECT '[1,2,3]'::vector <+> '[0,4,-1]'::vector AS l1;
 SELECT l1_distance('[1,2,3]', '[0,4,-1]');
-SELECT pg_temp.err($q$SELECT '[1,2]'::vector <-> '[1,2,3]'::vector$q$);
-SELECT pg_temp.err($q$SELECT '[1,2]'::vector <#> '[1,2,3]'::vector$q$);
-SELECT pg_temp.err($q$SELECT '[1,2]'::vector <=> '[1,2,3]'::vector$q$);
-SELECT pg_temp.err($q$SELECT '[1,2]'::vector <+> '[1,2,3]'::vector$q$);
+\set VERBOSITY terse
+SELECT '[1,2]'::vector <-> '[1,2,3]'::vector;
+\echo :SQLSTATE
+SELECT '[1,2]'::vector <#> '[1,2,3]'::vector;
+\echo :SQLSTATE
+SELECT '[1,2]'::vector <=> '[1,2,3]'::vector;
+\echo :SQLSTATE
+SELECT '[1,2]'::vector <+> '[1,2,3]'::vector;
+\echo :SQLSTATE
+\set VERBOSITY default
 -- large vectors: same answer as a double-precision computation in SQL
 WITH v AS (
 	SELECT array_agg(sin(i)::real ORDER BY i) AS a, array_agg(cos(i * 0.7)::real ORDER BY i) AS b
@@ -105,23 +156,36 @@ SELECT subvector('[1,2,3,4,5]', 2, 3);
 SELECT subvector('[1,2,3,4,5]', -1, 3);
 SELECT subvector('[1,2,3,4,5]', 4, 10);
 SELECT subvector('[1,2,3,4,5]', 1, 2147483647);
-SELECT pg_temp.err($q$SELECT subvector('[1,2,3,4,5]', 6, 1)$q$);
-SELECT pg_temp.err($q$SELECT subvector('[1,2,3,4,5]', 2147483647, 2147483647)$q$);
-SELECT pg_temp.err($q$SELECT subvector('[1,2,3,4,5]', 3, 0)$q$);
-SELECT pg_temp.err($q$SELECT subvector('[1,2,3,4,5]', 2, -5)$q$);
-SELECT pg_temp.err($q$SELECT subvector('[1,2,3,4,5]', -2147483648, 2)$q$);
+SELECT subvector('[1,2,3,4,5]', 6, 1);
+\echo :SQLSTATE
+SELECT subvector('[1,2,3,4,5]', 2147483647, 2147483647);
+\echo :SQLSTATE
+SELECT subvector('[1,2,3,4,5]', 3, 0);
+\echo :SQLSTATE
+SELECT subvector('[1,2,3,4,5]', 2, -5);
+\echo :SQLSTATE
+SELECT subvector('[1,2,3,4,5]', -2147483648, 2);
+\echo :SQLSTATE
 
 -- arithmetic
 SELECT '[1,2,3]'::vector + '[4,5,6]';
 SELECT '[1,2,3]'::vector - '[4,5,6]';
 SELECT '[1,2,3]'::vector * '[4,5,6]';
 SELECT '[1,2]'::vector || '[3]';
-SELECT pg_temp.err($q$SELECT '[3e38]'::vector + '[3e38]'$q$);
-SELECT pg_temp.err($q$SELECT '[-3e38]'::vector - '[3e38]'$q$);
-SELECT pg_temp.err($q$SELECT '[1e30]'::vector * '[1e30]'$q$);
-SELECT pg_temp.err($q$SELECT '[1e-30]'::vector * '[1e-30]'$q$);
-SELECT pg_temp.err($q$SELECT '[1,2]'::vector + '[1,2,3]'$q$);
-SELECT pg_temp.err($q$SELECT ('[' || array_to_string(array_fill(1, ARRAY[16000]), ',') || ']')::vector || '[1]'$q$);
+\set VERBOSITY terse
+SELECT '[3e38]'::vector + '[3e38]';
+\echo :SQLSTATE
+SELECT '[-3e38]'::vector - '[3e38]';
+\echo :SQLSTATE
+SELECT '[1e30]'::vector * '[1e30]';
+\echo :SQLSTATE
+SELECT '[1e-30]'::vector * '[1e-30]';
+\echo :SQLSTATE
+SELECT '[1,2]'::vector + '[1,2,3]';
+\echo :SQLSTATE
+SELECT ('[' || array_to_string(array_fill(1, ARRAY[16000]), ',') || ']')::vector || '[1]';
+\echo :SQLSTATE
+\set VERBOSITY default
 
 -- comparison and btree
 SELECT '[1,2]'::vector < '[1,3]', '[1,2]'::vector < '[1,2,0]', '[1,2]'::vector = '[1,2]',
@@ -141,9 +205,14 @@ DROP TABLE t_btree;
 SELECT avg(v), sum(v) FROM (VALUES ('[1,2,3]'::vector), ('[3,4,5]'), (NULL)) t(v);
 SELECT avg(v), sum(v) FROM (VALUES (NULL::vector)) t(v);
 SELECT avg(v) FROM (SELECT '[1,2]'::vector AS v WHERE false) t;
-SELECT pg_temp.err($q$SELECT avg(v) FROM (VALUES ('[1,2]'::vector), ('[1,2,3]')) t(v)$q$);
-SELECT pg_temp.err($q$SELECT sum(v) FROM (VALUES ('[1,2]'::vector), ('[1,2,3]')) t(v)$q$);
-SELECT pg_temp.err($q$SELECT sum(v) FROM (VALUES ('[3e38]'::vector), ('[3e38]')) t(v)$q$);
+\set VERBOSITY terse
+SELECT avg(v) FROM (VALUES ('[1,2]'::vector), ('[1,2,3]')) t(v);
+\echo :SQLSTATE
+SELECT sum(v) FROM (VALUES ('[1,2]'::vector), ('[1,2,3]')) t(v);
+\echo :SQLSTATE
+SELECT sum(v) FROM (VALUES ('[3e38]'::vector), ('[3e38]')) t(v);
+\echo :SQLSTATE
+\set VERBOSITY default
 -- the support functions are callable directly: a state is input like any other (the
 -- count, then the sums), checked whole; results pass vector_in's checks
 SELECT vector_avg('{2,2,4,6}'), vector_avg('{0}') IS NULL AS no_rows,
@@ -152,54 +221,97 @@ SELECT vector_accum('{0}', '[1,2,3]'), vector_accum('{0,0,0,0}', '[1,2,3]'),
 	vector_accum('{2,1,1,1}', '[1,2,3]');
 SELECT vector_combine('{1,2}', '{3,4}'), vector_combine('{0}', '{2,4,6}'),
 	vector_combine('{2,4,6}', '{0}'), vector_combine('{0}', '{0}');
-SELECT pg_temp.err($q$SELECT vector_avg('{1,NaN,2}')$q$);
-SELECT pg_temp.err($q$SELECT vector_avg('{1,Infinity}')$q$);
-SELECT pg_temp.err($q$SELECT vector_avg('{1,2,-Infinity}')$q$);
-SELECT pg_temp.err($q$SELECT vector_avg('{1}')$q$);
-SELECT pg_temp.err($q$SELECT vector_avg('{3}')$q$);
-SELECT pg_temp.err($q$SELECT vector_avg('{}')$q$);
-SELECT pg_temp.err($q$SELECT vector_avg('{{1,2},{3,4}}')$q$);
-SELECT pg_temp.err($q$SELECT vector_avg('{NULL,2}')$q$);
-SELECT pg_temp.err($q$SELECT vector_avg('{1,2,NULL}')$q$);
-SELECT pg_temp.err($q$SELECT vector_avg('{NaN,2}')$q$);
-SELECT pg_temp.err($q$SELECT vector_avg('{Infinity,2}')$q$);
-SELECT pg_temp.err($q$SELECT vector_avg('{-1,2}')$q$);
-SELECT pg_temp.err($q$SELECT vector_avg('{1.5,2}')$q$);
-SELECT pg_temp.err($q$SELECT vector_avg('{9007199254740992,2}')$q$);
-SELECT pg_temp.err($q$SELECT vector_avg('{0,2}')$q$);
-SELECT pg_temp.err($q$SELECT vector_avg('{1,1e300}')$q$);
-SELECT pg_temp.err($q$SELECT vector_avg(array_agg(n)) FROM generate_series(1, 16002) n$q$);
+SELECT vector_avg('{1,NaN,2}');
+\echo :SQLSTATE
+SELECT vector_avg('{1,Infinity}');
+\echo :SQLSTATE
+SELECT vector_avg('{1,2,-Infinity}');
+\echo :SQLSTATE
+SELECT vector_avg('{1}');
+\echo :SQLSTATE
+SELECT vector_avg('{3}');
+\echo :SQLSTATE
+SELECT vector_avg('{}');
+\echo :SQLSTATE
+SELECT vector_avg('{{1,2},{3,4}}');
+\echo :SQLSTATE
+SELECT vector_avg('{NULL,2}');
+\echo :SQLSTATE
+SELECT vector_avg('{1,2,NULL}');
+\echo :SQLSTATE
+SELECT vector_avg('{NaN,2}');
+\echo :SQLSTATE
+SELECT vector_avg('{Infinity,2}');
+\echo :SQLSTATE
+SELECT vector_avg('{-1,2}');
+\echo :SQLSTATE
+SELECT vector_avg('{1.5,2}');
+\echo :SQLSTATE
+SELECT vector_avg('{9007199254740992,2}');
+\echo :SQLSTATE
+SELECT vector_avg('{0,2}');
+\echo :SQLSTATE
+SELECT vector_avg('{1,1e300}');
+\echo :SQLSTATE
+SELECT vector_avg(array_agg(n)) FROM generate_series(1, 16002) n;
+\echo :SQLSTATE
 SELECT vector_dims(vector_avg(array_agg(n))) FROM generate_series(1, 16001) n;
 -- 65,537 elements: 65,536 sums, which an int16 dimension field would wrap to 0
-SELECT pg_temp.err($q$SELECT vector_avg(array_fill(1, ARRAY[65537]))$q$);
-SELECT pg_temp.err($q$SELECT vector_accum('{1,NaN}', '[1]')$q$);
-SELECT pg_temp.err($q$SELECT vector_accum('{1,Infinity}', '[1]')$q$);
-SELECT pg_temp.err($q$SELECT vector_accum('{1}', '[1]')$q$);
-SELECT pg_temp.err($q$SELECT vector_accum('{}', '[1]')$q$);
-SELECT pg_temp.err($q$SELECT vector_accum('{{0}}', '[1]')$q$);
-SELECT pg_temp.err($q$SELECT vector_accum('{NULL}', '[1]')$q$);
-SELECT pg_temp.err($q$SELECT vector_accum('{0,0}', '[1,2,3]')$q$);
-SELECT pg_temp.err($q$SELECT vector_accum('{0.5,1}', '[1]')$q$);
-SELECT pg_temp.err($q$SELECT vector_accum('{9007199254740991,1}', '[1]')$q$);
-SELECT pg_temp.err($q$SELECT vector_accum(array_fill(0, ARRAY[16002]), '[1]')$q$);
-SELECT pg_temp.err($q$SELECT vector_combine('{1,NaN}', '{1,2}')$q$);
-SELECT pg_temp.err($q$SELECT vector_combine('{1,2}', '{1,-Infinity}')$q$);
-SELECT pg_temp.err($q$SELECT vector_combine('{0}', '{1,NaN}')$q$);
-SELECT pg_temp.err($q$SELECT vector_combine('{1}', '{0}')$q$);
-SELECT pg_temp.err($q$SELECT vector_combine('{}', '{0}')$q$);
-SELECT pg_temp.err($q$SELECT vector_combine('{0}', '{}')$q$);
-SELECT pg_temp.err($q$SELECT vector_combine('{{1,2}}', '{3,4}')$q$);
-SELECT pg_temp.err($q$SELECT vector_combine('{1,2}', '{3,NULL}')$q$);
-SELECT pg_temp.err($q$SELECT vector_combine('{1,2}', '{1,2,3}')$q$);
-SELECT pg_temp.err($q$SELECT vector_combine('{-2,2}', '{1,2}')$q$);
-SELECT pg_temp.err($q$SELECT vector_combine('{9007199254740991,2}', '{1,2}')$q$);
-SELECT pg_temp.err($q$SELECT vector_combine('{1,1e308}', '{1,1e308}')$q$);
-SELECT pg_temp.err($q$SELECT vector_combine('{0}', (SELECT array_agg(n) FROM generate_series(1, 16002) n))$q$);
-SELECT pg_temp.err($q$SELECT vector_combine((SELECT array_agg(n) FROM generate_series(1, 16002) n), '{0}')$q$);
+SELECT vector_avg(array_fill(1, ARRAY[65537]));
+\echo :SQLSTATE
+SELECT vector_accum('{1,NaN}', '[1]');
+\echo :SQLSTATE
+SELECT vector_accum('{1,Infinity}', '[1]');
+\echo :SQLSTATE
+SELECT vector_accum('{1}', '[1]');
+\echo :SQLSTATE
+SELECT vector_accum('{}', '[1]');
+\echo :SQLSTATE
+SELECT vector_accum('{{0}}', '[1]');
+\echo :SQLSTATE
+SELECT vector_accum('{NULL}', '[1]');
+\echo :SQLSTATE
+SELECT vector_accum('{0,0}', '[1,2,3]');
+\echo :SQLSTATE
+SELECT vector_accum('{0.5,1}', '[1]');
+\echo :SQLSTATE
+SELECT vector_accum('{9007199254740991,1}', '[1]');
+\echo :SQLSTATE
+SELECT vector_accum(array_fill(0, ARRAY[16002]), '[1]');
+\echo :SQLSTATE
+SELECT vector_combine('{1,NaN}', '{1,2}');
+\echo :SQLSTATE
+SELECT vector_combine('{1,2}', '{1,-Infinity}');
+\echo :SQLSTATE
+SELECT vector_combine('{0}', '{1,NaN}');
+\echo :SQLSTATE
+SELECT vector_combine('{1}', '{0}');
+\echo :SQLSTATE
+SELECT vector_combine('{}', '{0}');
+\echo :SQLSTATE
+SELECT vector_combine('{0}', '{}');
+\echo :SQLSTATE
+SELECT vector_combine('{{1,2}}', '{3,4}');
+\echo :SQLSTATE
+SELECT vector_combine('{1,2}', '{3,NULL}');
+\echo :SQLSTATE
+SELECT vector_combine('{1,2}', '{1,2,3}');
+\echo :SQLSTATE
+SELECT vector_combine('{-2,2}', '{1,2}');
+\echo :SQLSTATE
+SELECT vector_combine('{9007199254740991,2}', '{1,2}');
+\echo :SQLSTATE
+SELECT vector_combine('{1,1e308}', '{1,1e308}');
+\echo :SQLSTATE
+SELECT vector_combine('{0}', (SELECT array_agg(n) FROM generate_series(1, 16002) n));
+\echo :SQLSTATE
+SELECT vector_combine((SELECT array_agg(n) FROM generate_series(1, 16002) n), '{0}');
+\echo :SQLSTATE
 -- an aggregate of one's own with a bad INITCOND meets the same checks
 CREATE AGGREGATE pg_temp.my_avg(vector) (SFUNC = vector_accum, STYPE = double precision[],
 	FINALFUNC = vector_avg, INITCOND = '{1,NaN}');
-SELECT pg_temp.err($q$SELECT pg_temp.my_avg(v) FROM (VALUES ('[1]'::vector)) t(v)$q$);
+SELECT pg_temp.my_avg(v) FROM (VALUES ('[1]'::vector)) t(v);
+\echo :SQLSTATE
 DROP AGGREGATE pg_temp.my_avg(vector);
 -- parallel aggregation gives the serial answer
 CREATE TABLE t_agg AS SELECT i, ARRAY[i % 7, i % 11, 1]::vector AS v FROM generate_series(1, 100000) i;
@@ -275,37 +387,66 @@ SELECT vector_send('[1,-2,0.5]');
 -- impossible vectors (sql/rawvec.psql): no function makes one, and every reader refuses
 -- one (22000 "invalid vector ...") instead of computing with it; vector_dims alone reads
 -- the header, to find such values
-\i sql/rawvec.psql
+\i :abs_srcdir/sql/rawvec.psql
 CREATE TABLE t_raw (id int, v vector);
 INSERT INTO t_raw VALUES (1, '[1,2]'), (2, pg_temp.rawvec(0)), (3, pg_temp.rawvec(0, array_fill(1, ARRAY[65536]))),
 	(4, pg_temp.rawvec(16001, array_fill(1, ARRAY[16001]))), (5, pg_temp.rawvec(-3)),
 	(6, pg_temp.rawvec(3, '{1,2}')), (7, pg_temp.rawvec(2, '{NaN,1}')), (8, pg_temp.rawvec(2, '{1,-Infinity}'));
 SELECT id, vector_dims(v) FROM t_raw WHERE vector_dims(v) NOT BETWEEN 1 AND 16000 ORDER BY id;
-SELECT id, pg_temp.err(format($q$SELECT v::text FROM t_raw WHERE id = %s$q$, id)) AS text_out,
-	pg_temp.err(format($q$SELECT v <-> '[1,2]' FROM t_raw WHERE id = %s$q$, id)) AS l2,
-	pg_temp.err(format($q$SELECT v + '[1,2]' FROM t_raw WHERE id = %s$q$, id)) AS add,
-	pg_temp.err(format($q$SELECT l2_normalize(v) FROM t_raw WHERE id = %s$q$, id)) AS normalize,
-	pg_temp.err(format($q$SELECT subvector(v, 1, 1) FROM t_raw WHERE id = %s$q$, id)) AS subvector,
-	pg_temp.err(format($q$SELECT v || '[1]' FROM t_raw WHERE id = %s$q$, id)) AS concat
-FROM t_raw ORDER BY id;
-SELECT pg_temp.err($q$SELECT vector_norm(v) FROM t_raw WHERE id = 2$q$);
-SELECT pg_temp.err($q$SELECT v::real[] FROM t_raw WHERE id = 2$q$);
-SELECT pg_temp.err($q$SELECT vector_send(v) FROM t_raw WHERE id = 2$q$);
-SELECT pg_temp.err($q$SELECT v::vector(2) FROM t_raw WHERE id = 2$q$);
-SELECT pg_temp.err($q$SELECT v < '[1]' FROM t_raw WHERE id = 2$q$);
-SELECT pg_temp.err($q$SELECT v <=> v FROM t_raw WHERE id = 3$q$);
-SELECT pg_temp.err($q$SELECT '\x0100'::bytea::vector <+> '[1]'$q$);
-SELECT pg_temp.err($q$SELECT vector_dims('\x01'::bytea::vector)$q$);
+-- (every reader of every row: a table of the errors, readers with the same error grouped)
+CREATE FUNCTION pg_temp.error_of(q text, OUT code text, OUT message text, OUT detail text, OUT hint text)
+LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE q;
+	code := '00000';
+EXCEPTION WHEN OTHERS THEN
+	GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, message = MESSAGE_TEXT,
+		detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+END
+$$;
+SELECT r.id, string_agg(f.reader, ', ' ORDER BY f.ord) AS readers, e.code, e.message, e.detail, e.hint
+FROM t_raw r,
+	(VALUES (1, 'text_out', $q$SELECT v::text FROM t_raw WHERE id = %s$q$),
+		(2, 'l2', $q$SELECT v <-> '[1,2]' FROM t_raw WHERE id = %s$q$),
+		(3, 'add', $q$SELECT v + '[1,2]' FROM t_raw WHERE id = %s$q$),
+		(4, 'normalize', $q$SELECT l2_normalize(v) FROM t_raw WHERE id = %s$q$),
+		(5, 'subvector', $q$SELECT subvector(v, 1, 1) FROM t_raw WHERE id = %s$q$),
+		(6, 'concat', $q$SELECT v || '[1]' FROM t_raw WHERE id = %s$q$)) AS f(ord, reader, q),
+	LATERAL pg_temp.error_of(format(f.q, r.id)) AS e
+GROUP BY r.id, e.code, e.message, e.detail, e.hint
+ORDER BY r.id, min(f.ord);
+SELECT vector_norm(v) FROM t_raw WHERE id = 2;
+\echo :SQLSTATE
+SELECT v::real[] FROM t_raw WHERE id = 2;
+\echo :SQLSTATE
+SELECT vector_send(v) FROM t_raw WHERE id = 2;
+\echo :SQLSTATE
+SELECT v::vector(2) FROM t_raw WHERE id = 2;
+\echo :SQLSTATE
+SELECT v < '[1]' FROM t_raw WHERE id = 2;
+\echo :SQLSTATE
+SELECT v <=> v FROM t_raw WHERE id = 3;
+\echo :SQLSTATE
+SELECT '\x0100'::bytea::vector <+> '[1]';
+\echo :SQLSTATE
+SELECT vector_dims('\x01'::bytea::vector);
+\echo :SQLSTATE
 -- the aggregates: a 0-dimension or NaN row is an error, not a 0-dimension or NaN result
-SELECT pg_temp.err($q$SELECT avg(v) FROM t_raw WHERE id IN (2, 2)$q$);
-SELECT pg_temp.err($q$SELECT sum(v) FROM t_raw WHERE id IN (1, 2)$q$);
+SELECT avg(v) FROM t_raw WHERE id IN (2, 2);
+\echo :SQLSTATE
+SELECT sum(v) FROM t_raw WHERE id IN (1, 2);
+\echo :SQLSTATE
 -- (one row is passed through unread, and refused where it is read)
-SELECT pg_temp.err($q$SELECT sum(v)::text FROM t_raw WHERE id = 2$q$);
-SELECT pg_temp.err($q$SELECT avg(v) FROM t_raw WHERE id IN (1, 7)$q$);
-SELECT pg_temp.err($q$SELECT sum(v) FROM t_raw WHERE id IN (1, 7)$q$);
-SELECT pg_temp.err($q$SELECT avg(v) FROM t_raw WHERE id IN (1, 8)$q$);
+SELECT sum(v)::text FROM t_raw WHERE id = 2;
+\echo :SQLSTATE
+SELECT avg(v) FROM t_raw WHERE id IN (1, 7);
+\echo :SQLSTATE
+SELECT sum(v) FROM t_raw WHERE id IN (1, 7);
+\echo :SQLSTATE
+SELECT avg(v) FROM t_raw WHERE id IN (1, 8);
+\echo :SQLSTATE
 -- a DELETE by vector_dims removes the impossible dimensions
 DELETE FROM t_raw WHERE vector_dims(v) NOT BETWEEN 1 AND 16000;
 SELECT id FROM t_raw ORDER BY id;
 DROP TABLE t_raw;
-\i sql/rawvec_end.psql
+\i :abs_srcdir/sql/rawvec_end.psql

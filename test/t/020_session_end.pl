@@ -15,6 +15,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use VecsearchTest;
 use Time::HiRes qw(usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('session_end');
@@ -180,12 +181,10 @@ is($count{hit}, $count{terminated} + $count{cancelled} + $count{disconnected} + 
 	'every session was ended while its helper threads ran');
 
 # The server log: no server process killed by a signal, never a crash-recovery cycle.
-my $log = slurp_file($node->logfile);
-my $crashes = () = $log =~ /was terminated by signal/g;
+my $crashes = () = server_log_deaths($node);
 is($crashes, 0, 'no server process was terminated by a signal');
-unlike($log, qr/all server processes terminated; reinitializing/, 'the postmaster never reinitialized');
-unlike($log, qr/database system was not properly shut down|entered recovery|redo starts/,
-	'the server never ran crash recovery');
+is(scalar(server_log_reinits($node)), 0, 'the postmaster never reinitialized');
+is(scalar(server_log_recoveries($node)), 0, 'the server never ran crash recovery');
 diag(sprintf('%d sessions terminated, %d cancelled, %d disconnected, %d fast stop; %d ended while helper threads ran; server processes terminated by a signal: %d',
 	$count{terminated}, $count{cancelled}, $count{disconnected}, $count{stopped}, $count{hit}, $crashes));
 

@@ -8,6 +8,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use VecsearchTest;
 
 my $node = PostgreSQL::Test::Cluster->new('recall');
 $node->init;
@@ -30,28 +31,8 @@ $node->safe_psql('postgres', q{
 });
 
 # recall@10 over the queries: index (ef_search 20) against the exact answer (vecsearch_knn).
-sub recall
-{
-	my ($index) = @_;
-	return $node->safe_psql('postgres', qq{
-		SET hnsw.ef_search = 20;
-		CREATE TEMP TABLE exact AS
-		SELECT q.qid, array_agg(t.id ORDER BY k.rank) AS ids
-		FROM vecsearch_knn('items', 'v', (SELECT array_agg(v ORDER BY qid) FROM queries), 10) k
-		JOIN (SELECT qid, row_number() OVER (ORDER BY qid) AS pos FROM queries) q ON q.pos = k.query
-		JOIN items t ON t.ctid = k.row_tid
-		GROUP BY q.qid;
-		SET enable_seqscan = off;
-		SELECT round(avg((SELECT count(*) FROM unnest(array(
-			SELECT id FROM items ORDER BY v <-> q.v LIMIT 10)) x WHERE x = ANY (e.ids)) / 10.0), 3)
-		FROM queries q JOIN exact e USING (qid);
-	});
-}
-sub problems
-{
-	return $node->safe_psql('postgres',
-		"SELECT coalesce(string_agg(slot || ': ' || problem, '; '), 'none') FROM vecsearch_index_check('$_[0]')");
-}
+sub recall { return index_recall($node, exact => 'knn', ef_search => 20, round => 3); }
+sub problems { return index_problems($node, $_[0]); }
 
 $node->safe_psql('postgres', 'CREATE INDEX items_hnsw ON items USING hnsw (v vector_l2_ops)');
 my $r = recall('items_hnsw');

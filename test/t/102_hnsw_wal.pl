@@ -7,6 +7,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use VecsearchTest;
 
 my $primary = PostgreSQL::Test::Cluster->new('primary');
 $primary->init(allows_streaming => 1);
@@ -39,8 +40,7 @@ my $answers = q{SET enable_seqscan = off; SET hnsw.ef_search = 30;
 	FROM items q WHERE q.id % 97 = 1};
 is($standby->safe_psql('postgres', $answers), $primary->safe_psql('postgres', $answers),
 	'standby answers like the primary after build, inserts, deletes, VACUUM');
-is($standby->safe_psql('postgres', "SELECT string_agg(slot || ': ' || problem, '; ') FROM vecsearch_index_check('items_hnsw')"), '',
-	'checker clean on the standby');
+is(index_problems($standby, 'items_hnsw'), 'none', 'checker clean on the standby');
 my $exact_count = q{SET enable_seqscan = off; SET vecsearch.exact_scan = on;
 	SELECT count(*) FROM (SELECT id FROM items ORDER BY v <-> (SELECT v FROM items WHERE id = 1) LIMIT 100000) s};
 is($standby->safe_psql('postgres', $exact_count), $primary->safe_psql('postgres', 'SELECT count(*) FROM items'),
@@ -56,8 +56,7 @@ $primary->safe_psql('postgres', q{
 });
 $primary->stop('immediate');
 $primary->start;
-is($primary->safe_psql('postgres', "SELECT string_agg(slot || ': ' || problem, '; ') FROM vecsearch_index_check('items_hnsw')"), '',
-	'checker clean after crash recovery');
+is(index_problems($primary, 'items_hnsw'), 'none', 'checker clean after crash recovery');
 is($primary->safe_psql('postgres', $exact_count), $primary->safe_psql('postgres', 'SELECT count(*) FROM items'),
 	'every row is in the index after crash recovery');
 is($primary->safe_psql('postgres', q{SET enable_seqscan = off;
@@ -80,8 +79,7 @@ $primary->start;
 is($primary->safe_psql('postgres', q{SELECT count(*) FROM pg_class WHERE relname = 'items_hnsw2'}), '0',
 	'an interrupted build leaves no index');
 $primary->safe_psql('postgres', 'CREATE INDEX items_hnsw2 ON items USING hnsw (v vector_l2_ops)');
-is($primary->safe_psql('postgres', "SELECT string_agg(slot || ': ' || problem, '; ') FROM vecsearch_index_check('items_hnsw2')"), '',
-	'rebuild after the crash is clean');
+is(index_problems($primary, 'items_hnsw2'), 'none', 'rebuild after the crash is clean');
 
 # UNLOGGED: after a crash the index is empty and usable
 $primary->safe_psql('postgres', q{

@@ -6,6 +6,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use VecsearchTest;
 
 my $node = PostgreSQL::Test::Cluster->new('conc');
 $node->init;
@@ -47,12 +48,11 @@ VACUUM items;
 # through deleted elements and never return them), and a backlink re-selected by the
 # heuristic can, rarely, take away an element's only incoming link; the next VACUUM
 # repairs both
-is($node->safe_psql('postgres', "SELECT string_agg(slot || ': ' || problem, '; ') FROM vecsearch_index_check('items_hnsw')
-	WHERE problem NOT LIKE '%is a deleted element' AND problem NOT LIKE '%not reachable%'"),
-	'', 'checker finds nothing but links to deleted elements after the concurrent run');
+is(index_problems($node, 'items_hnsw',
+		where => "problem NOT LIKE '%is a deleted element' AND problem NOT LIKE '%not reachable%'"),
+	'none', 'checker finds nothing but links to deleted elements after the concurrent run');
 $node->safe_psql('postgres', 'VACUUM items');
-is($node->safe_psql('postgres', "SELECT string_agg(slot || ': ' || problem, '; ') FROM vecsearch_index_check('items_hnsw')"),
-	'', 'checker clean after a final VACUUM');
+is(index_problems($node, 'items_hnsw'), 'none', 'checker clean after a final VACUUM');
 my $n = $node->safe_psql('postgres', 'SELECT count(*) FROM items');
 cmp_ok($node->safe_psql('postgres', 'SELECT count(*) FROM items WHERE id >= 100000'), '>', 50, 'rows were inserted concurrently');
 is($node->safe_psql('postgres', q{SET enable_seqscan = off; SET vecsearch.exact_scan = on;

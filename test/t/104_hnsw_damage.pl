@@ -16,6 +16,7 @@ use File::Copy;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use VecsearchTest;
 
 my $seed = $ENV{VS_DAMAGE_SEED} // 20261202;
 my $rounds = $ENV{VS_DAMAGE_ROUNDS} // (($ENV{CI} // '') eq 'true' ? 80 : 200);
@@ -80,8 +81,7 @@ for my $x (@idx)
 			FROM generate_series($rows + 1, $rows + $rows / 50) i;
 		VACUUM FREEZE t_$n;
 	});
-	is($node->safe_psql('postgres', "SELECT count(*) FROM vecsearch_index_check('i_$n')"), '0',
-		"i_$n is healthy before any damage");
+	is(index_problems($node, "i_$n"), 'none', "i_$n is healthy before any damage");
 }
 
 sub restore
@@ -311,7 +311,7 @@ sub run
 	is($node->safe_psql('postgres', "SELECT coalesce(slot::text, '-') || ': ' || problem FROM vecsearch_index_check('i_d3')"),
 		'-: metapage m is 300, expected 2 to 100', 'the checker reports it as a row');
 	$node->safe_psql('postgres', 'REINDEX INDEX i_d3');
-	is($node->safe_psql('postgres', "SELECT count(*) FROM vecsearch_index_check('i_d3')"), '0', 'REINDEX rebuilds it');
+	is(index_problems($node, 'i_d3'), 'none', 'REINDEX rebuilds it');
 	is((run($scan))[1], '5', 'and it answers again');
 	%count = ();
 	$statements = 0;
@@ -391,8 +391,8 @@ for my $round (1 .. $rounds)
 }
 
 my $log = slurp_file($node->logfile);
-my $crashes = () = $log =~ /terminated by signal|was terminated by exception/g;
-my $recoveries = () = $log =~ /all server processes terminated; reinitializing|database system was not properly shut down/g;
+my $crashes = () = server_log_deaths($node);
+my $recoveries = () = (server_log_reinits($node), server_log_recoveries($node));
 my $oom = () = $log =~ /out of memory|invalid memory alloc request size/g;
 my $cases = 3 * $rounds;
 note "$cases damage cases, $statements statements; results: "

@@ -16,6 +16,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use VecsearchTest;
 
 my $node = PostgreSQL::Test::Cluster->new('churn');
 $node->init;
@@ -32,24 +33,9 @@ $node->safe_psql('postgres', q{
 });
 
 sub size { return $node->safe_psql('postgres', "SELECT pg_relation_size('$_[0]')"); }
-sub problems
-{
-	return $node->safe_psql('postgres',
-		"SELECT coalesce(string_agg(coalesce(slot::text, '-') || ': ' || problem, '; '), 'none') FROM vecsearch_index_check('$_[0]')");
-}
+sub problems { return index_problems($node, $_[0]); }
 # recall@10 of the index (ef_search 40) against the exact order of a sequential scan
-sub recall
-{
-	my ($table) = @_;
-	return $node->safe_psql('postgres', qq{
-		SET enable_indexscan = off; SET enable_bitmapscan = off;
-		CREATE TEMP TABLE exact AS SELECT q.qid, array(SELECT id FROM $table ORDER BY v <-> q.v, id LIMIT 10) AS ids FROM queries q;
-		RESET enable_indexscan; SET enable_seqscan = off; SET hnsw.ef_search = 40;
-		SELECT round(avg((SELECT count(*) FROM unnest(array(
-			SELECT id FROM $table ORDER BY v <-> q.v LIMIT 10)) x WHERE x = ANY (e.ids)) / 10.0), 3)
-		FROM queries q JOIN exact e USING (qid);
-	});
-}
+sub recall { return index_recall($node, exact => 'seqscan', table => $_[0], ef_search => 40, round => 3); }
 
 # Run 10 cycles of $sql (which deletes, vacuums and inserts) and return the sizes.
 sub cycles
@@ -232,8 +218,7 @@ like($node->safe_psql('postgres', "SELECT string_agg(problem, '; ') FROM vecsear
 	qr/^an element has level \d+, above the entry point's 0$/, 'edited index: an element above the entry point');
 my $tid = '(' . ($bhi * 65536 + $blo) . ",$posid)";
 $node->safe_psql('postgres', "DELETE FROM rep WHERE ctid = (SELECT min(ctid) FROM rep WHERE ctid <> '$tid'); VACUUM rep");
-is($node->safe_psql('postgres', "SELECT coalesce(string_agg(coalesce(slot::text, '-') || ': ' || problem, '; '), 'none') FROM vecsearch_index_check('rep_hnsw')"),
-	'none', 'VACUUM moves the entry point to the highest level');
+is(problems('rep_hnsw'), 'none', 'VACUUM moves the entry point to the highest level');
 
 $node->stop;
 done_testing();

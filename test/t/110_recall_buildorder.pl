@@ -8,6 +8,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use VecsearchTest;
 
 my $node = PostgreSQL::Test::Cluster->new('recall_order');
 $node->init;
@@ -38,11 +39,7 @@ sub build
 	return $err;
 }
 
-sub problems
-{
-	return $node->safe_psql('postgres',
-		"SELECT coalesce(string_agg(slot || ': ' || problem, '; '), 'none') FROM vecsearch_index_check('$_[0]')");
-}
+sub problems { return index_problems($node, $_[0]); }
 
 sub report_recall
 {
@@ -59,19 +56,7 @@ unlike($serial, qr/parallel workers/, 'serial build used no workers');
 
 # recall of the report against recall computed in SQL (continuous data: no ties, so the
 # tie-aware count equals the intersection of id sets)
-my $sql_recall = $node->safe_psql('postgres', q{
-	CREATE TEMP TABLE exact AS
-	SELECT q.qid, array_agg(t.id ORDER BY k.rank) AS ids
-	FROM vecsearch_knn('items', 'v', (SELECT array_agg(v ORDER BY qid) FROM queries), 10) k
-	JOIN (SELECT qid, row_number() OVER (ORDER BY qid) AS pos FROM queries) q ON q.pos = k.query
-	JOIN items t ON t.ctid = k.row_tid
-	GROUP BY q.qid;
-	SET enable_seqscan = off;
-	SET hnsw.ef_search = 10;
-	SELECT avg((SELECT count(*) FROM unnest(array(
-		SELECT id FROM items ORDER BY v <-> q.v LIMIT 10)) x WHERE x = ANY (e.ids)) / 10.0)
-	FROM queries q JOIN exact e USING (qid);
-});
+my $sql_recall = index_recall($node, exact => 'knn', ef_search => 10);
 my $rep_recall = report_recall('items_serial', 10);
 cmp_ok(abs($sql_recall - $rep_recall), '<', 1e-9,
 	"vecsearch_recall ($rep_recall) equals recall computed in SQL ($sql_recall)");

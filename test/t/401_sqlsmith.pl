@@ -19,6 +19,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use VecsearchTest;
 use IPC::Run;
 
 my $seed = $ENV{VS_SQLSMITH_SEED} || 1;
@@ -195,7 +196,7 @@ for my $i (0 .. $#passes)
 }
 
 my $log = slurp_file($node->logfile);
-my @dead = grep { /terminated by signal|was terminated by|PANIC|reinitializing|database system was interrupted|not properly shut down/ } split /\n/, $log;
+my @dead = server_log_failures($node);
 is(scalar(@dead), 0, 'no server process died and the server never ran crash recovery');
 if (@dead)
 {

@@ -14,6 +14,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use VecsearchTest;
 use IPC::Run;
 
 my $seconds = $ENV{VS_SOAK_SECONDS} || 40;
@@ -188,7 +189,7 @@ for my $idx ('items_l2', 'items_cos')
 note("recall\@10 at ef_search 40: after the run items_l2 $recall{items_l2}, items_cos $recall{items_cos}; rebuilt: items_l2 $fresh{items_l2}, items_cos $fresh{items_cos}");
 
 my $log = slurp_file($node->logfile);
-my @dead = grep { /terminated by signal|was terminated by|PANIC|reinitializing|database system was interrupted|not properly shut down/ } split /\n/, $log;
+my @dead = server_log_failures($node);
 is(scalar(@dead), 0, 'no server process died and the server never ran crash recovery');
 diag(join("\n", @dead[ 0 .. ($#dead < 20 ? $#dead : 19) ])) if @dead;
 my @internal = grep { /^\S+ \S+ \S+ \[\d+\] XX\d\d\d / } split /\n/, $log;
