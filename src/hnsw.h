@@ -153,6 +153,7 @@ typedef struct HnswMetaPageData
  * hole is not WAL-logged).  Heads of the per-level free lists:
  */
 #define HNSW_META_SIZE_V1			offsetof(HnswMetaPageData, free_upper)
+#define HnswPageGetMeta(page)		((HnswMetaPageData *) PageGetContents(page))
 extern uint32 HnswFreeHead(const HnswMetaPageData *meta, int level);
 extern void HnswSetFreeHead(Page metapage, int level, uint32 id);
 
@@ -192,6 +193,39 @@ typedef struct HnswUpperHeader
 #define HNSW_UPPER_BYTES(m, level)	(HNSW_UPPER_HEADER_SIZE + 4 * (Size) (m) * (level))
 #define HNSW_UPPER_SLOTS(m, level, slot_size) \
 	((uint32) ((HNSW_UPPER_BYTES(m, level) + (slot_size) - 1) / (slot_size)))
+
+/*
+ * The on-disk format must not drift: sizes and offsets of every struct above
+ * (HNSW_META_SIZE_V1 is also what 105_hnsw_churn.pl writes as an old metapage).
+ */
+StaticAssertDecl(sizeof(HnswPageOpaqueData) == 8, "hnsw special space is 8 bytes");
+StaticAssertDecl(offsetof(HnswPageOpaqueData, page_id) == 6, "hnsw page id is the last 2 bytes");
+StaticAssertDecl(HNSW_META_SIZE_V1 == 64, "metapage of format 1 without free_upper is 64 bytes");
+StaticAssertDecl(offsetof(HnswMetaPageData, m) == 12 &&
+				 offsetof(HnswMetaPageData, metric) == 16 &&
+				 offsetof(HnswMetaPageData, slot_size) == 24 &&
+				 offsetof(HnswMetaPageData, next_slot) == 28 &&
+				 offsetof(HnswMetaPageData, entry_id) == 32 &&
+				 offsetof(HnswMetaPageData, entry_level) == 36 &&
+				 offsetof(HnswMetaPageData, packed_start) == 44 &&
+				 offsetof(HnswMetaPageData, free_head) == 52 &&
+				 offsetof(HnswMetaPageData, rng_state) == 56,
+				 "hnsw metapage field offsets of format 1");
+StaticAssertDecl(sizeof(HnswMetaPageData) == 64 + 4 * HNSW_MAX_LEVEL,
+				 "hnsw metapage is 64 bytes plus the free_upper heads");
+StaticAssertDecl(sizeof(HnswElementHeader) == HNSW_ELEMENT_HEADER_SIZE,
+				 "hnsw element header is 16 bytes");
+StaticAssertDecl(offsetof(HnswElementHeader, kind) == 6 &&
+				 offsetof(HnswElementHeader, level) == 7 &&
+				 offsetof(HnswElementHeader, upper_lo) == 8 &&
+				 offsetof(HnswElementHeader, upper_hi) == 10 &&
+				 offsetof(HnswElementHeader, upper_off) == 12,
+				 "hnsw element header field offsets");
+StaticAssertDecl(sizeof(HnswUpperHeader) == HNSW_UPPER_HEADER_SIZE,
+				 "hnsw upper record header is 8 bytes");
+StaticAssertDecl(offsetof(HnswUpperHeader, kind) == offsetof(HnswElementHeader, kind) &&
+				 offsetof(HnswUpperHeader, level) == offsetof(HnswElementHeader, level),
+				 "slot kind and level at the same offset in both headers");
 
 /* Location of a stream offset. */
 #define HNSW_STREAM_BLOCK(off)		((BlockNumber) ((off) / HNSW_PAGE_DATA) + 1)
@@ -233,7 +267,7 @@ typedef enum HnswIterativeScan
 extern int	hnsw_ef_search;
 extern int	hnsw_iterative_scan;
 extern int	hnsw_max_scan_tuples;
-extern bool vecsearch_exact_scan;
+extern bool vs_exact_scan;
 
 /* ---- in-memory helpers ---- */
 
@@ -263,9 +297,6 @@ typedef struct HnswVisited
 	uint32		cap;
 	uint32		epoch;
 } HnswVisited;
-
-/* Private PRNG (vsrandom.h's splitmix64): reproducible levels, session random() untouched. */
-typedef VsRandom HnswRng;
 
 /*
  * Per-backend cache hung off rd_amcache (one palloc chunk): the frozen
@@ -310,9 +341,8 @@ extern HnswMetric HnswGetMetric(Relation index);
 /* ---- hnswutils.c ---- */
 extern HnswDistFn HnswDistance(HnswMetric metric);
 extern bool HnswPrepareVector(HnswMetric metric, float *x, int dims);
-extern void HnswRngSeed(HnswRng *rng, uint64 seed);
-extern uint64 HnswRngNext(HnswRng *rng);
-extern int	HnswRandomLevel(HnswRng *rng, int m);
+extern void HnswLevelSeed(VsRandom *rng, uint64 seed);
+extern int	HnswRandomLevel(VsRandom *rng, int m);
 extern void HnswHeapInit(HnswHeap *h, int cap, bool max);
 extern void HnswHeapPush(HnswHeap *h, float dist, uint32 id);
 extern HnswCand HnswHeapPop(HnswHeap *h);
@@ -331,6 +361,27 @@ extern int	HnswSelectNeighbors(HnswCand *cands, int ncands, int limit,
 extern void HnswInitMetaPage(Page page, uint32 dims, int m, int efc,
 							 HnswMetric metric, uint32 seed);
 extern void HnswInitSlotPage(Page page);
+
+/*
+ * A change to the metapage, applied by HnswUpdateMetaPage in one GenericXLog
+ * record (the caller holds the exclusive lock on metabuf and decides from
+ * the locked page what to change).  Start from HnswMetaUpdateInit: nothing.
+ */
+typedef struct HnswMetaUpdate
+{
+	uint32		dims;			/* nonzero: freeze dims and slot_size */
+	bool		set_entry;		/* set entry_id and entry_level */
+	uint32		entry_id;
+	int32		entry_level;
+	bool		set_next_slot;
+	uint32		next_slot;
+	bool		count_element;	/* nelements++ */
+	bool		set_free[HNSW_MAX_LEVEL + 1];	/* set free list head of level */
+	uint32		free_head[HNSW_MAX_LEVEL + 1];
+} HnswMetaUpdate;
+extern void HnswMetaUpdateInit(HnswMetaUpdate *u);
+extern bool HnswHoldsBufferLock(Buffer buf, LWLockMode mode);
+extern void HnswUpdateMetaPage(Relation index, Buffer metabuf, const HnswMetaUpdate *u);
 extern HnswMetaPageData HnswReadMeta(Relation index);
 extern bool HnswMetaProblem(const HnswMetaPageData *meta, BlockNumber nblocks,
 							char *buf, Size buflen);

@@ -170,7 +170,7 @@ check_index(CheckState *cs, Relation index)
 	buf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
-	meta = *(HnswMetaPageData *) PageGetContents(page);
+	meta = *HnswPageGetMeta(page);
 	if (!special_ok(page))
 		report(cs, -1, "metapage has its special space at %u", ((PageHeader) page)->pd_special);
 	else

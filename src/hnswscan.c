@@ -272,7 +272,7 @@ start_scan(IndexScanDesc scan)
 	HnswReaderInit(&so->r, index, &so->meta);
 	so->ef = HnswGetEfSearch(index);
 	so->iterative = hnsw_iterative_scan;
-	so->exact = vecsearch_exact_scan;
+	so->exact = vs_exact_scan;
 	so->q = palloc0(sizeof(float) * Max(so->meta.dims, 1));
 
 	/* the query's layout (1..VECTOR_MAX_DIM dimensions) and values, even on an empty index */
