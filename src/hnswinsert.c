@@ -177,6 +177,8 @@ HnswAddBacklink(HnswReader *r, uint32 nb, uint32 newid, int layer, float d,
 	ps.cached = HNSW_INVALID_ID;
 	ps.vec = palloc(sizeof(float) * r->dims);
 
+	Assert(nb != newid);
+	Assert(layer >= 0 && layer <= HNSW_MAX_LEVEL);
 	for (int attempt = 0; attempt < 5; attempt++)
 	{
 		uint64		off = HnswListOffset(r, nb, layer, &cap);
@@ -218,6 +220,7 @@ HnswAddBacklink(HnswReader *r, uint32 nb, uint32 newid, int layer, float d,
 			cands[n].dist = d;
 			qsort(cands, n + 1, sizeof(HnswCand), HnswCandCmp);
 			nsel = HnswSelectNeighbors(cands, n + 1, cap, HnswPairDistDisk, &ps, upd);
+			Assert(nsel <= cap);
 			for (int i = 0; i < nsel; i++)
 				if (upd[i] == newid)
 					kept = true;
@@ -531,7 +534,8 @@ take_slots(InsertState *is, const HnswMetaPageData *mp, HnswMetaUpdate *upd)
 
 /*
  * A reused slot may be one the search chose as a neighbour, if VACUUM freed
- * it meanwhile: never link the element to itself.
+ * it meanwhile: never link the element to itself (a new slot can only be
+ * among them in a damaged index).
  */
 static void
 drop_self_links(InsertState *is)
@@ -585,8 +589,7 @@ allocate_slots(InsertState *is)
 	upd.set_next_slot = true;
 	upd.next_slot = take_slots(is, mp, &upd);
 	upd.count_element = true;
-	if (is->reuse_level >= 0)
-		drop_self_links(is);
+	drop_self_links(is);
 	is->first = mp->entry_id == HNSW_INVALID_ID;
 	if (is->first)
 	{
@@ -622,7 +625,12 @@ write_element(InsertState *is)
 	char	   *uprec = NULL;
 	Size		uplen = 0;
 
-	Assert(is->nnbrs[0] <= 2 * m);
+	for (int l = 0; l <= is->top; l++)
+	{
+		Assert(is->nnbrs[l] <= m);
+		for (int i = 0; i < is->nnbrs[l]; i++)
+			Assert(is->nbrs[l][i] != is->id);
+	}
 	hdr->heaptid = *is->heaptid;
 	hdr->kind = is->first ? HNSW_KIND_ELEMENT :
 		is->reuse_level >= 0 ? HNSW_KIND_DELETED : HNSW_KIND_FREE;
