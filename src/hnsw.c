@@ -1,7 +1,10 @@
 /*
- * hnsw.c: the hnsw access method's handler, reloptions and GUCs, the cost
- * estimate and amvalidate.  The callbacks live in hnswbuild.c, hnswinsert.c,
- * hnswscan.c and hnswvacuum.c; the design is in src/README ("hnsw").
+ * hnsw.c: the hnsw access method's handler (hnswhandler), its reloptions
+ * and GUCs (HnswInit, the HnswGet* readers), the cost estimate and
+ * amvalidate.  The other callbacks live in hnswbuild.c, hnswinsert.c,
+ * hnswscan.c and hnswvacuum.c.
+ *
+ * See src/README, section "hnsw".
  */
 #include "postgres.h"
 

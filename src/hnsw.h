@@ -1,42 +1,10 @@
 /*
- * hnsw.h: the hnsw index access method: constants, the on-disk format and
- * prototypes grouped by file.  The design (layout, insert algorithm, lock
- * order, vacuum, WAL) is explained in src/README, section "hnsw".
+ * hnsw.h: the hnsw index access method: limits, the on-disk format (version
+ * 1: the metapage, slot pages, element and upper-record headers, each struct
+ * documenting its fields, with static assertions on their sizes and
+ * offsets), the in-memory helpers and the prototypes grouped by file.
  *
- * On-disk format, version 1 (summary; every struct below documents its fields)
- * ---------------------------------------------------------------------------
- * Block 0 is the metapage (HnswMetaPageData after the page header).  Every
- * other block is a *slot page*: the data area between the page header and the
- * special space (HnswPageOpaqueData) holds HNSW_PAGE_DATA bytes of one long
- * byte stream, the *slot stream*: block b holds stream bytes
- * [(b - 1) * HNSW_PAGE_DATA, b * HNSW_PAGE_DATA).  The stream is an array of
- * fixed-size *slots* of slot_size bytes (frozen in the metapage), so slot id i
- * lives at stream offset i * slot_size: an element id IS its location, and
- * neighbour lists are plain uint32 slot ids (no line pointers, no tuple
- * headers, no per-neighbour decoding).  Slots are packed back to back and may
- * straddle a page boundary; a reader handles the (at most a few) fragments.
- * This keeps the index size at n * slot_size plus a 0.4% page overhead and
- * makes vectors of any size up to VECTOR_MAX_DIM indexable without a separate
- * overflow format: a 16,000-dim element simply spans 8 consecutive pages.
- *
- * A slot holds one of:
- *   - an element (HnswElementHeader, then the layer-0 neighbour list of 2*m
- *     uint32 ids, then dims float4): expanding a node on layer 0 reads its
- *     header and list, which sit next to its vector;
- *   - the first slot of an upper record (HnswUpperHeader, then level * m
- *     uint32 ids, layer l's list at [(l - 1) * m]); an upper record written
- *     by aminsert for an element of level L > 0 takes HNSW_UPPER_SLOTS
- *     consecutive slots, the later ones being continuations without a header;
- *   - part of the packed upper area of a build (metapage packed_start ..
- *     packed_end): the build's upper records (6% of the elements for m = 16)
- *     are packed back to back there, each HNSW_UPPER_BYTES long, so they cost
- *     their size and not a slot each; passes over all slots skip the area;
- *   - nothing yet (all zero bytes: kind HNSW_KIND_FREE).
- * VACUUM chains the deleted elements of each level in a free list (metapage
- * free_head, free_upper); inserts of that level reuse them, element slot and
- * upper record together (src/README, "Free lists").
- * Unused neighbour entries are HNSW_INVALID_ID; a list ends at the first one.
- * Vectors are stored in the form the distance uses (normalised for cosine).
+ * See src/README, sections "hnsw" (Structure) and "Free lists".
  */
 #ifndef VECSEARCH_HNSW_H
 #define VECSEARCH_HNSW_H
@@ -88,7 +56,18 @@ typedef enum HnswMetric
 	HNSW_METRIC_L1 = 4			/* taxicab (<+>) */
 } HnswMetric;
 
-/* Slot kinds (first byte after the heap TID / owner field). */
+/*
+ * Block 0 is the metapage; block b >= 1 holds bytes [(b - 1) * HNSW_PAGE_DATA,
+ * b * HNSW_PAGE_DATA) of the slot stream, an array of slot_size-byte slots
+ * (slot id i at offset i * slot_size; slots may straddle pages).  A slot
+ * holds an element (HnswElementHeader, the layer-0 list of 2m ids, dims
+ * float4 in stored form), the first slot of an upper record (HnswUpperHeader,
+ * then level lists of m ids; later slots of the record have no header), part
+ * of the build's packed upper area (metapage packed_start .. packed_end), or
+ * nothing yet (zero bytes).  A list ends at the first HNSW_INVALID_ID.
+ *
+ * Slot kinds (the byte at offset 6 of either header):
+ */
 #define HNSW_KIND_FREE				0	/* never written */
 #define HNSW_KIND_ELEMENT			1	/* live element */
 #define HNSW_KIND_UPPER				2	/* first slot of an upper record */
@@ -155,7 +134,6 @@ typedef struct HnswMetaPageData
 #define HNSW_META_SIZE_V1			offsetof(HnswMetaPageData, free_upper)
 #define HnswPageGetMeta(page)		((HnswMetaPageData *) PageGetContents(page))
 extern uint32 HnswFreeHead(const HnswMetaPageData *meta, int level);
-extern void HnswSetFreeHead(Page metapage, int level, uint32 id);
 
 /*
  * Header of an element slot (16 bytes, 2-byte aligned within the 4-byte

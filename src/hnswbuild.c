@@ -1,18 +1,11 @@
 /*
- * hnswbuild.c: CREATE INDEX for hnsw (ambuild, ambuildempty).
+ * hnswbuild.c: CREATE INDEX for hnsw.  Entry points: hnswbuild (collect the
+ * vectors, build_graph in memory, serially or with parallel workers
+ * (hnsw_parallel_build_main), write_graph sequentially; past
+ * maintenance_work_mem the rest goes through the on-disk insert) and
+ * hnswbuildempty.
  *
- * The build collects every indexed vector into one flat array (each vector
- * copied once, normalised for cosine), builds the whole graph in process
- * memory (HNSW paper Alg. 1, 2 and 4 over flat arrays), then writes the slot
- * stream sequentially with smgrextend and WAL-logs the pages in batches
- * (log_newpages), never per tuple.  Element ids are positions in the
- * insertion order, which is a permutation of the collection order chosen by
- * build_insert_order() (reloption build_order, buildorder.c), so a different
- * order changes nothing else.  When the vectors no longer fit in
- * maintenance_work_mem the graph built so far is written and the remaining
- * rows are inserted through the on-disk insert path (slow, announced with a
- * NOTICE).
- * See src/README ("hnsw", "Build").
+ * See src/README, section "Build".
  */
 #include "postgres.h"
 
@@ -133,6 +126,7 @@ pairdist_mem(void *arg, uint32 a, uint32 b)
 static inline uint32 *
 list_mem(HnswBuildState *st, uint32 id, int layer, int *cap)
 {
+	Assert(id < st->n && layer >= 0 && layer <= st->levels[id]);
 	if (layer == 0)
 	{
 		*cap = 2 * st->m;
@@ -232,6 +226,7 @@ add_link_mem(HnswBuildState *st, uint32 nb, uint32 newid, int layer, float d)
 	uint32		upd[2 * HNSW_M_MAX];
 	HnswCand   *cands = st->cands;
 
+	Assert(nb != newid && newid < st->n);
 	for (int attempt = 0; attempt < 5; attempt++)
 	{
 		int			n;
@@ -268,6 +263,7 @@ add_link_mem(HnswBuildState *st, uint32 nb, uint32 newid, int layer, float d)
 		cands[n].dist = d;
 		qsort(cands, n + 1, sizeof(HnswCand), HnswCandCmp);
 		nsel = HnswSelectNeighbors(cands, n + 1, cap, pairdist_mem, st, upd);
+		Assert(nsel <= cap);
 		for (int i = nsel; i < cap; i++)
 			upd[i] = HNSW_INVALID_ID;
 

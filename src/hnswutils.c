@@ -1,9 +1,12 @@
 /*
- * hnswutils.c: shared pieces of the hnsw access method: distances per metric,
- * the private level generator, candidate heaps, the visited set, the
- * neighbour-selection heuristic, page initialisation and the on-disk graph
- * reader (slot stream addressing, in-place distances, SEARCH-LAYER).
- * See src/README ("hnsw") for the page format and the lock order.
+ * hnswutils.c: what the hnsw files share: distances per metric, the level
+ * generator (HnswLevelSeed, HnswRandomLevel), candidate heaps, the visited
+ * set, the neighbour-selection heuristic (HnswSelectNeighbors), page
+ * initialisation, the metapage accessors (HnswReadMeta, HnswMetaProblem,
+ * HnswUpdateMetaPage, the free list heads) and the on-disk graph reader
+ * (HnswReader: slot stream addressing, in-place distances, SEARCH-LAYER).
+ *
+ * See src/README, sections "hnsw" and "Damaged indexes".
  */
 #include "postgres.h"
 
@@ -391,12 +394,12 @@ HnswFreeHead(const HnswMetaPageData *meta, int level)
 }
 
 /*
- * HnswSetFreeHead: set that head in the metapage image metapage (a
+ * meta_set_free_head: set that head in the metapage image metapage (a
  * GenericXLog copy); covers free_upper by pd_lower for a metapage written
  * before it existed.
  */
-void
-HnswSetFreeHead(Page metapage, int level, uint32 id)
+static void
+meta_set_free_head(Page metapage, int level, uint32 id)
 {
 	HnswMetaPageData *meta = HnswPageGetMeta(metapage);
 	PageHeader	ph = (PageHeader) metapage;
@@ -475,7 +478,7 @@ HnswUpdateMetaPage(Relation index, Buffer metabuf, const HnswMetaUpdate *u)
 		if (u->set_free[l])
 		{
 			Assert(u->free_head[l] == HNSW_INVALID_ID || u->free_head[l] < meta->next_slot);
-			HnswSetFreeHead(page, l, u->free_head[l]);
+			meta_set_free_head(page, l, u->free_head[l]);
 		}
 	GenericXLogFinish(state);
 }
@@ -835,6 +838,7 @@ HnswListOffset(HnswReader *r, uint32 id, int layer, int *cap)
 	uint32		upper;
 	uint64		end;
 
+	Assert(layer >= 0 && layer <= HNSW_MAX_LEVEL);
 	HnswCheckId(r, id, HNSW_INVALID_ID, layer);
 	if (layer == 0)
 	{
