@@ -1,7 +1,10 @@
 /*
- * hnsw.c: the hnsw access method's handler, reloptions and GUCs, the cost
- * estimate and amvalidate.  The callbacks live in hnswbuild.c, hnswinsert.c,
- * hnswscan.c and hnswvacuum.c; the design is in src/README ("hnsw").
+ * hnsw.c: the hnsw access method's handler (hnswhandler), its reloptions
+ * and GUCs (HnswInit, the HnswGet* readers), the cost estimate and
+ * amvalidate.  The other callbacks live in hnswbuild.c, hnswinsert.c,
+ * hnswscan.c and hnswvacuum.c.
+ *
+ * See src/README, section "hnsw".
  */
 #include "postgres.h"
 
@@ -36,7 +39,7 @@
 int			hnsw_ef_search = HNSW_EF_SEARCH_DEFAULT;
 int			hnsw_iterative_scan = HNSW_ITERATIVE_OFF;
 int			hnsw_max_scan_tuples = HNSW_MAX_SCAN_TUPLES_DEFAULT;
-bool		vecsearch_exact_scan = false;
+bool		vs_exact_scan = false;
 
 static relopt_kind hnsw_relopt_kind;
 static struct config_generic *ef_search_guc = NULL;
@@ -106,7 +109,7 @@ HnswInit(void)
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomBoolVariable("vecsearch.exact_scan",
 							 "Make hnsw index scans exact: compare the query with every indexed vector.",
-							 NULL, &vecsearch_exact_scan, false,
+							 NULL, &vs_exact_scan, false,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("hnsw");
 }

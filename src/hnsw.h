@@ -1,42 +1,10 @@
 /*
- * hnsw.h: the hnsw index access method: constants, the on-disk format and
- * prototypes grouped by file.  The design (layout, insert algorithm, lock
- * order, vacuum, WAL) is explained in src/README, section "hnsw".
+ * hnsw.h: the hnsw index access method: limits, the on-disk format (version
+ * 1: the metapage, slot pages, element and upper-record headers, each struct
+ * documenting its fields, with static assertions on their sizes and
+ * offsets), the in-memory helpers and the prototypes grouped by file.
  *
- * On-disk format, version 1 (summary; every struct below documents its fields)
- * ---------------------------------------------------------------------------
- * Block 0 is the metapage (HnswMetaPageData after the page header).  Every
- * other block is a *slot page*: the data area between the page header and the
- * special space (HnswPageOpaqueData) holds HNSW_PAGE_DATA bytes of one long
- * byte stream, the *slot stream*: block b holds stream bytes
- * [(b - 1) * HNSW_PAGE_DATA, b * HNSW_PAGE_DATA).  The stream is an array of
- * fixed-size *slots* of slot_size bytes (frozen in the metapage), so slot id i
- * lives at stream offset i * slot_size: an element id IS its location, and
- * neighbour lists are plain uint32 slot ids (no line pointers, no tuple
- * headers, no per-neighbour decoding).  Slots are packed back to back and may
- * straddle a page boundary; a reader handles the (at most a few) fragments.
- * This keeps the index size at n * slot_size plus a 0.4% page overhead and
- * makes vectors of any size up to VECTOR_MAX_DIM indexable without a separate
- * overflow format: a 16,000-dim element simply spans 8 consecutive pages.
- *
- * A slot holds one of:
- *   - an element (HnswElementHeader, then the layer-0 neighbour list of 2*m
- *     uint32 ids, then dims float4): expanding a node on layer 0 reads its
- *     header and list, which sit next to its vector;
- *   - the first slot of an upper record (HnswUpperHeader, then level * m
- *     uint32 ids, layer l's list at [(l - 1) * m]); an upper record written
- *     by aminsert for an element of level L > 0 takes HNSW_UPPER_SLOTS
- *     consecutive slots, the later ones being continuations without a header;
- *   - part of the packed upper area of a build (metapage packed_start ..
- *     packed_end): the build's upper records (6% of the elements for m = 16)
- *     are packed back to back there, each HNSW_UPPER_BYTES long, so they cost
- *     their size and not a slot each; passes over all slots skip the area;
- *   - nothing yet (all zero bytes: kind HNSW_KIND_FREE).
- * VACUUM chains the deleted elements of each level in a free list (metapage
- * free_head, free_upper); inserts of that level reuse them, element slot and
- * upper record together (src/README, "Free lists").
- * Unused neighbour entries are HNSW_INVALID_ID; a list ends at the first one.
- * Vectors are stored in the form the distance uses (normalised for cosine).
+ * See src/README, sections "hnsw" (Structure) and "Free lists".
  */
 #ifndef VECSEARCH_HNSW_H
 #define VECSEARCH_HNSW_H
@@ -80,7 +48,18 @@
 #define HNSW_PAGE_ID				0xFF95	/* last 2 bytes of every page */
 #define HNSW_INVALID_ID				((uint32) 0xFFFFFFFF)
 
-/* Slot kinds (first byte after the heap TID / owner field). */
+/*
+ * Block 0 is the metapage; block b >= 1 holds bytes [(b - 1) * HNSW_PAGE_DATA,
+ * b * HNSW_PAGE_DATA) of the slot stream, an array of slot_size-byte slots
+ * (slot id i at offset i * slot_size; slots may straddle pages).  A slot
+ * holds an element (HnswElementHeader, the layer-0 list of 2m ids, dims
+ * float4 in stored form), the first slot of an upper record (HnswUpperHeader,
+ * then level lists of m ids; later slots of the record have no header), part
+ * of the build's packed upper area (metapage packed_start .. packed_end), or
+ * nothing yet (zero bytes).  A list ends at the first HNSW_INVALID_ID.
+ *
+ * Slot kinds (the byte at offset 6 of either header):
+ */
 #define HNSW_KIND_FREE				0	/* never written */
 #define HNSW_KIND_ELEMENT			1	/* live element */
 #define HNSW_KIND_UPPER				2	/* first slot of an upper record */
@@ -145,8 +124,8 @@ typedef struct HnswMetaPageData
  * hole is not WAL-logged).  Heads of the per-level free lists:
  */
 #define HNSW_META_SIZE_V1			offsetof(HnswMetaPageData, free_upper)
+#define HnswPageGetMeta(page)		((HnswMetaPageData *) PageGetContents(page))
 extern uint32 HnswFreeHead(const HnswMetaPageData *meta, int level);
-extern void HnswSetFreeHead(Page metapage, int level, uint32 id);
 
 /*
  * Header of an element slot (16 bytes, 2-byte aligned within the 4-byte
@@ -185,6 +164,39 @@ typedef struct HnswUpperHeader
 #define HNSW_UPPER_SLOTS(m, level, slot_size) \
 	((uint32) ((HNSW_UPPER_BYTES(m, level) + (slot_size) - 1) / (slot_size)))
 
+/*
+ * The on-disk format must not drift: sizes and offsets of every struct above
+ * (HNSW_META_SIZE_V1 is also what 105_hnsw_churn.pl writes as an old metapage).
+ */
+StaticAssertDecl(sizeof(HnswPageOpaqueData) == 8, "hnsw special space is 8 bytes");
+StaticAssertDecl(offsetof(HnswPageOpaqueData, page_id) == 6, "hnsw page id is the last 2 bytes");
+StaticAssertDecl(HNSW_META_SIZE_V1 == 64, "metapage of format 1 without free_upper is 64 bytes");
+StaticAssertDecl(offsetof(HnswMetaPageData, m) == 12 &&
+				 offsetof(HnswMetaPageData, metric) == 16 &&
+				 offsetof(HnswMetaPageData, slot_size) == 24 &&
+				 offsetof(HnswMetaPageData, next_slot) == 28 &&
+				 offsetof(HnswMetaPageData, entry_id) == 32 &&
+				 offsetof(HnswMetaPageData, entry_level) == 36 &&
+				 offsetof(HnswMetaPageData, packed_start) == 44 &&
+				 offsetof(HnswMetaPageData, free_head) == 52 &&
+				 offsetof(HnswMetaPageData, rng_state) == 56,
+				 "hnsw metapage field offsets of format 1");
+StaticAssertDecl(sizeof(HnswMetaPageData) == 64 + 4 * HNSW_MAX_LEVEL,
+				 "hnsw metapage is 64 bytes plus the free_upper heads");
+StaticAssertDecl(sizeof(HnswElementHeader) == HNSW_ELEMENT_HEADER_SIZE,
+				 "hnsw element header is 16 bytes");
+StaticAssertDecl(offsetof(HnswElementHeader, kind) == 6 &&
+				 offsetof(HnswElementHeader, level) == 7 &&
+				 offsetof(HnswElementHeader, upper_lo) == 8 &&
+				 offsetof(HnswElementHeader, upper_hi) == 10 &&
+				 offsetof(HnswElementHeader, upper_off) == 12,
+				 "hnsw element header field offsets");
+StaticAssertDecl(sizeof(HnswUpperHeader) == HNSW_UPPER_HEADER_SIZE,
+				 "hnsw upper record header is 8 bytes");
+StaticAssertDecl(offsetof(HnswUpperHeader, kind) == offsetof(HnswElementHeader, kind) &&
+				 offsetof(HnswUpperHeader, level) == offsetof(HnswElementHeader, level),
+				 "slot kind and level at the same offset in both headers");
+
 /* Location of a stream offset. */
 #define HNSW_STREAM_BLOCK(off)		((BlockNumber) ((off) / HNSW_PAGE_DATA) + 1)
 #define HNSW_STREAM_INPAGE(off)		((uint32) ((off) % HNSW_PAGE_DATA))
@@ -221,7 +233,7 @@ typedef enum HnswIterativeScan
 extern int	hnsw_ef_search;
 extern int	hnsw_iterative_scan;
 extern int	hnsw_max_scan_tuples;
-extern bool vecsearch_exact_scan;
+extern bool vs_exact_scan;
 
 /* ---- in-memory helpers ---- */
 
@@ -251,9 +263,6 @@ typedef struct HnswVisited
 	uint32		cap;
 	uint32		epoch;
 } HnswVisited;
-
-/* Private PRNG (vsrandom.h's splitmix64): reproducible levels, session random() untouched. */
-typedef VsRandom HnswRng;
 
 /*
  * Per-backend cache hung off rd_amcache (one palloc chunk): the frozen
@@ -298,9 +307,8 @@ extern VsMetric HnswGetMetric(Relation index);
 /* ---- hnswutils.c ---- */
 extern HnswDistFn HnswDistance(VsMetric metric);
 extern bool HnswPrepareVector(VsMetric metric, float *x, int dims);
-extern void HnswRngSeed(HnswRng *rng, uint64 seed);
-extern uint64 HnswRngNext(HnswRng *rng);
-extern int	HnswRandomLevel(HnswRng *rng, int m);
+extern void HnswLevelSeed(VsRandom *rng, uint64 seed);
+extern int	HnswRandomLevel(VsRandom *rng, int m);
 extern void HnswHeapInit(HnswHeap *h, int cap, bool max);
 extern void HnswHeapPush(HnswHeap *h, float dist, uint32 id);
 extern HnswCand HnswHeapPop(HnswHeap *h);
@@ -319,6 +327,27 @@ extern int	HnswSelectNeighbors(HnswCand *cands, int ncands, int limit,
 extern void HnswInitMetaPage(Page page, uint32 dims, int m, int efc,
 							 VsMetric metric, uint32 seed);
 extern void HnswInitSlotPage(Page page);
+
+/*
+ * A change to the metapage, applied by HnswUpdateMetaPage in one GenericXLog
+ * record (the caller holds the exclusive lock on metabuf and decides from
+ * the locked page what to change).  Start from HnswMetaUpdateInit: nothing.
+ */
+typedef struct HnswMetaUpdate
+{
+	uint32		dims;			/* nonzero: freeze dims and slot_size */
+	bool		set_entry;		/* set entry_id and entry_level */
+	uint32		entry_id;
+	int32		entry_level;
+	bool		set_next_slot;
+	uint32		next_slot;
+	bool		count_element;	/* nelements++ */
+	bool		set_free[HNSW_MAX_LEVEL + 1];	/* set free list head of level */
+	uint32		free_head[HNSW_MAX_LEVEL + 1];
+} HnswMetaUpdate;
+extern void HnswMetaUpdateInit(HnswMetaUpdate *u);
+extern bool HnswHoldsBufferLock(Buffer buf, LWLockMode mode);
+extern void HnswUpdateMetaPage(Relation index, Buffer metabuf, const HnswMetaUpdate *u);
 extern HnswMetaPageData HnswReadMeta(Relation index);
 extern bool HnswMetaProblem(const HnswMetaPageData *meta, BlockNumber nblocks,
 							char *buf, Size buflen);

@@ -1,18 +1,11 @@
 /*
- * hnswbuild.c: CREATE INDEX for hnsw (ambuild, ambuildempty).
+ * hnswbuild.c: CREATE INDEX for hnsw.  Entry points: hnswbuild (collect the
+ * vectors, build_graph in memory, serially or with parallel workers
+ * (hnsw_parallel_build_main), write_graph sequentially; past
+ * maintenance_work_mem the rest goes through the on-disk insert) and
+ * hnswbuildempty.
  *
- * The build collects every indexed vector into one flat array (each vector
- * copied once, normalised for cosine), builds the whole graph in process
- * memory (HNSW paper Alg. 1, 2 and 4 over flat arrays), then writes the slot
- * stream sequentially with smgrextend and WAL-logs the pages in batches
- * (log_newpages), never per tuple.  Element ids are positions in the
- * insertion order, which is a permutation of the collection order chosen by
- * build_insert_order() (reloption build_order, buildorder.c), so a different
- * order changes nothing else.  When the vectors no longer fit in
- * maintenance_work_mem the graph built so far is written and the remaining
- * rows are inserted through the on-disk insert path (slow, announced with a
- * NOTICE).
- * See src/README ("hnsw", "Build").
+ * See src/README, section "Build".
  */
 #include "postgres.h"
 
@@ -71,7 +64,8 @@ typedef struct HnswBuildShared
 	Size		total;
 } HnswBuildShared;
 
-#define HNSW_SHM_KEY	UINT64CONST(0x5653485700000001)
+/* shm_toc key of the HnswBuildShared chunk */
+#define PARALLEL_KEY_HNSW_SHARED	UINT64CONST(0x5653485700000001)
 
 typedef struct HnswBuildState
 {
@@ -132,6 +126,7 @@ pairdist_mem(void *arg, uint32 a, uint32 b)
 static inline uint32 *
 list_mem(HnswBuildState *st, uint32 id, int layer, int *cap)
 {
+	Assert(id < st->n && layer >= 0 && layer <= st->levels[id]);
 	if (layer == 0)
 	{
 		*cap = 2 * st->m;
@@ -231,6 +226,7 @@ add_link_mem(HnswBuildState *st, uint32 nb, uint32 newid, int layer, float d)
 	uint32		upd[2 * HNSW_M_MAX];
 	HnswCand   *cands = st->cands;
 
+	Assert(nb != newid && newid < st->n);
 	for (int attempt = 0; attempt < 5; attempt++)
 	{
 		int			n;
@@ -267,6 +263,7 @@ add_link_mem(HnswBuildState *st, uint32 nb, uint32 newid, int layer, float d)
 		cands[n].dist = d;
 		qsort(cands, n + 1, sizeof(HnswCand), HnswCandCmp);
 		nsel = HnswSelectNeighbors(cands, n + 1, cap, pairdist_mem, st, upd);
+		Assert(nsel <= cap);
 		for (int i = nsel; i < cap; i++)
 			upd[i] = HNSW_INVALID_ID;
 
@@ -731,7 +728,7 @@ PGDLLEXPORT void hnsw_parallel_build_main(dsm_segment *seg, shm_toc *toc);
 void
 hnsw_parallel_build_main(dsm_segment *seg, shm_toc *toc)
 {
-	HnswBuildShared *sh = shm_toc_lookup(toc, HNSW_SHM_KEY, false);
+	HnswBuildShared *sh = shm_toc_lookup(toc, PARALLEL_KEY_HNSW_SHARED, false);
 	HnswBuildState st;
 
 	memset(&st, 0, sizeof(st));
@@ -743,13 +740,171 @@ hnsw_parallel_build_main(dsm_segment *seg, shm_toc *toc)
 }
 
 /*
- * Build the graph over the collected rows (all in memory), with parallel
- * workers when build_workers() asks for them and they can be launched.
+ * draw_levels: the level of every element from the seed option's stream (in
+ * insertion order, so a build is reproducible), and where each element's
+ * upper lists start in the pool.
+ */
+static void
+draw_levels(HnswBuildState *st)
+{
+	VsRandom	rng;
+
+	st->levels = palloc_extended(Max(st->n, 1), MCXT_ALLOC_HUGE);
+	st->upperidx = palloc_extended(sizeof(uint64) * (Size) Max(st->n, 1), MCXT_ALLOC_HUGE);
+	HnswLevelSeed(&rng, st->seed);
+	st->upperlen = 0;
+	for (int64 i = 0; i < st->n; i++)
+	{
+		int			level = HnswRandomLevel(&rng, st->m);
+
+		Assert(level >= 0 && level <= HNSW_MAX_LEVEL);
+		st->levels[i] = level;
+		st->upperidx[i] = st->upperlen;
+		st->upperlen += (uint64) st->m * level;
+	}
+}
+
+/*
+ * begin_parallel: enter parallel mode and move the graph (vectors, levels,
+ * empty lists, locks) into one dynamic shared memory chunk for nworkers
+ * workers and the leader.  Returns NULL, changing nothing, when no dynamic
+ * shared memory is available: the build is then serial.
+ */
+static ParallelContext *
+begin_parallel(HnswBuildState *st, int nworkers)
+{
+	ParallelContext *pcxt;
+	HnswBuildShared *sh;
+	Size		total = MAXALIGN(sizeof(HnswBuildShared));
+	Size		off_vecs = total;
+	Size		off_levels;
+	Size		off_list0;
+	Size		off_upperidx;
+	Size		off_upperpool;
+	Size		off_locks;
+
+	total += MAXALIGN(sizeof(float) * (Size) st->n * st->dims);
+	off_levels = total;
+	off_list0 = (total += MAXALIGN(st->n));
+	off_upperidx = (total += MAXALIGN(sizeof(uint32) * 2 * st->m * (Size) st->n));
+	off_upperpool = (total += MAXALIGN(sizeof(uint64) * (Size) st->n));
+	off_locks = (total += MAXALIGN(sizeof(uint32) * (Size) Max(st->upperlen, 1)));
+	total += MAXALIGN(sizeof(slock_t) * (Size) st->n);
+
+	EnterParallelMode();
+	pcxt = CreateParallelContext("vecsearch", "hnsw_parallel_build_main", nworkers);
+	shm_toc_estimate_chunk(&pcxt->estimator, total);
+	shm_toc_estimate_keys(&pcxt->estimator, 1);
+	InitializeParallelDSM(pcxt);
+	if (pcxt->seg == NULL)
+	{
+		DestroyParallelContext(pcxt);
+		ExitParallelMode();
+		return NULL;
+	}
+
+	sh = shm_toc_allocate(pcxt->toc, total);
+	memset(sh, 0, sizeof(HnswBuildShared));
+	sh->dims = st->dims;
+	sh->m = st->m;
+	sh->efc = st->efc;
+	sh->metric = st->metric;
+	sh->n = st->n;
+	sh->upperlen = st->upperlen;
+	sh->off_vecs = off_vecs;
+	sh->off_levels = off_levels;
+	sh->off_list0 = off_list0;
+	sh->off_upperidx = off_upperidx;
+	sh->off_upperpool = off_upperpool;
+	sh->off_locks = off_locks;
+	sh->total = total;
+	SpinLockInit(&sh->mutex);
+	sh->entry = 0;
+	sh->maxlevel = st->levels[0];
+	pg_atomic_init_u64(&sh->next, 1);
+	memcpy((char *) sh + off_vecs, st->vecs, sizeof(float) * (Size) st->n * st->dims);
+	memcpy((char *) sh + off_levels, st->levels, st->n);
+	memcpy((char *) sh + off_upperidx, st->upperidx, sizeof(uint64) * (Size) st->n);
+
+	/*
+	 * A private copy of the vectors per process when the shared chunk and one
+	 * copy per participant fit in maintenance_work_mem.
+	 */
+	sh->private_vecs = (Size) (nworkers + 2) * sizeof(float) * (Size) st->n * st->dims <=
+		(Size) maintenance_work_mem * 1024;
+	pfree(st->vecs);
+	pfree(st->levels);
+	pfree(st->upperidx);
+	attach_shared(st, sh);
+	if (sh->private_vecs)
+		copy_vectors_private(st);
+	for (int64 i = 0; i < st->n; i++)
+		SpinLockInit(&st->locks[i]);
+	shm_toc_insert(pcxt->toc, PARALLEL_KEY_HNSW_SHARED, sh);
+	return pcxt;
+}
+
+/*
+ * alloc_graph_serial: the lists of a serial build in process memory, the
+ * vectors moved to memory advised to use huge pages when they are large.
+ */
+static void
+alloc_graph_serial(HnswBuildState *st)
+{
+	Size		vbytes = sizeof(float) * (Size) st->n * st->dims;
+
+	if (vbytes >= 32 * 1024 * 1024)
+	{
+		float	   *hv = alloc_huge_pages(vbytes);
+
+		memcpy(hv, st->vecs, vbytes);
+		pfree(st->vecs);
+		st->vecs = hv;
+	}
+	st->list0 = alloc_huge_pages(sizeof(uint32) * 2 * st->m * (Size) Max(st->n, 1));
+	st->upperpool = palloc_extended(sizeof(uint32) * (Size) Max(st->upperlen, 1), MCXT_ALLOC_HUGE);
+	st->locks = NULL;
+	st->shared = NULL;
+}
+
+/*
+ * insert_all: insert every element (element 0 is the first entry point),
+ * the leader together with the launched workers of a parallel build.
+ */
+static void
+insert_all(HnswBuildState *st, ParallelContext *pcxt)
+{
+	memset(st->list0, 0xFF, sizeof(uint32) * 2 * st->m * (Size) st->n);
+	memset(st->upperpool, 0xFF, sizeof(uint32) * (Size) st->upperlen);
+	init_search_state(st);
+	st->entry = 0;
+	st->maxlevel = st->n > 0 ? st->levels[0] : -1;
+	st->next = 1;
+	if (pcxt == NULL)
+	{
+		insert_loop(st, true);
+		return;
+	}
+	LaunchParallelWorkers(pcxt);
+	insert_loop(st, true);
+	WaitForParallelWorkersToFinish(pcxt);
+	st->entry = st->shared->entry;
+	st->maxlevel = st->shared->maxlevel;
+	ereport(DEBUG1,
+			(errmsg_internal("hnsw build used %d parallel workers, vectors read from %s",
+							 pcxt->nworkers_launched,
+							 st->shared->private_vecs ? "private copies" : "shared memory")));
+}
+
+/*
+ * build_graph: build the graph over the collected rows (all in memory), with
+ * parallel workers when build_workers() asks for them and they can be
+ * launched: order the rows, draw the levels, lay out the graph, insert every
+ * element, then link the elements left without an incoming link.
  */
 static void
 build_graph(HnswBuildState *st, IndexInfo *indexInfo)
 {
-	HnswRng		rng;
 	uint32	   *order;
 	MemoryContext old = MemoryContextSwitchTo(st->graphctx);
 	int			nworkers;
@@ -762,130 +917,14 @@ build_graph(HnswBuildState *st, IndexInfo *indexInfo)
 	apply_order(st, order);
 	pfree(order);
 
-	/* levels and the layout of the upper lists */
-	st->levels = palloc_extended(Max(st->n, 1), MCXT_ALLOC_HUGE);
-	st->upperidx = palloc_extended(sizeof(uint64) * (Size) Max(st->n, 1), MCXT_ALLOC_HUGE);
-	HnswRngSeed(&rng, st->seed);
-	st->upperlen = 0;
-	for (int64 i = 0; i < st->n; i++)
-	{
-		int			level = HnswRandomLevel(&rng, st->m);
-
-		st->levels[i] = level;
-		st->upperidx[i] = st->upperlen;
-		st->upperlen += (uint64) st->m * level;
-	}
-
+	draw_levels(st);
 	nworkers = build_workers(st, indexInfo);
 	if (nworkers > 0)
-	{
-		Size		total = MAXALIGN(sizeof(HnswBuildShared));
-		HnswBuildShared *sh;
-		Size		off_vecs = total;
-
-		total += MAXALIGN(sizeof(float) * (Size) st->n * st->dims);
-		EnterParallelMode();
-		pcxt = CreateParallelContext("vecsearch", "hnsw_parallel_build_main", nworkers);
-		{
-			Size		off_levels = total;
-			Size		off_list0 = (total += MAXALIGN(st->n));
-			Size		off_upperidx = (total += MAXALIGN(sizeof(uint32) * 2 * st->m * (Size) st->n));
-			Size		off_upperpool = (total += MAXALIGN(sizeof(uint64) * (Size) st->n));
-			Size		off_locks = (total += MAXALIGN(sizeof(uint32) * (Size) Max(st->upperlen, 1)));
-
-			total += MAXALIGN(sizeof(slock_t) * (Size) st->n);
-			shm_toc_estimate_chunk(&pcxt->estimator, total);
-			shm_toc_estimate_keys(&pcxt->estimator, 1);
-			InitializeParallelDSM(pcxt);
-			if (pcxt->seg == NULL)
-			{
-				/* no dynamic shared memory: build serially */
-				DestroyParallelContext(pcxt);
-				ExitParallelMode();
-				pcxt = NULL;
-			}
-			else
-			{
-				sh = shm_toc_allocate(pcxt->toc, total);
-				memset(sh, 0, sizeof(HnswBuildShared));
-				sh->dims = st->dims;
-				sh->m = st->m;
-				sh->efc = st->efc;
-				sh->metric = st->metric;
-				sh->n = st->n;
-				sh->upperlen = st->upperlen;
-				sh->off_vecs = off_vecs;
-				sh->off_levels = off_levels;
-				sh->off_list0 = off_list0;
-				sh->off_upperidx = off_upperidx;
-				sh->off_upperpool = off_upperpool;
-				sh->off_locks = off_locks;
-				sh->total = total;
-				SpinLockInit(&sh->mutex);
-				sh->entry = 0;
-				sh->maxlevel = st->levels[0];
-				pg_atomic_init_u64(&sh->next, 1);
-				memcpy((char *) sh + off_vecs, st->vecs, sizeof(float) * (Size) st->n * st->dims);
-				memcpy((char *) sh + off_levels, st->levels, st->n);
-				memcpy((char *) sh + off_upperidx, st->upperidx, sizeof(uint64) * (Size) st->n);
-
-				/*
-				 * A private copy of the vectors per process when the shared
-				 * chunk and one copy per participant fit in
-				 * maintenance_work_mem.
-				 */
-				sh->private_vecs = (Size) (nworkers + 2) * sizeof(float) * (Size) st->n * st->dims <=
-					(Size) maintenance_work_mem * 1024;
-				pfree(st->vecs);
-				pfree(st->levels);
-				pfree(st->upperidx);
-				attach_shared(st, sh);
-				if (sh->private_vecs)
-					copy_vectors_private(st);
-				for (int64 i = 0; i < st->n; i++)
-					SpinLockInit(&st->locks[i]);
-				shm_toc_insert(pcxt->toc, HNSW_SHM_KEY, sh);
-			}
-		}
-	}
+		pcxt = begin_parallel(st, nworkers);
 	if (pcxt == NULL)
-	{
-		Size		vbytes = sizeof(float) * (Size) st->n * st->dims;
+		alloc_graph_serial(st);
 
-		if (vbytes >= 32 * 1024 * 1024)
-		{
-			float	   *hv = alloc_huge_pages(vbytes);
-
-			memcpy(hv, st->vecs, vbytes);
-			pfree(st->vecs);
-			st->vecs = hv;
-		}
-		st->list0 = alloc_huge_pages(sizeof(uint32) * 2 * st->m * (Size) Max(st->n, 1));
-		st->upperpool = palloc_extended(sizeof(uint32) * (Size) Max(st->upperlen, 1), MCXT_ALLOC_HUGE);
-		st->locks = NULL;
-		st->shared = NULL;
-	}
-	memset(st->list0, 0xFF, sizeof(uint32) * 2 * st->m * (Size) st->n);
-	memset(st->upperpool, 0xFF, sizeof(uint32) * (Size) st->upperlen);
-
-	init_search_state(st);
-	st->entry = 0;
-	st->maxlevel = st->n > 0 ? st->levels[0] : -1;
-	st->next = 1;
-	if (pcxt != NULL)
-	{
-		LaunchParallelWorkers(pcxt);
-		insert_loop(st, true);
-		WaitForParallelWorkersToFinish(pcxt);
-		st->entry = st->shared->entry;
-		st->maxlevel = st->shared->maxlevel;
-		ereport(DEBUG1,
-				(errmsg_internal("hnsw build used %d parallel workers, vectors read from %s",
-								 pcxt->nworkers_launched,
-								 st->shared->private_vecs ? "private copies" : "shared memory")));
-	}
-	else
-		insert_loop(st, true);
+	insert_all(st, pcxt);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, st->n);
 	if (st->n > 0)
 		repair_reachability(st);
@@ -1027,7 +1066,7 @@ write_graph(HnswBuildState *st)
 	/* metapage first (block 0) */
 	meta = palloc(BLCKSZ);
 	HnswInitMetaPage(meta, st->dims, st->m, st->efc, st->metric, st->seed);
-	md = (HnswMetaPageData *) PageGetContents(meta);
+	md = HnswPageGetMeta(meta);
 	md->next_slot = (uint32) next;
 	md->packed_start = (uint32) st->n;
 	md->packed_end = (uint32) next;

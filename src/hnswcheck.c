@@ -1,16 +1,12 @@
 /*
  * hnswcheck.c: vecsearch_index_check(regclass), a structural checker for
- * hnsw indexes in the spirit of amcheck.  It returns one row (slot, problem)
- * per problem found and no rows for a healthy index.  Checked: the metapage
- * (magic, version, sizes, entry point), every slot's kind, upper records
- * against their owners, every neighbour list (ids in range, pointing at live
- * elements of a high enough level, no self links, no duplicates, degree
- * within 2m / m, no entry after the end marker), the free lists and
- * reachability of every live element from the entry point.  Damage is
- * reported as rows: every value read is range-checked before it is used, and
- * an index-corruption error that a check still runs into (from the shared
- * reader, or PostgreSQL's own page verification) is caught in a
- * subtransaction and reported as the last row.
+ * hnsw indexes in the spirit of amcheck: one row (slot, problem) per problem
+ * found, no rows for a healthy index.  vecsearch_index_check runs
+ * check_index in a subtransaction; check_index runs one function per check
+ * (metapage, pages, slots and upper records, entry point, free lists, lists,
+ * reachability), each range-checking every value it reads before using it.
+ *
+ * See src/README, section "Checker".
  */
 #include "postgres.h"
 
@@ -140,165 +136,199 @@ check_lists(CheckState *cs, HnswReader *r, uint32 id, int level, bool upper_ok,
 	}
 }
 
-/* The checks, on an index that is open; problems go to cs. */
-static void
-check_index(CheckState *cs, Relation index)
+/* What the checks of one index share, filled by check_slots. */
+typedef struct CheckIndex
 {
-	Buffer		buf;
-	Page		page;
-	HnswMetaPageData meta;
-	HnswPageOpaqueData *op;
+	CheckState *cs;
+	Relation	index;
+	HnswMetaPageData meta;		/* validated by HnswMetaProblem */
 	HnswReader	r;
 	uint32		nslots;
-	uint8	   *kinds;
-	uint8	   *levels;
-	bool	   *upper_ok;
-	uint32	   *queue;
-	bool	   *seen;
-	uint32		qh = 0,
-				qt = 0;
-	BlockNumber nblocks;
-	int			maxlevel = -1;
+	uint8	   *kinds;			/* per slot: kind or CHECK_KIND_* */
+	uint8	   *levels;			/* per slot: level (0 when out of range) */
+	bool	   *upper_ok;		/* per element: upper record in range */
+	int			maxlevel;		/* highest level of a live element, or -1 */
+} CheckIndex;
+
+/*
+ * The metapage: its special space, then the readers' validation (nothing
+ * after it runs on a metapage it refuses), then the metric against the
+ * operator class.  Returns false when the checks cannot go on.
+ */
+static bool
+check_metapage(CheckIndex *ci, BlockNumber nblocks)
+{
+	CheckState *cs = ci->cs;
+	Buffer		buf;
+	Page		page;
 	char		problem[256];
 
-	nblocks = RelationGetNumberOfBlocks(index);
 	if (nblocks == 0)
 	{
 		report(cs, -1, "index has no metapage");
-		return;
+		return false;
 	}
-	buf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+	buf = ReadBuffer(ci->index, HNSW_METAPAGE_BLKNO);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
-	meta = *(HnswMetaPageData *) PageGetContents(page);
+	ci->meta = *HnswPageGetMeta(page);
 	if (!special_ok(page))
 		report(cs, -1, "metapage has its special space at %u", ((PageHeader) page)->pd_special);
 	else
 	{
-		op = (HnswPageOpaqueData *) PageGetSpecialPointer(page);
+		HnswPageOpaqueData *op = (HnswPageOpaqueData *) PageGetSpecialPointer(page);
+
 		if (op->page_id != HNSW_PAGE_ID || op->flags != HNSW_PAGE_META)
 			report(cs, -1, "metapage has page id %04x and flags %d", op->page_id, op->flags);
 	}
 	UnlockReleaseBuffer(buf);
 
-	/* the readers' validation: nothing below runs on a metapage it refuses */
-	if (HnswMetaProblem(&meta, nblocks, problem, sizeof(problem)))
+	if (HnswMetaProblem(&ci->meta, nblocks, problem, sizeof(problem)))
 	{
 		report(cs, -1, "%s", problem);
-		return;
+		return false;
 	}
-	if (meta.metric != (uint32) HnswGetMetric(index))
+	if (ci->meta.metric != (uint32) HnswGetMetric(ci->index))
 		report(cs, -1, "metapage metric %u does not match the operator class (metric %d)",
-			   meta.metric, (int) HnswGetMetric(index));
-	if (meta.dims == 0)
-		return;					/* no slots (HnswMetaProblem) */
-	nslots = meta.next_slot;
+			   ci->meta.metric, (int) HnswGetMetric(ci->index));
+	return ci->meta.dims != 0;	/* else no slots (HnswMetaProblem) */
+}
+
+/* Every block after the metapage is an hnsw slot page. */
+static void
+check_pages(CheckIndex *ci, BlockNumber nblocks)
+{
 	for (BlockNumber b = 1; b < nblocks; b++)
 	{
+		Buffer		buf;
+		Page		page;
+
 		CHECK_FOR_INTERRUPTS();
-		buf = ReadBuffer(index, b);
+		buf = ReadBuffer(ci->index, b);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
 		if (PageIsNew(page) || !special_ok(page))
-			report(cs, -1, "block %u is not an hnsw slot page", b);
+			report(ci->cs, -1, "block %u is not an hnsw slot page", b);
 		else
 		{
-			op = (HnswPageOpaqueData *) PageGetSpecialPointer(page);
+			HnswPageOpaqueData *op = (HnswPageOpaqueData *) PageGetSpecialPointer(page);
+
 			if (op->page_id != HNSW_PAGE_ID || op->flags != HNSW_PAGE_SLOTS)
-				report(cs, -1, "block %u is not an hnsw slot page", b);
+				report(ci->cs, -1, "block %u is not an hnsw slot page", b);
 		}
 		UnlockReleaseBuffer(buf);
 	}
+}
 
-	HnswReaderInit(&r, index, &meta);
-	kinds = palloc_extended(Max(nslots, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	levels = palloc_extended(Max(nslots, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	upper_ok = palloc_extended(Max(nslots, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+/* An element's level and upper record (against its owner). */
+static void
+check_element(CheckIndex *ci, uint32 id, const HnswElementHeader *hdr)
+{
+	CheckState *cs = ci->cs;
+	uint32		upper = HnswHeaderUpper(hdr);
+	HnswUpperHeader uh;
 
-	/* slots and upper records */
+	if (hdr->level > HNSW_MAX_LEVEL)
+	{
+		report(cs, id, "element level %d exceeds %d", hdr->level, HNSW_MAX_LEVEL);
+		ci->levels[id] = 0;		/* (its upper lists are not read) */
+		return;
+	}
+	if (hdr->kind == HNSW_KIND_ELEMENT)
+		ci->maxlevel = Max(ci->maxlevel, (int) hdr->level);
+	if (hdr->level == 0)
+	{
+		if (upper != HNSW_INVALID_ID)
+			report(cs, id, "element of level 0 has an upper record");
+		return;
+	}
+	if (upper >= ci->nslots || hdr->upper_off >= ci->meta.slot_size ||
+		hdr->upper_off + HNSW_UPPER_BYTES(ci->meta.m, hdr->level) >
+		(uint64) (ci->nslots - upper) * ci->meta.slot_size)
+	{
+		report(cs, id, "upper record at slot %u offset %u is beyond the last slot %u",
+			   upper, hdr->upper_off, ci->nslots);
+		return;
+	}
+	ci->upper_ok[id] = true;
+	HnswReadBytes(&ci->r, (uint64) upper * ci->meta.slot_size + hdr->upper_off, &uh, sizeof(uh));
+	if (uh.kind != HNSW_KIND_UPPER || uh.owner != id || uh.level != hdr->level)
+		report(cs, id, "upper record at slot %u does not belong to this element", upper);
+}
+
+/*
+ * Every slot's kind, elements with their upper records (check_element), and
+ * the first slot of each upper record aminsert wrote; fills kinds, levels,
+ * upper_ok and maxlevel for the checks after it.
+ */
+static void
+check_slots(CheckIndex *ci)
+{
+	uint32		nslots = ci->nslots;
+
 	for (uint32 id = 0; id < nslots; id++)
 	{
 		HnswElementHeader hdr;
 
 		CHECK_FOR_INTERRUPTS();
-		if (id >= meta.packed_start && id < meta.packed_end)
+		if (id >= ci->meta.packed_start && id < ci->meta.packed_end)
 		{
-			kinds[id] = CHECK_KIND_PACKED;
+			ci->kinds[id] = CHECK_KIND_PACKED;
 			continue;
 		}
-		HnswReadHeader(&r, id, &hdr);
-		kinds[id] = hdr.kind;
-		levels[id] = hdr.level;
+		HnswReadHeader(&ci->r, id, &hdr);
+		ci->kinds[id] = hdr.kind;
+		ci->levels[id] = hdr.level;
 		if (hdr.kind == HNSW_KIND_ELEMENT || hdr.kind == HNSW_KIND_DELETED)
-		{
-			uint32		upper = HnswHeaderUpper(&hdr);
-
-			if (hdr.level > HNSW_MAX_LEVEL)
-			{
-				report(cs, id, "element level %d exceeds %d", hdr.level, HNSW_MAX_LEVEL);
-				levels[id] = 0;	/* (its upper lists are not read) */
-				continue;
-			}
-			if (hdr.kind == HNSW_KIND_ELEMENT)
-				maxlevel = Max(maxlevel, (int) hdr.level);
-			if (hdr.level == 0 && upper != HNSW_INVALID_ID)
-				report(cs, id, "element of level 0 has an upper record");
-			else if (hdr.level > 0)
-			{
-				HnswUpperHeader uh;
-
-				if (upper >= nslots || hdr.upper_off >= meta.slot_size ||
-					hdr.upper_off + HNSW_UPPER_BYTES(meta.m, hdr.level) >
-					(uint64) (nslots - upper) * meta.slot_size)
-					report(cs, id, "upper record at slot %u offset %u is beyond the last slot %u",
-						   upper, hdr.upper_off, nslots);
-				else
-				{
-					upper_ok[id] = true;
-					HnswReadBytes(&r, (uint64) upper * meta.slot_size + hdr.upper_off, &uh, sizeof(uh));
-					if (uh.kind != HNSW_KIND_UPPER || uh.owner != id || uh.level != hdr.level)
-						report(cs, id, "upper record at slot %u does not belong to this element", upper);
-				}
-			}
-		}
+			check_element(ci, id, &hdr);
 		else if (hdr.kind == HNSW_KIND_UPPER)
 		{
 			HnswUpperHeader uh;
 			uint32		n;
 
-			HnswReadBytes(&r, (uint64) id * meta.slot_size, &uh, sizeof(uh));
+			HnswReadBytes(&ci->r, (uint64) id * ci->meta.slot_size, &uh, sizeof(uh));
 			if (uh.owner >= id || hdr.level == 0 || hdr.level > HNSW_MAX_LEVEL)
-				report(cs, id, "upper record names owner %u of level %d", uh.owner, hdr.level);
-			n = HNSW_UPPER_SLOTS(meta.m, Max(hdr.level, 1), meta.slot_size);
+				report(ci->cs, id, "upper record names owner %u of level %d", uh.owner, hdr.level);
+			n = HNSW_UPPER_SLOTS(ci->meta.m, Max(hdr.level, 1), ci->meta.slot_size);
 			for (uint32 k = 1; k < n && id + k < nslots; k++)
-				kinds[id + k] = CHECK_KIND_CONT;
+				ci->kinds[id + k] = CHECK_KIND_CONT;
 			if ((uint64) id + n > nslots)
 				break;
 			id += n - 1;
 		}
 		else if (hdr.kind != HNSW_KIND_FREE)
-			report(cs, id, "slot has unknown kind %d", hdr.kind);
+			report(ci->cs, id, "slot has unknown kind %d", hdr.kind);
 	}
+}
 
-	/* entry point (in range: HnswMetaProblem) */
-	if (meta.entry_id == HNSW_INVALID_ID)
+/* The entry point (in range: HnswMetaProblem): a live element of top level. */
+static void
+check_entry_point(CheckIndex *ci)
+{
+	uint32		entry = ci->meta.entry_id;
+
+	if (entry == HNSW_INVALID_ID)
 	{
-		if (maxlevel >= 0)
-			report(cs, -1, "index has elements but no entry point");
+		if (ci->maxlevel >= 0)
+			report(ci->cs, -1, "index has elements but no entry point");
 	}
-	else if (kinds[meta.entry_id] != HNSW_KIND_ELEMENT)
-		report(cs, -1, "entry point %u is not a live element", meta.entry_id);
-	else if (levels[meta.entry_id] != meta.entry_level)
-		report(cs, -1, "entry point level %d does not match the element's level %d",
-			   meta.entry_level, levels[meta.entry_id]);
-	else if (maxlevel > meta.entry_level)
-		report(cs, -1, "an element has level %d, above the entry point's %d",
-			   maxlevel, meta.entry_level);
+	else if (ci->kinds[entry] != HNSW_KIND_ELEMENT)
+		report(ci->cs, -1, "entry point %u is not a live element", entry);
+	else if (ci->levels[entry] != ci->meta.entry_level)
+		report(ci->cs, -1, "entry point level %d does not match the element's level %d",
+			   ci->meta.entry_level, ci->levels[entry]);
+	else if (ci->maxlevel > ci->meta.entry_level)
+		report(ci->cs, -1, "an element has level %d, above the entry point's %d",
+			   ci->maxlevel, ci->meta.entry_level);
+}
 
-	/* the free lists: deleted elements of their level, no cycle */
+/* The free lists: deleted elements of their level, no cycle. */
+static void
+check_free_lists(CheckIndex *ci)
+{
 	for (int l = 0; l <= HNSW_MAX_LEVEL; l++)
 	{
-		uint32		f = HnswFreeHead(&meta, l);
+		uint32		f = HnswFreeHead(&ci->meta, l);
 		uint32		steps = 0;
 
 		while (f != HNSW_INVALID_ID)
@@ -306,34 +336,54 @@ check_index(CheckState *cs, Relation index)
 			HnswElementHeader hdr;
 
 			CHECK_FOR_INTERRUPTS();
-			if (f >= nslots || kinds[f] != HNSW_KIND_DELETED || levels[f] != l)
+			if (f >= ci->nslots || ci->kinds[f] != HNSW_KIND_DELETED || ci->levels[f] != l)
 			{
-				report(cs, f, "free list names a slot that is not a deleted element of level %d", l);
+				report(ci->cs, f, "free list names a slot that is not a deleted element of level %d", l);
 				break;
 			}
-			if (++steps > nslots)
+			if (++steps > ci->nslots)
 			{
-				report(cs, -1, "free list of level %d has a cycle", l);
+				report(ci->cs, -1, "free list of level %d has a cycle", l);
 				break;
 			}
-			HnswReadHeader(&r, f, &hdr);
+			HnswReadHeader(&ci->r, f, &hdr);
 			f = BlockIdGetBlockNumber(&hdr.heaptid.ip_blkid);
 		}
 	}
+}
 
-	/* lists, and reachability by BFS over all layers */
-	queue = palloc_extended(sizeof(uint32) * Max(nslots, 1), MCXT_ALLOC_HUGE);
-	seen = palloc_extended(Max(nslots, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	for (uint32 id = 0; id < nslots; id++)
-		if (kinds[id] == HNSW_KIND_ELEMENT)
+/* Every list of every live element (check_lists). */
+static void
+check_all_lists(CheckIndex *ci)
+{
+	for (uint32 id = 0; id < ci->nslots; id++)
+		if (ci->kinds[id] == HNSW_KIND_ELEMENT)
 		{
 			CHECK_FOR_INTERRUPTS();
-			check_lists(cs, &r, id, levels[id], upper_ok[id], kinds, levels, nslots);
+			check_lists(ci->cs, &ci->r, id, ci->levels[id], ci->upper_ok[id],
+						ci->kinds, ci->levels, ci->nslots);
 		}
-	if (meta.entry_id != HNSW_INVALID_ID && kinds[meta.entry_id] == HNSW_KIND_ELEMENT)
+}
+
+/*
+ * Reachability: a breadth-first walk from the entry point over all layers
+ * (through deleted elements too, as searches go); every live element it
+ * does not reach is reported.
+ */
+static void
+check_reachability(CheckIndex *ci)
+{
+	uint32		nslots = ci->nslots;
+	uint32	   *queue = palloc_extended(sizeof(uint32) * Max(nslots, 1), MCXT_ALLOC_HUGE);
+	bool	   *seen = palloc_extended(Max(nslots, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	uint32		qh = 0,
+				qt = 0;
+	uint32		entry = ci->meta.entry_id;
+
+	if (entry != HNSW_INVALID_ID && ci->kinds[entry] == HNSW_KIND_ELEMENT)
 	{
-		queue[qt++] = meta.entry_id;
-		seen[meta.entry_id] = true;
+		queue[qt++] = entry;
+		seen[entry] = true;
 	}
 	while (qh < qt)
 	{
@@ -341,17 +391,18 @@ check_index(CheckState *cs, Relation index)
 		uint32		list[2 * HNSW_M_MAX];
 
 		CHECK_FOR_INTERRUPTS();
-		for (int layer = 0; layer <= (upper_ok[id] ? levels[id] : 0); layer++)
+		for (int layer = 0; layer <= (ci->upper_ok[id] ? ci->levels[id] : 0); layer++)
 		{
-			int			n = HnswReadListRaw(&r, id, layer, list);
+			int			n = HnswReadListRaw(&ci->r, id, layer, list);
 
 			for (int i = 0; i < n; i++)
 			{
 				uint32		e = list[i];
 
 				if (e < nslots && !seen[e] &&
-					(kinds[e] == HNSW_KIND_ELEMENT || kinds[e] == HNSW_KIND_DELETED))
+					(ci->kinds[e] == HNSW_KIND_ELEMENT || ci->kinds[e] == HNSW_KIND_DELETED))
 				{
+					Assert(qt < nslots);
 					seen[e] = true;
 					queue[qt++] = e;
 				}
@@ -359,8 +410,37 @@ check_index(CheckState *cs, Relation index)
 		}
 	}
 	for (uint32 id = 0; id < nslots; id++)
-		if (kinds[id] == HNSW_KIND_ELEMENT && !seen[id])
-			report(cs, id, "element is not reachable from the entry point");
+		if (ci->kinds[id] == HNSW_KIND_ELEMENT && !seen[id])
+			report(ci->cs, id, "element is not reachable from the entry point");
+}
+
+/* The checks, in order, on an index that is open; problems go to cs. */
+static void
+check_index(CheckState *cs, Relation index)
+{
+	CheckIndex	ci;
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+	Size		n;
+
+	memset(&ci, 0, sizeof(ci));
+	ci.cs = cs;
+	ci.index = index;
+	ci.maxlevel = -1;
+	if (!check_metapage(&ci, nblocks))
+		return;
+	ci.nslots = ci.meta.next_slot;
+	check_pages(&ci, nblocks);
+
+	HnswReaderInit(&ci.r, index, &ci.meta);
+	n = Max(ci.nslots, 1);
+	ci.kinds = palloc_extended(n, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	ci.levels = palloc_extended(n, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	ci.upper_ok = palloc_extended(n, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	check_slots(&ci);
+	check_entry_point(&ci);
+	check_free_lists(&ci);
+	check_all_lists(&ci);
+	check_reachability(&ci);
 }
 
 PG_FUNCTION_INFO_V1(vecsearch_index_check);
@@ -375,6 +455,7 @@ vecsearch_index_check(PG_FUNCTION_ARGS)
 	Relation	index;
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
+	ErrorData  *volatile edata = NULL;
 
 	InitMaterializedSRF(fcinfo, 0);
 	cs.cxt = cxt;
@@ -404,25 +485,24 @@ vecsearch_index_check(PG_FUNCTION_ARGS)
 	{
 		check_index(&cs, index);
 		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-
 		MemoryContextSwitchTo(cxt);
 		edata = CopyErrorData();
 		FlushErrorState();
 		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
+	if (edata != NULL)
+	{
 		if (edata->sqlerrcode != ERRCODE_INDEX_CORRUPTED &&
 			edata->sqlerrcode != ERRCODE_DATA_CORRUPTED)
 			ReThrowError(edata);
 		cs.stopped = psprintf("check stopped: %s", edata->message);
 	}
-	PG_END_TRY();
 
 	if (cs.nproblems > HNSW_CHECK_MAX_PROBLEMS)
 	{

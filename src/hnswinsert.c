@@ -1,23 +1,11 @@
 /*
- * hnswinsert.c: aminsert for hnsw, and the on-disk insert used by it and by
- * builds that outgrow maintenance_work_mem.  WAL through GenericXLog.
+ * hnswinsert.c: aminsert for hnsw, and the on-disk insert it shares with
+ * builds that outgrow maintenance_work_mem.  Entry points: hnswinsert,
+ * HnswInsertVector (one static function per numbered step, a retry loop in
+ * the caller), and the page writers HnswWriteBytes, HnswWriteIfUnchanged and
+ * HnswAddBacklink, which VACUUM uses too.  WAL through GenericXLog.
  *
- * Steps (numbered as in src/README, "Insert"):
- *  1. read the metapage; draw the level from a generator seeded by the
- *     index seed and the heap TID (reproducible);
- *  2. search the graph with no lock held across page accesses (HNSW paper
- *     Alg. 1: greedy descent, then SEARCH-LAYER with ef_construction per
- *     layer, Alg. 4 heuristic picks at most m neighbours);
- *  3. lock the metapage, allocate the slots (a slot VACUUM freed of the
- *     same level, with its upper record; else slots at the end), extend the
- *     relation, unlock;
- *  4. write the element (vector, lists, upper record) before anyone links it;
- *  5. add the backlinks, one neighbour list at a time, with a
- *     compare-and-write under exclusive page locks (retry if it changed);
- *  6. if the new level is above the entry point's, lock the metapage and
- *     make the new element the entry point.
- * Lock order: metapage before slot pages; slot pages in ascending block
- * order; at most one list (two pages) locked at a time outside step 3.
+ * See src/README, section "Insert" (and "Concurrency and lock order").
  */
 #include "postgres.h"
 
@@ -189,6 +177,8 @@ HnswAddBacklink(HnswReader *r, uint32 nb, uint32 newid, int layer, float d,
 	ps.cached = HNSW_INVALID_ID;
 	ps.vec = palloc(sizeof(float) * r->dims);
 
+	Assert(nb != newid);
+	Assert(layer >= 0 && layer <= HNSW_MAX_LEVEL);
 	for (int attempt = 0; attempt < 5; attempt++)
 	{
 		uint64		off = HnswListOffset(r, nb, layer, &cap);
@@ -230,6 +220,7 @@ HnswAddBacklink(HnswReader *r, uint32 nb, uint32 newid, int layer, float d,
 			cands[n].dist = d;
 			qsort(cands, n + 1, sizeof(HnswCand), HnswCandCmp);
 			nsel = HnswSelectNeighbors(cands, n + 1, cap, HnswPairDistDisk, &ps, upd);
+			Assert(nsel <= cap);
 			for (int i = 0; i < nsel; i++)
 				if (upd[i] == newid)
 					kept = true;
@@ -309,323 +300,446 @@ peek_free(HnswReader *r, Relation index, const HnswMetaPageData *mp, int level,
 	return head;
 }
 
+/* State of one on-disk insert, filled step by step. */
+typedef struct InsertState
+{
+	Relation	index;
+	float	   *x;				/* the vector, in stored form */
+	int			dims;
+	ItemPointer heaptid;
+	HnswMetaPageData meta;		/* the metapage as last read */
+	HnswReader	r;
+	int			m;
+	int			level;			/* of the new element */
+
+	/* step 2: the chosen neighbours per layer 0..top, nearest first */
+	bool		searched_empty; /* the graph had no entry point */
+	int			top;			/* Min(level, entry level) */
+	uint32		(*nbrs)[HNSW_M_MAX];
+	float		(*nbrd)[HNSW_M_MAX];
+	int			nnbrs[HNSW_MAX_LEVEL + 1];
+
+	/* step 3: where the element goes */
+	uint32		slot_size;
+	uint32		id;				/* element slot */
+	uint32		upper;			/* first slot of its upper record */
+	uint16		upper_off;		/* byte offset of the record in that slot */
+	uint32		uslots;			/* slots of a new upper record */
+	int			reuse_level;	/* free list the slot came from, or -1 */
+	bool		first;			/* it is the entry point of an empty graph */
+	Buffer		metabuf;		/* locked until step 4 when first */
+} InsertState;
+
+/*
+ * Step 1: read the metapage (the first vector of an index built empty
+ * freezes the dimensions), check and prepare x, and draw the level from a
+ * generator seeded by the index seed and the heap TID, so inserting the
+ * same rows into the same heap gives the same graph.  Returns false when x
+ * is not indexed (a zero vector under cosine).
+ */
+static bool
+insert_begin(InsertState *is, Relation index, float *x, int dims,
+			 ItemPointer heaptid, bool prepared)
+{
+	VsRandom	rng;
+
+	memset(is, 0, sizeof(InsertState));
+	is->index = index;
+	is->x = x;
+	is->dims = dims;
+	is->heaptid = heaptid;
+	is->metabuf = InvalidBuffer;
+	is->meta = HnswReadMeta(index);
+	if (is->meta.dims == 0)
+	{
+		Buffer		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+
+		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+		if (HnswPageGetMeta(BufferGetPage(metabuf))->dims == 0)
+		{
+			HnswMetaUpdate upd;
+
+			HnswMetaUpdateInit(&upd);
+			upd.dims = dims;
+			HnswUpdateMetaPage(index, metabuf, &upd);
+		}
+		UnlockReleaseBuffer(metabuf);
+		is->meta = HnswReadMeta(index);
+	}
+	if ((int) is->meta.dims != dims)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("expected %u dimensions, not %d", is->meta.dims, dims)));
+	if (!prepared && !HnswPrepareVector(is->meta.metric, x, dims))
+		return false;
+
+	HnswLevelSeed(&rng, ((uint64) is->meta.seed << 32) ^
+				  ((uint64) ItemPointerGetBlockNumber(heaptid) << 16) ^
+				  ItemPointerGetOffsetNumber(heaptid));
+	(void) vs_random_next(&rng);
+	is->m = is->meta.m;
+	is->level = HnswRandomLevel(&rng, is->m);
+	Assert(is->level >= 0 && is->level <= HNSW_MAX_LEVEL);
+	is->nbrs = palloc(sizeof(uint32) * HNSW_M_MAX * (is->level + 1));
+	is->nbrd = palloc(sizeof(float) * HNSW_M_MAX * (is->level + 1));
+	return true;
+}
+
+/*
+ * Step 2: search the graph of is->meta as the build does (greedy descent,
+ * then SEARCH-LAYER with ef_construction on each layer from top down, the
+ * heuristic choosing at most m live neighbours), with no lock held across
+ * page accesses.  Deleted elements are walked through but never chosen.
+ */
+static void
+search_neighbours(InsertState *is)
+{
+	HnswReader *r = &is->r;
+	int			efc = is->meta.ef_construction;
+	uint32		ep;
+	float		epd;
+	HnswHeap	W,
+				C;
+	HnswVisited *v;
+	HnswCand   *eps;
+	int			neps = 1;
+	HnswDiskPair ps;
+
+	HnswReaderInit(r, is->index, &is->meta);
+	memset(is->nnbrs, 0, sizeof(is->nnbrs));
+	is->searched_empty = is->meta.entry_id == HNSW_INVALID_ID;
+	is->top = Min(is->level, is->meta.entry_level);
+	if (is->searched_empty)
+		return;
+
+	ep = is->meta.entry_id;
+	epd = HnswSlotDistance(r, ep, is->x);
+	eps = palloc(sizeof(HnswCand) * (efc + 1));
+	ps.r = r;
+	ps.cached = HNSW_INVALID_ID;
+	ps.vec = palloc(sizeof(float) * is->dims);
+	HnswDescendDisk(r, is->x, &ep, &epd, is->meta.entry_level, is->level);
+	eps[0].id = ep;
+	eps[0].dist = epd;
+	HnswHeapInit(&W, efc + 2, true);
+	HnswHeapInit(&C, efc * 4, false);
+	v = HnswVisitedAcquire(is->meta.next_slot);
+	for (int layer = is->top; layer >= 0; layer--)
+	{
+		HnswCand   *live;
+		int			nlive = 0;
+		int			ncands;
+
+		HnswVisitedReset(v, is->meta.next_slot);
+		W.n = 0;
+		C.n = 0;
+		for (int i = 0; i < neps; i++)
+		{
+			HnswVisitedSet(v, eps[i].id);
+			HnswHeapPush(&W, eps[i].dist, eps[i].id);
+			HnswHeapPush(&C, eps[i].dist, eps[i].id);
+		}
+		HnswSearchLayerDisk(r, is->x, &W, &C, v, efc, layer, NULL);
+		ncands = W.n;
+		for (int i = ncands - 1; i >= 0; i--)
+			eps[i] = HnswHeapPop(&W);
+		neps = ncands;
+		live = palloc(sizeof(HnswCand) * Max(ncands, 1));
+		for (int i = 0; i < ncands; i++)
+			if (is_live(r, eps[i].id))
+				live[nlive++] = eps[i];
+		is->nnbrs[layer] = HnswSelectNeighbors(live, nlive, is->m, HnswPairDistDisk, &ps,
+											   is->nbrs[layer]);
+		Assert(is->nnbrs[layer] <= is->m);
+		for (int i = 0; i < is->nnbrs[layer]; i++)
+			for (int j = 0; j < nlive; j++)
+				if (live[j].id == is->nbrs[layer][i])
+				{
+					is->nbrd[layer][i] = live[j].dist;
+					break;
+				}
+		pfree(live);
+	}
+	HnswVisitedRelease(v);
+}
+
+/* Record in upd that the free list of level gets head id. */
+static void
+set_free_head(HnswMetaUpdate *upd, int level, uint32 id)
+{
+	upd->set_free[level] = true;
+	upd->free_head[level] = id;
+}
+
+/*
+ * Step 3, the choice of slots (metapage lock held, mp the locked metapage):
+ * a slot VACUUM freed of the same level with its upper record, else, for a
+ * level > 0, a level-0 slot and a new upper record at the end, else new
+ * slots at the end (src/README, "Free lists").  Fills is->id, upper,
+ * upper_off and reuse_level, records the free list heads in upd, extends the
+ * relation for new slots and returns the new next_slot.
+ */
+static uint32
+take_slots(InsertState *is, const HnswMetaPageData *mp, HnswMetaUpdate *upd)
+{
+	uint32		next_slot = mp->next_slot;
+	uint32		reuse_next = HNSW_INVALID_ID;
+	HnswElementHeader fh;
+	bool		dropped = false;
+	uint32		id;
+
+	is->upper = HNSW_INVALID_ID;
+	is->upper_off = 0;
+	is->reuse_level = -1;
+	id = peek_free(&is->r, is->index, mp, is->level, &fh, &reuse_next, &dropped);
+	if (dropped)
+		set_free_head(upd, is->level, HNSW_INVALID_ID);
+	if (id != HNSW_INVALID_ID)
+	{
+		is->reuse_level = is->level;
+		if (is->level > 0)
+		{
+			is->upper = HnswHeaderUpper(&fh);
+			is->upper_off = fh.upper_off;
+		}
+	}
+	else if (is->level > 0)
+	{
+		dropped = false;
+		id = peek_free(&is->r, is->index, mp, 0, &fh, &reuse_next, &dropped);
+		if (dropped)
+			set_free_head(upd, 0, HNSW_INVALID_ID);
+		if (id != HNSW_INVALID_ID)
+			is->reuse_level = 0;
+	}
+	if (is->reuse_level >= 0)
+		set_free_head(upd, is->reuse_level, reuse_next);
+	if (is->reuse_level != is->level)
+	{
+		/* new slots: the element's (unless reused) and its upper record's */
+		if (id == HNSW_INVALID_ID)
+			id = next_slot++;
+		if (is->level > 0)
+		{
+			is->upper = next_slot;
+			next_slot += is->uslots;
+		}
+		ensure_blocks(is->index, blocks_for_slots(next_slot, is->slot_size));
+	}
+	is->id = id;
+	Assert(id < next_slot);
+	Assert(is->level == 0 || is->upper < next_slot);
+	return next_slot;
+}
+
+/*
+ * A reused slot may be one the search chose as a neighbour, if VACUUM freed
+ * it meanwhile: never link the element to itself (a new slot can only be
+ * among them in a damaged index).
+ */
+static void
+drop_self_links(InsertState *is)
+{
+	for (int layer = 0; layer <= is->top; layer++)
+	{
+		int			k = 0;
+
+		for (int i = 0; i < is->nnbrs[layer]; i++)
+			if (is->nbrs[layer][i] != is->id)
+			{
+				is->nbrs[layer][k] = is->nbrs[layer][i];
+				is->nbrd[layer][k] = is->nbrd[layer][i];
+				k++;
+			}
+		is->nnbrs[layer] = k;
+	}
+}
+
+/*
+ * Step 3: lock the metapage and allocate the slots (take_slots), then update
+ * the metapage; the first element of an empty graph becomes the entry point
+ * there and keeps the lock until it is written (step 4).  Returns false,
+ * changing nothing, when the search found the graph empty and a concurrent
+ * insert has created it since: the caller searches again.
+ */
+static bool
+allocate_slots(InsertState *is)
+{
+	Buffer		metabuf = ReadBuffer(is->index, HNSW_METAPAGE_BLKNO);
+	HnswMetaPageData *mp;
+	HnswMetaUpdate upd;
+
+	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+	mp = HnswPageGetMeta(BufferGetPage(metabuf));
+	if (is->searched_empty && mp->entry_id != HNSW_INVALID_ID)
+	{
+		is->meta = *mp;
+		UnlockReleaseBuffer(metabuf);
+		return false;
+	}
+	is->slot_size = mp->slot_size;
+	is->uslots = is->level > 0 ? HNSW_UPPER_SLOTS(is->m, is->level, is->slot_size) : 0;
+	if ((uint64) mp->next_slot + 1 + is->uslots >= HNSW_INVALID_ID)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("hnsw index \"%s\" is full (%u slots)",
+						RelationGetRelationName(is->index), mp->next_slot)));
+
+	HnswMetaUpdateInit(&upd);
+	upd.set_next_slot = true;
+	upd.next_slot = take_slots(is, mp, &upd);
+	upd.count_element = true;
+	drop_self_links(is);
+	is->first = mp->entry_id == HNSW_INVALID_ID;
+	if (is->first)
+	{
+		upd.set_entry = true;
+		upd.entry_id = is->id;
+		upd.entry_level = is->level;
+	}
+	HnswUpdateMetaPage(is->index, metabuf, &upd);
+	if (is->first)
+		is->metabuf = metabuf;
+	else
+		UnlockReleaseBuffer(metabuf);
+	return true;
+}
+
+/*
+ * Step 4: write the upper record, then the element with kind FREE (DELETED
+ * for a reused slot), then flip the kind to ELEMENT: a record spanning more
+ * pages than one GenericXLog record holds becomes visible to whole-index
+ * passes (exact scan, VACUUM, checker) only once complete, and no list links
+ * to it yet.  A new upper record takes its slots whole, a reused one its
+ * bytes.  The first element of a graph is written as ELEMENT under the
+ * metapage lock, which is released here.
+ */
+static void
+write_element(InsertState *is)
+{
+	int			m = is->m;
+	int			level = is->level;
+	char	   *rec = palloc0(is->slot_size);
+	HnswElementHeader *hdr = (HnswElementHeader *) rec;
+	uint32	   *l0 = (uint32 *) (rec + HNSW_LIST0_OFFSET);
+	char	   *uprec = NULL;
+	Size		uplen = 0;
+
+	for (int l = 0; l <= is->top; l++)
+	{
+		Assert(is->nnbrs[l] <= m);
+		for (int i = 0; i < is->nnbrs[l]; i++)
+			Assert(is->nbrs[l][i] != is->id);
+	}
+	hdr->heaptid = *is->heaptid;
+	hdr->kind = is->first ? HNSW_KIND_ELEMENT :
+		is->reuse_level >= 0 ? HNSW_KIND_DELETED : HNSW_KIND_FREE;
+	hdr->level = level;
+	HnswHeaderSetUpper(hdr, is->upper, is->upper_off);
+	for (int i = 0; i < 2 * m; i++)
+		l0[i] = i < is->nnbrs[0] ? is->nbrs[0][i] : HNSW_INVALID_ID;
+	memcpy(rec + HNSW_VECTOR_OFFSET(m), is->x, sizeof(float) * is->dims);
+	if (level > 0)
+	{
+		HnswUpperHeader *uh;
+		uint32	   *ul;
+
+		uplen = is->reuse_level == level ? HNSW_UPPER_BYTES(m, level) :
+			(Size) is->uslots * is->slot_size;
+		uprec = palloc0(uplen);
+		uh = (HnswUpperHeader *) uprec;
+		ul = (uint32 *) (uprec + HNSW_UPPER_HEADER_SIZE);
+		uh->owner = is->id;
+		uh->kind = HNSW_KIND_UPPER;
+		uh->level = level;
+		for (int l = 1; l <= level; l++)
+			for (int i = 0; i < m; i++)
+				ul[(l - 1) * m + i] = (l <= is->top && i < is->nnbrs[l]) ?
+					is->nbrs[l][i] : HNSW_INVALID_ID;
+		HnswWriteBytes(is->index, (uint64) is->upper * is->slot_size + is->upper_off,
+					   uprec, uplen);
+	}
+	HnswWriteBytes(is->index, (uint64) is->id * is->slot_size, rec, is->slot_size);
+	if (is->first)
+	{
+		UnlockReleaseBuffer(is->metabuf);
+		is->metabuf = InvalidBuffer;
+	}
+	else
+	{
+		uint8		kind = HNSW_KIND_ELEMENT;
+
+		HnswWriteBytes(is->index, (uint64) is->id * is->slot_size +
+					   offsetof(HnswElementHeader, kind), &kind, 1);
+	}
+}
+
+/*
+ * Step 5: add the backlinks, layer by layer (HnswAddBacklink).  When no
+ * neighbour keeps the new element on layer 0, its nearest neighbour gives up
+ * its last entry to it, so a new element always has an incoming link.
+ */
+static void
+add_backlinks(InsertState *is)
+{
+	for (int layer = is->top; layer >= 0; layer--)
+	{
+		bool		linked = false;
+
+		for (int i = 0; i < is->nnbrs[layer]; i++)
+			linked |= HnswAddBacklink(&is->r, is->nbrs[layer][i], is->id, layer,
+									  is->nbrd[layer][i], false);
+		if (layer == 0 && !linked && is->nnbrs[0] > 0)
+			(void) HnswAddBacklink(&is->r, is->nbrs[0][0], is->id, 0, is->nbrd[0][0], true);
+	}
+}
+
+/* Step 6: a level above the entry point's makes the element the entry point. */
+static void
+raise_entry_point(InsertState *is)
+{
+	Buffer		metabuf;
+
+	if (is->level <= is->meta.entry_level)
+		return;
+	metabuf = ReadBuffer(is->index, HNSW_METAPAGE_BLKNO);
+	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+	if (is->level > HnswPageGetMeta(BufferGetPage(metabuf))->entry_level)
+	{
+		HnswMetaUpdate upd;
+
+		HnswMetaUpdateInit(&upd);
+		upd.set_entry = true;
+		upd.entry_id = is->id;
+		upd.entry_level = is->level;
+		HnswUpdateMetaPage(is->index, metabuf, &upd);
+	}
+	UnlockReleaseBuffer(metabuf);
+}
+
 /*
  * HnswInsertVector: insert vector x (dims floats) for heaptid into the graph
- * on disk.  x is in stored form already when prepared is true; otherwise it
- * is modified in place (normalised for cosine) and a zero vector under cosine
- * is skipped.  Returns false when nothing was inserted.
+ * on disk, in the steps of src/README ("Insert").  x is in stored form
+ * already when prepared is true; otherwise it is modified in place
+ * (normalised for cosine) and a zero vector under cosine is skipped.
+ * Returns false when nothing was inserted.
  */
 bool
 HnswInsertVector(Relation index, float *x, int dims, ItemPointer heaptid,
 				 bool prepared)
 {
-	HnswMetaPageData meta;
-	HnswReader	r;
-	int			level;
-	int			m;
-	int			top;
-	uint32		(*nbrs)[HNSW_M_MAX];
-	float		(*nbrd)[HNSW_M_MAX];
-	int			nnbrs[HNSW_MAX_LEVEL + 1];
-	uint32		id;
-	uint32		upper;
-	uint32		uslots;
-	Buffer		metabuf;
-	GenericXLogState *state;
-	HnswMetaPageData *mp;
-	char	   *rec;
-	char	   *uprec;
-	Size		uplen;
-	uint32		slot_size;
-	uint32		next_slot;
-	uint16		upper_off;
-	Page		metapage;
-	bool		searched_empty;
-	int			reuse_level;
-	uint32		reuse_next = HNSW_INVALID_ID;
-	HnswElementHeader fh;
-	bool		drop[2] = {false, false};
-	HnswRng		rng;
+	InsertState is;
 
-	meta = HnswReadMeta(index);
-	if (meta.dims == 0)
-	{
-		/* first vector of an index built empty: freeze the dimensions */
-		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
-		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
-		mp = (HnswMetaPageData *) PageGetContents(BufferGetPage(metabuf));
-		if (mp->dims == 0)
-		{
-			state = GenericXLogStart(index);
-			mp = (HnswMetaPageData *) PageGetContents(GenericXLogRegisterBuffer(state, metabuf, 0));
-			mp->dims = dims;
-			mp->slot_size = HNSW_SLOT_SIZE(mp->m, dims);
-			GenericXLogFinish(state);
-		}
-		UnlockReleaseBuffer(metabuf);
-		meta = HnswReadMeta(index);
-	}
-	if ((int) meta.dims != dims)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("expected %u dimensions, not %d", meta.dims, dims)));
-	if (!prepared && !HnswPrepareVector(meta.metric, x, dims))
+	if (!insert_begin(&is, index, x, dims, heaptid, prepared))
 		return false;
-
-	/*
-	 * The level comes from the index seed and the heap TID, so inserting the
-	 * same rows into the same heap gives the same graph.
-	 */
-	HnswRngSeed(&rng, ((uint64) meta.seed << 32) ^
-				((uint64) ItemPointerGetBlockNumber(heaptid) << 16) ^
-				ItemPointerGetOffsetNumber(heaptid));
-	(void) HnswRngNext(&rng);
-	m = meta.m;
-	level = HnswRandomLevel(&rng, m);
-	nbrs = palloc(sizeof(uint32) * HNSW_M_MAX * (level + 1));
-	nbrd = palloc(sizeof(float) * HNSW_M_MAX * (level + 1));
-
-retry:
-	HnswReaderInit(&r, index, &meta);
-	memset(nnbrs, 0, sizeof(nnbrs));
-	searched_empty = meta.entry_id == HNSW_INVALID_ID;
-	top = Min(level, meta.entry_level);
-	if (!searched_empty)
-	{
-		uint32		ep = meta.entry_id;
-		float		epd = HnswSlotDistance(&r, ep, x);
-		HnswHeap	W,
-					C;
-		HnswVisited *v;
-		HnswCand   *eps = palloc(sizeof(HnswCand) * (meta.ef_construction + 1));
-		int			neps = 1;
-		HnswDiskPair ps;
-
-		ps.r = &r;
-		ps.cached = HNSW_INVALID_ID;
-		ps.vec = palloc(sizeof(float) * dims);
-		HnswDescendDisk(&r, x, &ep, &epd, meta.entry_level, level);
-		eps[0].id = ep;
-		eps[0].dist = epd;
-		HnswHeapInit(&W, meta.ef_construction + 2, true);
-		HnswHeapInit(&C, meta.ef_construction * 4, false);
-		v = HnswVisitedAcquire(meta.next_slot);
-		for (int layer = top; layer >= 0; layer--)
-		{
-			HnswCand   *live;
-			int			nlive = 0;
-			int			ncands;
-
-			HnswVisitedReset(v, meta.next_slot);
-			W.n = 0;
-			C.n = 0;
-			for (int i = 0; i < neps; i++)
-			{
-				HnswVisitedSet(v, eps[i].id);
-				HnswHeapPush(&W, eps[i].dist, eps[i].id);
-				HnswHeapPush(&C, eps[i].dist, eps[i].id);
-			}
-			HnswSearchLayerDisk(&r, x, &W, &C, v, meta.ef_construction, layer, NULL);
-			ncands = W.n;
-			for (int i = ncands - 1; i >= 0; i--)
-				eps[i] = HnswHeapPop(&W);
-			neps = ncands;
-			/* deleted elements stay walkable but are never chosen */
-			live = palloc(sizeof(HnswCand) * Max(ncands, 1));
-			for (int i = 0; i < ncands; i++)
-				if (is_live(&r, eps[i].id))
-					live[nlive++] = eps[i];
-			nnbrs[layer] = HnswSelectNeighbors(live, nlive, m, HnswPairDistDisk, &ps, nbrs[layer]);
-			for (int i = 0; i < nnbrs[layer]; i++)
-				for (int j = 0; j < nlive; j++)
-					if (live[j].id == nbrs[layer][i])
-					{
-						nbrd[layer][i] = live[j].dist;
-						break;
-					}
-			pfree(live);
-		}
-		HnswVisitedRelease(v);
-	}
-
-	/* step 3: allocate the slots */
-	metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
-	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
-	mp = (HnswMetaPageData *) PageGetContents(BufferGetPage(metabuf));
-	if (searched_empty && mp->entry_id != HNSW_INVALID_ID)
-	{
-		/* a concurrent insert created the graph meanwhile: search it */
-		meta = *mp;
-		UnlockReleaseBuffer(metabuf);
-		goto retry;
-	}
-	slot_size = mp->slot_size;
-	uslots = level > 0 ? HNSW_UPPER_SLOTS(m, level, slot_size) : 0;
-	if ((uint64) mp->next_slot + 1 + uslots >= HNSW_INVALID_ID)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("hnsw index \"%s\" is full (%u slots)",
-						RelationGetRelationName(index), mp->next_slot)));
-
-	/*
-	 * A slot VACUUM freed (src/README, "Vacuum"): one of the same level with
-	 * its upper record, else, for a level > 0, a level-0 slot and a new upper
-	 * record at the end, else new slots at the end.
-	 */
-	next_slot = mp->next_slot;
-	upper = HNSW_INVALID_ID;
-	upper_off = 0;
-	reuse_level = -1;
-	id = peek_free(&r, index, mp, level, &fh, &reuse_next, &drop[0]);
-	if (id != HNSW_INVALID_ID)
-	{
-		reuse_level = level;
-		if (level > 0)
-		{
-			upper = HnswHeaderUpper(&fh);
-			upper_off = fh.upper_off;
-		}
-	}
-	else if (level > 0 &&
-			 (id = peek_free(&r, index, mp, 0, &fh, &reuse_next, &drop[1])) != HNSW_INVALID_ID)
-		reuse_level = 0;
-	if (reuse_level != level)
-	{
-		/* new slots: the element's (unless reused) and its upper record's */
-		if (id == HNSW_INVALID_ID)
-			id = next_slot++;
-		if (level > 0)
-		{
-			upper = next_slot;
-			next_slot += uslots;
-		}
-		ensure_blocks(index, blocks_for_slots(next_slot, slot_size));
-	}
-
-	/*
-	 * A reused slot may be one the search chose as a neighbour, if VACUUM
-	 * freed it meanwhile: never link the element to itself.
-	 */
-	if (reuse_level >= 0)
-		for (int layer = 0; layer <= top; layer++)
-		{
-			int			k = 0;
-
-			for (int i = 0; i < nnbrs[layer]; i++)
-				if (nbrs[layer][i] != id)
-				{
-					nbrs[layer][k] = nbrs[layer][i];
-					nbrd[layer][k] = nbrd[layer][i];
-					k++;
-				}
-			nnbrs[layer] = k;
-		}
-
-	/*
-	 * step 4: the element slot and the upper record, lists filled; a new
-	 * upper record takes its uslots slots whole, a reused one its bytes
-	 */
-	rec = palloc0(slot_size);
-	uplen = level == 0 ? 0 :
-		reuse_level == level ? HNSW_UPPER_BYTES(m, level) : (Size) uslots * slot_size;
-	uprec = level > 0 ? palloc0(uplen) : NULL;
-	{
-		HnswElementHeader *hdr = (HnswElementHeader *) rec;
-		uint32	   *l0 = (uint32 *) (rec + HNSW_LIST0_OFFSET);
-
-		hdr->heaptid = *heaptid;
-		/* unseen by whole-index passes until complete (below) */
-		hdr->kind = reuse_level >= 0 ? HNSW_KIND_DELETED : HNSW_KIND_FREE;
-		hdr->level = level;
-		HnswHeaderSetUpper(hdr, upper, upper_off);
-		for (int i = 0; i < 2 * m; i++)
-			l0[i] = i < nnbrs[0] ? nbrs[0][i] : HNSW_INVALID_ID;
-		memcpy(rec + HNSW_VECTOR_OFFSET(m), x, sizeof(float) * dims);
-		if (level > 0)
-		{
-			HnswUpperHeader *uh = (HnswUpperHeader *) uprec;
-			uint32	   *ul = (uint32 *) (uprec + HNSW_UPPER_HEADER_SIZE);
-
-			uh->owner = id;
-			uh->kind = HNSW_KIND_UPPER;
-			uh->level = level;
-			for (int l = 1; l <= level; l++)
-				for (int i = 0; i < m; i++)
-					ul[(l - 1) * m + i] = (l <= top && i < nnbrs[l]) ? nbrs[l][i] : HNSW_INVALID_ID;
-		}
-	}
-
-	state = GenericXLogStart(index);
-	metapage = GenericXLogRegisterBuffer(state, metabuf, 0);
-	mp = (HnswMetaPageData *) PageGetContents(metapage);
-	if (drop[0])
-		HnswSetFreeHead(metapage, level, HNSW_INVALID_ID);
-	if (drop[1])
-		HnswSetFreeHead(metapage, 0, HNSW_INVALID_ID);
-	if (reuse_level >= 0)
-		HnswSetFreeHead(metapage, reuse_level, reuse_next);
-	mp->next_slot = next_slot;
-	mp->nelements++;
-	if (mp->entry_id == HNSW_INVALID_ID)
-	{
-		/* the first element becomes the entry point under the meta lock */
-		((HnswElementHeader *) rec)->kind = HNSW_KIND_ELEMENT;
-		mp->entry_id = id;
-		mp->entry_level = level;
-		GenericXLogFinish(state);
-		if (level > 0)
-			HnswWriteBytes(index, (uint64) upper * slot_size + upper_off, uprec, uplen);
-		HnswWriteBytes(index, (uint64) id * slot_size, rec, slot_size);
-		UnlockReleaseBuffer(metabuf);
+	do
+		search_neighbours(&is);
+	while (!allocate_slots(&is));
+	write_element(&is);
+	if (is.first)
 		return true;
-	}
-	GenericXLogFinish(state);
-	UnlockReleaseBuffer(metabuf);
-
-	/*
-	 * Write the upper record, then the element with kind FREE (DELETED for a
-	 * reused slot), then flip the kind: a record spanning more pages than one
-	 * GenericXLog record holds becomes visible to whole-index passes (exact
-	 * scan, VACUUM, checker) only once complete.
-	 */
-	if (level > 0)
-		HnswWriteBytes(index, (uint64) upper * slot_size + upper_off, uprec, uplen);
-	HnswWriteBytes(index, (uint64) id * slot_size, rec, slot_size);
-	{
-		uint8		kind = HNSW_KIND_ELEMENT;
-
-		HnswWriteBytes(index, (uint64) id * slot_size + offsetof(HnswElementHeader, kind),
-					&kind, 1);
-	}
-
-	/* step 5: backlinks */
-	for (int layer = top; layer >= 0; layer--)
-	{
-		bool		linked = false;
-
-		for (int i = 0; i < nnbrs[layer]; i++)
-			linked |= HnswAddBacklink(&r, nbrs[layer][i], id, layer, nbrd[layer][i], false);
-		/* nobody kept the new element on layer 0: make its nearest keep it */
-		if (layer == 0 && !linked && nnbrs[0] > 0)
-			(void) HnswAddBacklink(&r, nbrs[0][0], id, 0, nbrd[0][0], true);
-	}
-
-	/* step 6: a new top level moves the entry point */
-	if (level > meta.entry_level)
-	{
-		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
-		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
-		mp = (HnswMetaPageData *) PageGetContents(BufferGetPage(metabuf));
-		if (level > mp->entry_level)
-		{
-			state = GenericXLogStart(index);
-			mp = (HnswMetaPageData *) PageGetContents(GenericXLogRegisterBuffer(state, metabuf, 0));
-			mp->entry_id = id;
-			mp->entry_level = level;
-			GenericXLogFinish(state);
-		}
-		UnlockReleaseBuffer(metabuf);
-	}
+	add_backlinks(&is);
+	raise_entry_point(&is);
 	return true;
 }
 

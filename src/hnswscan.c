@@ -1,16 +1,9 @@
 /*
- * hnswscan.c: index scans of hnsw ordered by distance (ambeginscan,
- * amrescan, amgettuple, amendscan).
+ * hnswscan.c: index scans of hnsw ordered by distance: the graph scan (with
+ * hnsw.iterative_scan batches) and the exact mode of vecsearch.exact_scan.
+ * Entry points: hnswbeginscan, hnswrescan, hnswgettuple, hnswendscan.
  *
- * A graph scan is HNSW paper Alg. 5 (K-NN-SEARCH): greedy descent from the
- * entry point with ef = 1 down to layer 1, then SEARCH-LAYER on layer 0 with
- * ef = ef_search; the ef results are returned nearest first.  With
- * hnsw.iterative_scan the walk resumes when they run out: the elements
- * evaluated but not returned seed the next batch and the unexpanded
- * candidates are kept, until hnsw.max_scan_tuples elements were evaluated.
- * With vecsearch.exact_scan the scan instead measures every element in the
- * index (no graph) and returns them all in exact order.
- * Vectors are read in place on pinned pages; see src/README ("Scan").
+ * See src/README, section "Scan".
  */
 #include "postgres.h"
 
@@ -272,7 +265,7 @@ start_scan(IndexScanDesc scan)
 	HnswReaderInit(&so->r, index, &so->meta);
 	so->ef = HnswGetEfSearch(index);
 	so->iterative = hnsw_iterative_scan;
-	so->exact = vecsearch_exact_scan;
+	so->exact = vs_exact_scan;
 	so->q = palloc0(sizeof(float) * Max(so->meta.dims, 1));
 
 	/* the query's layout (1..VECTOR_MAX_DIM dimensions) and values, even on an empty index */

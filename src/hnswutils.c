@@ -1,9 +1,12 @@
 /*
- * hnswutils.c: shared pieces of the hnsw access method: distances per metric,
- * the private level generator, candidate heaps, the visited set, the
- * neighbour-selection heuristic, page initialisation and the on-disk graph
- * reader (slot stream addressing, in-place distances, SEARCH-LAYER).
- * See src/README ("hnsw") for the page format and the lock order.
+ * hnswutils.c: what the hnsw files share: distances per metric, the level
+ * generator (HnswLevelSeed, HnswRandomLevel), candidate heaps, the visited
+ * set, the neighbour-selection heuristic (HnswSelectNeighbors), page
+ * initialisation, the metapage accessors (HnswReadMeta, HnswMetaProblem,
+ * HnswUpdateMetaPage, the free list heads) and the on-disk graph reader
+ * (HnswReader: slot stream addressing, in-place distances, SEARCH-LAYER).
+ *
+ * See src/README, sections "hnsw" and "Damaged indexes".
  */
 #include "postgres.h"
 
@@ -92,17 +95,14 @@ HnswPrepareVector(VsMetric metric, float *x, int dims)
  * Level generator: splitmix64, seeded from the index's seed option
  * --------------------------------------------------------------------- */
 
-/* The level stream's own seeding (the frozen format of reproducible builds). */
+/*
+ * HnswLevelSeed: the level stream's own seeding of a VsRandom (part of what
+ * makes a build reproducible: the same seed gives the same levels).
+ */
 void
-HnswRngSeed(HnswRng *rng, uint64 seed)
+HnswLevelSeed(VsRandom *rng, uint64 seed)
 {
 	rng->state = seed * UINT64CONST(0x9E3779B97F4A7C15) + UINT64CONST(0x2545F4914F6CDD1D);
-}
-
-uint64
-HnswRngNext(HnswRng *rng)
-{
-	return vs_random_next(rng);
 }
 
 /*
@@ -110,7 +110,7 @@ HnswRngNext(HnswRng *rng)
  * l = floor(-ln(U) * mL) with U uniform in (0,1] and mL = 1 / ln(M).
  */
 int
-HnswRandomLevel(HnswRng *rng, int m)
+HnswRandomLevel(VsRandom *rng, int m)
 {
 	double		u = vs_random_unit(rng);
 	double		l = -log(u) / log((double) m);
@@ -360,7 +360,7 @@ HnswInitMetaPage(Page page, uint32 dims, int m, int efc, VsMetric metric,
 	HnswMetaPageData *meta;
 
 	init_page(page, HNSW_PAGE_META);
-	meta = (HnswMetaPageData *) PageGetContents(page);
+	meta = HnswPageGetMeta(page);
 	memset(meta, 0, sizeof(HnswMetaPageData));
 	meta->magic = HNSW_MAGIC;
 	meta->version = HNSW_VERSION;
@@ -379,9 +379,6 @@ HnswInitMetaPage(Page page, uint32 dims, int m, int efc, VsMetric metric,
 	((PageHeader) page)->pd_lower = (char *) meta + sizeof(HnswMetaPageData) - (char *) page;
 }
 
-/* 105_hnsw_churn.pl emulates a metapage written before free_upper by its size */
-StaticAssertDecl(HNSW_META_SIZE_V1 == 64, "metapage of format 1 without free_upper is 64 bytes");
-
 /*
  * HnswFreeHead: first slot of the free list of deleted elements of level
  * (src/README, "Vacuum"), or HNSW_INVALID_ID.
@@ -397,14 +394,14 @@ HnswFreeHead(const HnswMetaPageData *meta, int level)
 }
 
 /*
- * HnswSetFreeHead: set that head in the metapage image metapage (a
+ * meta_set_free_head: set that head in the metapage image metapage (a
  * GenericXLog copy); covers free_upper by pd_lower for a metapage written
  * before it existed.
  */
-void
-HnswSetFreeHead(Page metapage, int level, uint32 id)
+static void
+meta_set_free_head(Page metapage, int level, uint32 id)
 {
-	HnswMetaPageData *meta = (HnswMetaPageData *) PageGetContents(metapage);
+	HnswMetaPageData *meta = HnswPageGetMeta(metapage);
 	PageHeader	ph = (PageHeader) metapage;
 	LocationIndex need = (char *) meta + sizeof(HnswMetaPageData) - (char *) metapage;
 
@@ -417,6 +414,73 @@ HnswSetFreeHead(Page metapage, int level, uint32 id)
 	if (ph->pd_lower < need)
 		ph->pd_lower = need;
 	meta->free_upper[level - 1] = id == HNSW_INVALID_ID ? 0 : id + 1;
+}
+
+/*
+ * HnswHoldsBufferLock: does this backend hold buf's content lock in mode (for
+ * Asserts; a local buffer of a temporary index has no lock, so true)?
+ */
+bool
+HnswHoldsBufferLock(Buffer buf, LWLockMode mode)
+{
+	if (BufferIsLocal(buf))
+		return true;
+	return LWLockHeldByMeInMode(BufferDescriptorGetContentLock(GetBufferDescriptor(buf - 1)),
+								mode);
+}
+
+/* HnswMetaUpdateInit: an update that changes nothing. */
+void
+HnswMetaUpdateInit(HnswMetaUpdate *u)
+{
+	memset(u, 0, sizeof(HnswMetaUpdate));
+}
+
+/*
+ * HnswUpdateMetaPage: apply u to the metapage in metabuf (exclusively locked
+ * by the caller, who keeps the lock) in one GenericXLog record.  Every write
+ * of the metapage after the build goes through here.
+ */
+void
+HnswUpdateMetaPage(Relation index, Buffer metabuf, const HnswMetaUpdate *u)
+{
+	GenericXLogState *state;
+	Page		page;
+	HnswMetaPageData *meta;
+
+	Assert(BufferGetBlockNumber(metabuf) == HNSW_METAPAGE_BLKNO);
+	Assert(HnswHoldsBufferLock(metabuf, LW_EXCLUSIVE));
+	state = GenericXLogStart(index);
+	page = GenericXLogRegisterBuffer(state, metabuf, 0);
+	meta = HnswPageGetMeta(page);
+	if (u->dims != 0)
+	{
+		Assert(meta->dims == 0);
+		meta->dims = u->dims;
+		meta->slot_size = HNSW_SLOT_SIZE(meta->m, u->dims);
+	}
+	if (u->set_next_slot)
+	{
+		Assert(u->next_slot >= meta->next_slot);
+		meta->next_slot = u->next_slot;
+	}
+	if (u->count_element)
+		meta->nelements++;
+	if (u->set_entry)
+	{
+		Assert(u->entry_level <= HNSW_MAX_LEVEL);
+		Assert((u->entry_id == HNSW_INVALID_ID) == (u->entry_level < 0));
+		Assert(u->entry_id == HNSW_INVALID_ID || u->entry_id < meta->next_slot);
+		meta->entry_id = u->entry_id;
+		meta->entry_level = u->entry_level;
+	}
+	for (int l = 0; l <= HNSW_MAX_LEVEL; l++)
+		if (u->set_free[l])
+		{
+			Assert(u->free_head[l] == HNSW_INVALID_ID || u->free_head[l] < meta->next_slot);
+			meta_set_free_head(page, l, u->free_head[l]);
+		}
+	GenericXLogFinish(state);
 }
 
 /*
@@ -555,7 +619,7 @@ HnswReadMeta(Relation index)
 	char		problem[256];
 
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	meta = *(HnswMetaPageData *) PageGetContents(BufferGetPage(buf));
+	meta = *HnswPageGetMeta(BufferGetPage(buf));
 	UnlockReleaseBuffer(buf);
 	if (HnswMetaProblem(&meta, RelationGetNumberOfBlocks(index), problem, sizeof(problem)))
 		HnswCorrupt(index, "%s", problem);
@@ -774,6 +838,7 @@ HnswListOffset(HnswReader *r, uint32 id, int layer, int *cap)
 	uint32		upper;
 	uint64		end;
 
+	Assert(layer >= 0 && layer <= HNSW_MAX_LEVEL);
 	HnswCheckId(r, id, HNSW_INVALID_ID, layer);
 	if (layer == 0)
 	{

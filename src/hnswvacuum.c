@@ -1,31 +1,11 @@
 /*
- * hnswvacuum.c: VACUUM for hnsw (ambulkdelete, amvacuumcleanup).
+ * hnswvacuum.c: VACUUM for hnsw.  Entry points: hnswbulkdelete, which runs
+ * its passes over an HnswVacuumState (find the dead elements, repair the
+ * lists that name them, move the entry point, relink the elements no longer
+ * reached, free the dead slots), and hnswvacuumcleanup, which runs the same
+ * passes with no row dead when ambulkdelete was not called.
  *
- * ambulkdelete works in three passes over the slot stream (src/README,
- * "Vacuum"):
- *  1. find the elements whose heap rows are dead;
- *  2. repair the graph: every live list that names a dead element is
- *     re-selected (HNSW paper Alg. 4, then filled up with the nearest
- *     candidates the heuristic passed over) from its live members plus the
- *     live members of the dead elements' lists on that layer, so the paths
- *     that ran through a dead element survive; the entry point moves to the live
- *     element of highest level if it died or one of a higher level exists;
- *     then a walk from the entry point relinks live elements that lost
- *     every incoming link;
- *  3. mark the dead elements HNSW_KIND_DELETED and push each on the free
- *     list of its level in the metapage (the block-number half of a deleted
- *     slot's heap TID links to the next one); an insert of an element of
- *     level L takes a slot of level L there, element slot and upper record
- *     together, so every stale link to the slot stays a link to an element
- *     of a high enough level (src/README, "Free lists").
- * amvacuumcleanup runs the passes with no row dead when ambulkdelete was
- * not called, so the repair never waits for dead rows.
- * Elements deleted by an earlier VACUUM count as dead in pass 2 too: a
- * concurrent insert may have linked to one while it was being deleted.
- * Until pass 3 a dead element can still be returned by a concurrent scan;
- * its heap row still exists then (the heap is cleaned after the indexes).
- * Deleted elements keep their vector and lists, so a walk that reaches one
- * through a list not yet repaired still works; scans never return them.
+ * See src/README, sections "Vacuum" and "Free lists".
  */
 #include "postgres.h"
 
@@ -38,6 +18,26 @@
 #include "utils/rel.h"
 
 #include "hnsw.h"
+
+/* What the passes of one hnswbulkdelete share. */
+typedef struct HnswVacuumState
+{
+	Relation	index;
+	IndexBulkDeleteCallback callback;
+	void	   *callback_state;
+	HnswMetaPageData meta;		/* as read at the start */
+	HnswReader	r;
+	uint32		nslots;			/* slots [0, nslots) are visited */
+	bool	   *dead;			/* per slot: a dead or deleted element */
+	uint8	   *kinds;			/* per slot: its kind (pass 1) */
+	uint8	   *levels;			/* per slot: its level (pass 1) */
+	double		ndead;			/* elements whose rows are dead */
+	double		nlive;
+	double		nstale;			/* elements deleted by an earlier VACUUM */
+	uint32		best;			/* a live element of the highest level */
+	int			bestlevel;
+	MemoryContext ctx;			/* everything above lives here */
+} HnswVacuumState;
 
 /* Re-select id's list on layer without its dead members. */
 static void
@@ -135,6 +135,7 @@ repair_list(HnswReader *r, uint32 id, int layer, bool *dead,
 		}
 		qsort(cands, nids, sizeof(HnswCand), HnswCandCmp);
 		nsel = HnswSelectNeighbors(cands, nids, cap, HnswPairDistDisk, &ps, upd);
+		Assert(nsel <= cap);
 		/* fill the rest with the nearest candidates the heuristic passed over */
 		for (int i = 0; i < nids && nsel < cap; i++)
 		{
@@ -147,6 +148,8 @@ repair_list(HnswReader *r, uint32 id, int layer, bool *dead,
 		}
 		for (int i = nsel; i < cap; i++)
 			upd[i] = HNSW_INVALID_ID;
+		for (int i = 0; i < nsel; i++)
+			Assert(upd[i] != id);
 		pfree(cands);
 		pfree(ids);
 		if (HnswWriteIfUnchanged(r->index, off, cur, upd, sizeof(uint32) * cap))
@@ -170,6 +173,7 @@ link_orphan(HnswReader *r, uint32 nb, uint32 u, uint32 *indeg, uint32 nslots)
 	float	   *nbvec = palloc(sizeof(float) * r->dims);
 	bool		linked = false;
 
+	Assert(nb != u && nb < nslots && u < nslots);
 	HnswReadBytes(r, (uint64) nb * r->slot_size + HNSW_VECTOR_OFFSET(r->m),
 				  nbvec, sizeof(float) * r->dims);
 	for (int attempt = 0; attempt < 5 && !linked; attempt++)
@@ -225,6 +229,64 @@ link_orphan(HnswReader *r, uint32 nb, uint32 u, uint32 *indeg, uint32 nslots)
 }
 
 /*
+ * link_from_neighbours: link orphan u from one of the reached elements of
+ * its own layer-0 list.  Returns true when it is linked.
+ */
+static bool
+link_from_neighbours(HnswVacuumState *vs, uint32 u, const bool *seen, uint32 *indeg)
+{
+	uint32		list[2 * HNSW_M_MAX];
+	int			n = HnswReadList(&vs->r, u, 0, list);
+
+	for (int i = 0; i < n; i++)
+		if (list[i] < vs->nslots && seen[list[i]] && !vs->dead[list[i]] &&
+			link_orphan(&vs->r, list[i], u, indeg, vs->nslots))
+			return true;
+	return false;
+}
+
+/*
+ * link_from_search: link orphan u from the nearest reached elements that a
+ * layer-0 search from the entry point finds (none of its own neighbours is
+ * reached).  Returns true when it is linked.
+ */
+static bool
+link_from_search(HnswVacuumState *vs, uint32 entry, uint32 u, const bool *seen,
+				 uint32 *indeg, float *vec)
+{
+	HnswReader *r = &vs->r;
+	HnswHeap	W,
+				C;
+	HnswVisited *v = HnswVisitedAcquire(vs->nslots);
+	int			ef = 2 * r->m;
+	int			nw;
+	HnswCand   *found;
+	bool		linked = false;
+
+	HnswReadBytes(r, (uint64) u * r->slot_size + HNSW_VECTOR_OFFSET(r->m),
+				  vec, sizeof(float) * r->dims);
+	HnswHeapInit(&W, ef + 2, true);
+	HnswHeapInit(&C, ef * 4, false);
+	HnswVisitedSet(v, entry);
+	HnswHeapPush(&W, HnswSlotDistance(r, entry, vec), entry);
+	HnswHeapPush(&C, HnswSlotDistance(r, entry, vec), entry);
+	HnswSearchLayerDisk(r, vec, &W, &C, v, ef, 0, NULL);
+	HnswVisitedRelease(v);
+	nw = W.n;
+	found = palloc(sizeof(HnswCand) * Max(nw, 1));
+	for (int i = nw - 1; i >= 0; i--)
+		found[i] = HnswHeapPop(&W);
+	for (int i = 0; i < nw && !linked; i++)
+		if (found[i].id < vs->nslots && found[i].id != u && seen[found[i].id] &&
+			!vs->dead[found[i].id])
+			linked = link_orphan(r, found[i].id, u, indeg, vs->nslots);
+	pfree(found);
+	pfree(W.a);
+	pfree(C.a);
+	return linked;
+}
+
+/*
  * relink_orphans: after the repair, walk the graph from the entry point over
  * every layer without entering dead elements; a live element no longer
  * reached (its incoming links came from dead ones and the heuristic kept
@@ -235,17 +297,21 @@ link_orphan(HnswReader *r, uint32 nb, uint32 u, uint32 *indeg, uint32 nslots)
  * so a round that linked anything is followed by a fresh walk (at most 4).
  */
 static void
-relink_orphans(HnswReader *r, uint32 entry, const bool *dead, const uint8 *kinds,
-			   const uint8 *levels, uint32 nslots)
+relink_orphans(HnswVacuumState *vs, uint32 entry)
 {
-	bool	   *seen = palloc_extended(nslots, MCXT_ALLOC_HUGE);
-	uint32	   *indeg = palloc_extended(sizeof(uint32) * nslots, MCXT_ALLOC_HUGE);
-	uint32	   *queue = palloc_extended(sizeof(uint32) * nslots, MCXT_ALLOC_HUGE);
+	uint32		nslots = vs->nslots;
+	bool	   *seen;
+	uint32	   *indeg;
+	uint32	   *queue;
 	uint32		list[2 * HNSW_M_MAX];
-	float	   *vec = palloc(sizeof(float) * r->dims);
+	float	   *vec;
 
 	if (entry == HNSW_INVALID_ID || entry >= nslots)
 		return;
+	seen = palloc_extended(nslots, MCXT_ALLOC_HUGE);
+	indeg = palloc_extended(sizeof(uint32) * nslots, MCXT_ALLOC_HUGE);
+	queue = palloc_extended(sizeof(uint32) * nslots, MCXT_ALLOC_HUGE);
+	vec = palloc(sizeof(float) * vs->r.dims);
 	for (int round = 0; round < 4; round++)
 	{
 		uint32		qh = 0,
@@ -260,7 +326,7 @@ relink_orphans(HnswReader *r, uint32 entry, const bool *dead, const uint8 *kinds
 		seen[entry] = true;
 		for (uint32 u = 0; u <= nslots; u++)
 		{
-			bool		linked = false;
+			bool		linked;
 
 			/* drain the walk */
 			while (qh < qt)
@@ -268,70 +334,36 @@ relink_orphans(HnswReader *r, uint32 entry, const bool *dead, const uint8 *kinds
 				uint32		id = queue[qh++];
 
 				CHECK_FOR_INTERRUPTS();
-				for (int layer = 0; layer <= levels[id]; layer++)
+				Assert(vs->levels[id] <= HNSW_MAX_LEVEL);
+				for (int layer = 0; layer <= vs->levels[id]; layer++)
 				{
-					int			n = HnswReadList(r, id, layer, list);
+					int			n = HnswReadList(&vs->r, id, layer, list);
 
 					for (int i = 0; i < n; i++)
 					{
 						uint32		e = list[i];
 
-						if (e >= nslots || dead[e] || kinds[e] != HNSW_KIND_ELEMENT)
+						if (e >= nslots || vs->dead[e] || vs->kinds[e] != HNSW_KIND_ELEMENT)
 							continue;
 						indeg[e]++;
 						if (!seen[e])
 						{
+							Assert(qt < nslots);
 							seen[e] = true;
 							queue[qt++] = e;
 						}
 					}
 				}
 			}
-			if (u == nslots || seen[u] || dead[u] || kinds[u] != HNSW_KIND_ELEMENT)
+			if (u == nslots || seen[u] || vs->dead[u] || vs->kinds[u] != HNSW_KIND_ELEMENT)
 				continue;
 			vacuum_delay_point();
 			orphans = true;
-			{
-				int			n = HnswReadList(r, u, 0, list);
-
-				for (int i = 0; i < n && !linked; i++)
-					if (list[i] < nslots && seen[list[i]] && !dead[list[i]])
-						linked = link_orphan(r, list[i], u, indeg, nslots);
-			}
-			if (!linked)
-			{
-				/* none of its neighbours is reached: search for the nearest */
-				HnswHeap	W,
-							C;
-				HnswVisited *v = HnswVisitedAcquire(nslots);
-				int			ef = 2 * r->m;
-
-				HnswReadBytes(r, (uint64) u * r->slot_size + HNSW_VECTOR_OFFSET(r->m),
-							  vec, sizeof(float) * r->dims);
-				HnswHeapInit(&W, ef + 2, true);
-				HnswHeapInit(&C, ef * 4, false);
-				HnswVisitedSet(v, entry);
-				HnswHeapPush(&W, HnswSlotDistance(r, entry, vec), entry);
-				HnswHeapPush(&C, HnswSlotDistance(r, entry, vec), entry);
-				HnswSearchLayerDisk(r, vec, &W, &C, v, ef, 0, NULL);
-				HnswVisitedRelease(v);
-				{
-					int			nw = W.n;
-					HnswCand   *found = palloc(sizeof(HnswCand) * Max(nw, 1));
-
-					for (int i = nw - 1; i >= 0; i--)
-						found[i] = HnswHeapPop(&W);
-					for (int i = 0; i < nw && !linked; i++)
-						if (found[i].id < nslots && found[i].id != u && seen[found[i].id] &&
-							!dead[found[i].id])
-							linked = link_orphan(r, found[i].id, u, indeg, nslots);
-					pfree(found);
-				}
-				pfree(W.a);
-				pfree(C.a);
-			}
+			linked = link_from_neighbours(vs, u, seen, indeg) ||
+				link_from_search(vs, entry, u, seen, indeg, vec);
 			if (linked)
 			{
+				Assert(qt < nslots);
 				seen[u] = true;
 				queue[qt++] = u;
 				nlinked++;
@@ -342,190 +374,197 @@ relink_orphans(HnswReader *r, uint32 entry, const bool *dead, const uint8 *kinds
 	}
 }
 
-/* ambulkdelete */
-IndexBulkDeleteResult *
-hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
-			   IndexBulkDeleteCallback callback, void *callback_state)
+/*
+ * Pass 1: read every slot's header; an element whose heap row the callback
+ * names is dead, one deleted by an earlier VACUUM counts as dead too (a
+ * concurrent insert may have linked to it since).  Also finds a live element
+ * of the highest level for the entry point.
+ */
+static void
+find_dead(HnswVacuumState *vs)
 {
-	Relation	index = info->index;
-	HnswMetaPageData meta = HnswReadMeta(index);
-	HnswReader	r;
-	uint32		nslots = meta.next_slot;
-	bool	   *dead;
-	uint8	   *kinds;
-	uint8	   *levels;
-	double		ndead = 0;
-	double		nlive = 0;
-	double		nstale = 0;
-	uint32		best = HNSW_INVALID_ID;
-	int			bestlevel = -1;
-	Buffer		metabuf;
-	HnswMetaPageData *mp;
-	MemoryContext ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum",
-											  ALLOCSET_DEFAULT_SIZES);
-	MemoryContext old = MemoryContextSwitchTo(ctx);
-
-	if (stats == NULL)
-		stats = MemoryContextAllocZero(old, sizeof(IndexBulkDeleteResult));
-	if (meta.dims == 0 || nslots == 0)
-	{
-		MemoryContextSwitchTo(old);
-		MemoryContextDelete(ctx);
-		return stats;
-	}
-	HnswReaderInit(&r, index, &meta);
-	dead = palloc_extended(nslots, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	kinds = palloc_extended(nslots, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	levels = palloc_extended(nslots, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-
-	/* pass 1 */
-	for (uint32 id = 0; id < nslots; id++)
+	for (uint32 id = 0; id < vs->nslots; id++)
 	{
 		HnswElementHeader hdr;
 
 		vacuum_delay_point();
-		if (id >= meta.packed_start && id < meta.packed_end)
+		if (id >= vs->meta.packed_start && id < vs->meta.packed_end)
 		{
-			id = meta.packed_end - 1;	/* the build's packed upper records */
+			id = vs->meta.packed_end - 1;	/* the build's packed upper records */
 			continue;
 		}
-		HnswReadHeader(&r, id, &hdr);
-		kinds[id] = hdr.kind;
-		levels[id] = hdr.level;
+		HnswReadHeader(&vs->r, id, &hdr);
+		vs->kinds[id] = hdr.kind;
+		vs->levels[id] = hdr.level;
 		if ((hdr.kind == HNSW_KIND_ELEMENT || hdr.kind == HNSW_KIND_DELETED) &&
 			hdr.level > HNSW_MAX_LEVEL)
-			HnswCorrupt(index, "element %u has level %d, expected at most %d",
+			HnswCorrupt(vs->index, "element %u has level %d, expected at most %d",
 						id, hdr.level, HNSW_MAX_LEVEL);
 		if (hdr.kind == HNSW_KIND_ELEMENT)
 		{
-			if (callback(&hdr.heaptid, callback_state))
+			if (vs->callback(&hdr.heaptid, vs->callback_state))
 			{
-				dead[id] = true;
-				ndead++;
+				vs->dead[id] = true;
+				vs->ndead++;
 			}
 			else
 			{
-				nlive++;
-				if ((int) hdr.level > bestlevel)
+				vs->nlive++;
+				if ((int) hdr.level > vs->bestlevel)
 				{
-					bestlevel = hdr.level;
-					best = id;
+					vs->bestlevel = hdr.level;
+					vs->best = id;
 				}
 			}
 		}
 		else if (hdr.kind == HNSW_KIND_DELETED)
 		{
-			/* deleted by an earlier VACUUM; links made to it since get repaired */
-			dead[id] = true;
-			nstale++;
+			vs->dead[id] = true;
+			vs->nstale++;
 		}
 		else if (hdr.kind == HNSW_KIND_UPPER)
-			id += HnswUpperSlots(&r, id, hdr.level) - 1;
+			id += HnswUpperSlots(&vs->r, id, hdr.level) - 1;
 	}
+}
 
-	/* pass 2 */
-	if (ndead > 0 || nstale > 0)
+/* Pass 2: re-select every live list that names a dead element (repair_list). */
+static void
+repair_lists(HnswVacuumState *vs)
+{
+	if (vs->ndead == 0 && vs->nstale == 0)
+		return;
+	for (uint32 id = 0; id < vs->nslots; id++)
 	{
-		for (uint32 id = 0; id < nslots; id++)
-		{
-			if (kinds[id] != HNSW_KIND_ELEMENT || dead[id])
-				continue;
-			vacuum_delay_point();
-			for (int layer = 0; layer <= levels[id]; layer++)
-				repair_list(&r, id, layer, dead, kinds, levels, nslots);
-		}
+		if (vs->kinds[id] != HNSW_KIND_ELEMENT || vs->dead[id])
+			continue;
+		vacuum_delay_point();
+		Assert(vs->levels[id] <= HNSW_MAX_LEVEL);
+		for (int layer = 0; layer <= vs->levels[id]; layer++)
+			repair_list(&vs->r, id, layer, vs->dead, vs->kinds, vs->levels, vs->nslots);
 	}
+}
 
-	/*
-	 * entry point: the live element of highest level if it died, or if
-	 * one of a higher level exists (an insert racing with an earlier
-	 * VACUUM's move of the entry point can leave one above it)
-	 */
-	metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
+/*
+ * Pass 2, entry point: the live element of highest level if the entry point
+ * died, or if one of a higher level exists (an insert racing with an earlier
+ * VACUUM's move of the entry point can leave one above it).
+ */
+static void
+move_entry_point(HnswVacuumState *vs)
+{
+	Buffer		metabuf = ReadBuffer(vs->index, HNSW_METAPAGE_BLKNO);
+	HnswMetaPageData *mp;
+
 	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
-	mp = (HnswMetaPageData *) PageGetContents(BufferGetPage(metabuf));
-	if ((mp->entry_id != HNSW_INVALID_ID && mp->entry_id < nslots && dead[mp->entry_id]) ||
-		(best != HNSW_INVALID_ID && bestlevel > mp->entry_level))
+	mp = HnswPageGetMeta(BufferGetPage(metabuf));
+	if ((mp->entry_id != HNSW_INVALID_ID && mp->entry_id < vs->nslots && vs->dead[mp->entry_id]) ||
+		(vs->best != HNSW_INVALID_ID && vs->bestlevel > mp->entry_level))
 	{
-		GenericXLogState *state = GenericXLogStart(index);
+		HnswMetaUpdate upd;
 
-		mp = (HnswMetaPageData *) PageGetContents(GenericXLogRegisterBuffer(state, metabuf, 0));
-		mp->entry_id = best;
-		mp->entry_level = best == HNSW_INVALID_ID ? -1 : bestlevel;
-		GenericXLogFinish(state);
+		HnswMetaUpdateInit(&upd);
+		upd.set_entry = true;
+		upd.entry_id = vs->best;
+		upd.entry_level = vs->best == HNSW_INVALID_ID ? -1 : vs->bestlevel;
+		HnswUpdateMetaPage(vs->index, metabuf, &upd);
 	}
 	UnlockReleaseBuffer(metabuf);
+}
 
-	relink_orphans(&r, HnswReadMeta(index).entry_id, dead, kinds, levels, nslots);
+/*
+ * Pass 3, under the metapage lock (before any slot page, as always): mark
+ * the dead elements DELETED and push each on the free list of its level;
+ * the block-number half of a deleted slot's heap TID links to the next one
+ * (src/README, "Free lists": why reuse is safe with concurrent scans).
+ */
+static void
+free_dead(HnswVacuumState *vs)
+{
+	Buffer		metabuf;
+	const HnswMetaPageData *cur;
+	HnswMetaUpdate upd;
+	bool		any = false;
+	uint32		slot_size = vs->meta.slot_size;
 
-	if (ndead > 0)
+	if (vs->ndead == 0)
+		return;
+	metabuf = ReadBuffer(vs->index, HNSW_METAPAGE_BLKNO);
+	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+	cur = HnswPageGetMeta(BufferGetPage(metabuf));
+	HnswMetaUpdateInit(&upd);
+	for (int l = 0; l <= HNSW_MAX_LEVEL; l++)
+		upd.free_head[l] = HnswFreeHead(cur, l);
+	for (uint32 id = vs->nslots; id-- > 0;)
 	{
-		/*
-		 * pass 3, under the metapage lock (before any slot page, as always):
-		 * mark the dead elements and push each on the free list of its level
-		 * (src/README, "Vacuum": why reuse is safe with concurrent scans)
-		 */
-		metabuf = ReadBuffer(index, HNSW_METAPAGE_BLKNO);
-		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+		HnswElementHeader hdr;
+		int			l = vs->levels[id];
+
+		if (!vs->dead[id] || vs->kinds[id] == HNSW_KIND_DELETED)
+			continue;
+		if (l > HNSW_MAX_LEVEL)
 		{
-			HnswMetaPageData *cur = (HnswMetaPageData *) PageGetContents(BufferGetPage(metabuf));
-			uint32		heads[HNSW_MAX_LEVEL + 1];
-			bool		pushed[HNSW_MAX_LEVEL + 1];
+			/* not an element aminsert could give this layout to */
+			uint8		kind = HNSW_KIND_DELETED;
 
-			for (int l = 0; l <= HNSW_MAX_LEVEL; l++)
-			{
-				heads[l] = HnswFreeHead(cur, l);
-				pushed[l] = false;
-			}
-			for (uint32 id = nslots; id-- > 0;)
-			{
-				struct
-				{
-					ItemPointerData tid;
-					uint8		kind;
-				}			upd;
-				int			l = levels[id];
-
-				if (!dead[id] || kinds[id] == HNSW_KIND_DELETED)
-					continue;
-				if (l > HNSW_MAX_LEVEL)
-				{
-					/* not an element aminsert could give this layout to */
-					uint8		kind = HNSW_KIND_DELETED;
-
-					HnswWriteBytes(index, (uint64) id * meta.slot_size +
-								   offsetof(HnswElementHeader, kind), &kind, 1);
-					continue;
-				}
-				ItemPointerSetBlockNumber(&upd.tid, heads[l]);
-				upd.tid.ip_posid = 0;
-				upd.kind = HNSW_KIND_DELETED;
-				HnswWriteBytes(index, (uint64) id * meta.slot_size, &upd,
-							   offsetof(HnswElementHeader, kind) + 1);
-				heads[l] = id;
-				pushed[l] = true;
-			}
-			for (int l = 0; l <= HNSW_MAX_LEVEL; l++)
-				if (pushed[l])
-				{
-					GenericXLogState *state = GenericXLogStart(index);
-					Page		page = GenericXLogRegisterBuffer(state, metabuf, 0);
-
-					for (int k = l; k <= HNSW_MAX_LEVEL; k++)
-						if (pushed[k])
-							HnswSetFreeHead(page, k, heads[k]);
-					GenericXLogFinish(state);
-					break;
-				}
+			HnswWriteBytes(vs->index, (uint64) id * slot_size +
+						   offsetof(HnswElementHeader, kind), &kind, 1);
+			continue;
 		}
-		UnlockReleaseBuffer(metabuf);
+		/* the heap TID (the link) and the kind; the rest stays as it is */
+		memset(&hdr, 0, sizeof(hdr));
+		ItemPointerSetBlockNumber(&hdr.heaptid, upd.free_head[l]);
+		hdr.heaptid.ip_posid = 0;
+		hdr.kind = HNSW_KIND_DELETED;
+		HnswWriteBytes(vs->index, (uint64) id * slot_size, &hdr,
+					   offsetof(HnswElementHeader, kind) + 1);
+		upd.free_head[l] = id;
+		upd.set_free[l] = true;
+		any = true;
 	}
+	if (any)
+		HnswUpdateMetaPage(vs->index, metabuf, &upd);
+	UnlockReleaseBuffer(metabuf);
+}
 
-	stats->tuples_removed += ndead;
-	stats->num_index_tuples = nlive;
-	stats->num_pages = RelationGetNumberOfBlocks(index);
+/* ambulkdelete: the passes of src/README, "Vacuum". */
+IndexBulkDeleteResult *
+hnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+			   IndexBulkDeleteCallback callback, void *callback_state)
+{
+	HnswVacuumState vs;
+	MemoryContext old;
+
+	if (stats == NULL)
+		stats = palloc0(sizeof(IndexBulkDeleteResult));
+	memset(&vs, 0, sizeof(vs));
+	vs.index = info->index;
+	vs.callback = callback;
+	vs.callback_state = callback_state;
+	vs.meta = HnswReadMeta(vs.index);
+	vs.nslots = vs.meta.next_slot;
+	if (vs.meta.dims == 0 || vs.nslots == 0)
+		return stats;
+	vs.best = HNSW_INVALID_ID;
+	vs.bestlevel = -1;
+	vs.ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum",
+								   ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(vs.ctx);
+	HnswReaderInit(&vs.r, vs.index, &vs.meta);
+	vs.dead = palloc_extended(vs.nslots, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	vs.kinds = palloc_extended(vs.nslots, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	vs.levels = palloc_extended(vs.nslots, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+
+	find_dead(&vs);
+	repair_lists(&vs);
+	move_entry_point(&vs);
+	relink_orphans(&vs, HnswReadMeta(vs.index).entry_id);
+	free_dead(&vs);
+
+	stats->tuples_removed += vs.ndead;
+	stats->num_index_tuples = vs.nlive;
+	stats->num_pages = RelationGetNumberOfBlocks(vs.index);
 	MemoryContextSwitchTo(old);
-	MemoryContextDelete(ctx);
+	MemoryContextDelete(vs.ctx);
 	return stats;
 }
 
