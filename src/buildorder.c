@@ -9,7 +9,7 @@
  * high-LID vectors first gives the best recall and low-LID first the worst.
  *
  * LID cost: every collected vector's lid_k nearest neighbours, exact, in memory, with
- * the exact engine (src/exactscan.c) and the estimator of lid.c.  Up to
+ * the KNN engine (src/knn.c) and the estimator of lid.c.  Up to
  * HNSW_ORDER_EXACT_MAX_ROWS rows the neighbours come from all other rows (one self join,
  * O(n^2 d)); above, from a seeded sample of reference rows sized so that the work stays
  * that of an exact self join of HNSW_ORDER_EXACT_MAX_ROWS rows (O(n d) per reference
@@ -22,7 +22,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
-#include "exactscan.h"
+#include "knn.h"
 #include "hnsw.h"
 #include "lid.h"
 #include "vsrandom.h"
@@ -93,7 +93,7 @@ order_tid(ItemPointerData *t, int64 i)
  * l1 indexes.
  */
 static void
-order_lids(const float *vecs, int dims, int64 n, HnswMetric metric, int k, uint64 seed,
+order_lids(const float *vecs, int dims, int64 n, VsMetric metric, int k, uint64 seed,
 		   OrderKey *keys)
 {
 	ItemPointerData *tids;
@@ -108,18 +108,18 @@ order_lids(const float *vecs, int dims, int64 n, HnswMetric metric, int k, uint6
 	spec.ldq = dims;
 	spec.dim = dims;
 	spec.k = k;
-	spec.metric = metric == HNSW_METRIC_L1 ? VS_METRIC_L1 : VS_METRIC_L2;
+	spec.metric = metric == VS_METRIC_L1 ? VS_METRIC_L1 : VS_METRIC_L2;
 	spec.skip_zero = true;
 
 	if (n <= HNSW_ORDER_EXACT_MAX_ROWS &&
-		n * k <= (int64) HNSW_ORDER_EXACT_MAX_ROWS * HNSW_LID_K_DEFAULT)
+		n * k <= (int64) HNSW_ORDER_EXACT_MAX_ROWS * VS_LID_K_DEFAULT)
 	{
 		/* one self join over every row */
 		spec.queries = vecs;
 		spec.nq = (int) n;
 		spec.exclude = tids;
 		res = VsKnnResultAlloc((int) n, k);
-		VsExactKnnMatrix(vecs, dims, tids, n, &spec, res);
+		VsKnnMatrix(vecs, dims, tids, n, &spec, res);
 		for (i = 0; i < n; i++)
 			keys[i].defined = VsLidEstimate(VsKnnNeighbors(res, (int) i), res->count[i], k,
 											&keys[i].lid);
@@ -171,7 +171,7 @@ order_lids(const float *vecs, int dims, int64 n, HnswMetric metric, int k, uint6
 			spec.nq = nq;
 			spec.exclude = tids + i;
 			res->nq = nq;
-			VsExactKnnMatrix(ref, dims, rtid, m, &spec, res);
+			VsKnnMatrix(ref, dims, rtid, m, &spec, res);
 			for (int q = 0; q < nq; q++)
 				keys[i + q].defined = VsLidEstimate(VsKnnNeighbors(res, q), res->count[q], k,
 													&keys[i + q].lid);
@@ -198,7 +198,7 @@ order_lids(const float *vecs, int dims, int64 n, HnswMetric metric, int k, uint6
  */
 uint32 *
 HnswBuildOrder(Relation index, const float *vecs, int dims, int64 n,
-			   const ItemPointerData *tids, HnswMetric metric)
+			   const ItemPointerData *tids, VsMetric metric)
 {
 	uint32	   *order = MemoryContextAllocHuge(CurrentMemoryContext,
 											   mul_size(sizeof(uint32), Max(n, 1)));

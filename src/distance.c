@@ -1,12 +1,13 @@
 /*
- * distance.c: the distance kernels (L2 squared, inner product, L1, cosine parts and a
- * batched inner-product block), in a scalar version and AVX2+FMA and AVX-512F versions.
+ * distance.c: the distance kernels (L2 squared, inner product, L1, cosine parts, a
+ * batched inner-product block, and the FDE SimHash sums of muvera.c), in a
+ * scalar version and AVX2+FMA and AVX-512F versions.
  *
  * The SIMD versions are compiled per function with target attributes, so the default
  * build stays portable (no -march=native); VsKernelsInit() picks the best variant the
  * CPU and OS support once, at load time, and stores it in vs_kernels.  No PostgreSQL
  * headers here: the standalone test and benchmark link this file directly.
- * See src/README, "Distance kernels", for the design and the test tolerance.
+ * See src/README, section Distance kernels.
  */
 #include <math.h>
 #include <stddef.h>
@@ -796,25 +797,126 @@ avx512_dot_block(const float *q, int nq, int ldq, const float *x, int nx, int ld
 #endif							/* VS_X86 */
 
 /* ------------------------------------------------------------------------------------
+ * FDE SimHash (muvera.c): double sums in a fixed order, the same bits in every variant
+ * ------------------------------------------------------------------------------------ */
+
+/*
+ * SimHash projections of a set: acc[p * np + h] = sum_i gauss[i * np + h] * x_p[i]
+ * for every point p < n and hyperplane h < np (np a multiple of 4; the padding
+ * columns of gauss are zero).  Every gauss value and every coordinate is a float4
+ * value, so each product is exact in double and a fused multiply-add rounds exactly
+ * like a multiplication then an addition; each sum runs over i in order.  The result
+ * is therefore the same with or without FMA and at any vector width.
+ *
+ * Speed: hyperplanes are taken 16 at a time (a 16 KB slice of gauss at 128 input
+ * dimensions, kept in L1 while every point goes through it), two points at a time,
+ * so eight independent vector accumulators stay in registers.  The body is compiled
+ * twice, portable (the scalar variant) and for AVX2 + FMA (the avx2 and avx512
+ * variants).
+ */
+typedef double FdeV4 __attribute__((vector_size(32)));
+
+#define FDE_LOAD4(v, ptr)	memcpy(&(v), (ptr), sizeof(FdeV4))
+#define FDE_STORE4(ptr, v)	memcpy((ptr), &(v), sizeof(FdeV4))
+
+#define FDE_SIMHASH_BODY \
+do { \
+	int			h = 0; \
+	for (; h + 16 <= np; h += 16) \
+	{ \
+		for (int p = 0; p < n; p += 2) \
+		{ \
+			const float *x0 = x + (size_t) p * dim; \
+			const float *x1 = x + (size_t) (p + 1 < n ? p + 1 : p) * dim; \
+			FdeV4		a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, \
+						b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0}; \
+			for (int i = 0; i < dim; i++) \
+			{ \
+				const double *g = gauss + (size_t) i * np + h; \
+				double		u = x0[i], \
+							w = x1[i]; \
+				FdeV4		uv = {u, u, u, u}, \
+							wv = {w, w, w, w}, \
+							g0, g1, g2, g3; \
+				FDE_LOAD4(g0, g); \
+				FDE_LOAD4(g1, g + 4); \
+				FDE_LOAD4(g2, g + 8); \
+				FDE_LOAD4(g3, g + 12); \
+				a0 += g0 * uv; a1 += g1 * uv; a2 += g2 * uv; a3 += g3 * uv; \
+				b0 += g0 * wv; b1 += g1 * wv; b2 += g2 * wv; b3 += g3 * wv; \
+			} \
+			FDE_STORE4(acc + (size_t) p * np + h, a0); \
+			FDE_STORE4(acc + (size_t) p * np + h + 4, a1); \
+			FDE_STORE4(acc + (size_t) p * np + h + 8, a2); \
+			FDE_STORE4(acc + (size_t) p * np + h + 12, a3); \
+			if (p + 1 < n) \
+			{ \
+				FDE_STORE4(acc + (size_t) (p + 1) * np + h, b0); \
+				FDE_STORE4(acc + (size_t) (p + 1) * np + h + 4, b1); \
+				FDE_STORE4(acc + (size_t) (p + 1) * np + h + 8, b2); \
+				FDE_STORE4(acc + (size_t) (p + 1) * np + h + 12, b3); \
+			} \
+		} \
+	} \
+	for (; h < np; h += 4) \
+	{ \
+		for (int p = 0; p < n; p++) \
+		{ \
+			const float *x0 = x + (size_t) p * dim; \
+			FdeV4		a0 = {0}; \
+			for (int i = 0; i < dim; i++) \
+			{ \
+				double		u = x0[i]; \
+				FdeV4		uv = {u, u, u, u}, g0; \
+				FDE_LOAD4(g0, gauss + (size_t) i * np + h); \
+				a0 += g0 * uv; \
+			} \
+			FDE_STORE4(acc + (size_t) p * np + h, a0); \
+		} \
+	} \
+} while (0)
+
+static void
+scalar_fde_simhash(const double *gauss, int np, const float *x, int n, int dim,
+				   double *acc)
+{
+	FDE_SIMHASH_BODY;
+}
+
+#ifdef VS_X86
+__attribute__((target("avx2,fma")))
+static void
+avx2_fde_simhash(const double *gauss, int np, const float *x, int n, int dim,
+				 double *acc)
+{
+	FDE_SIMHASH_BODY;
+}
+#endif
+
+/* ------------------------------------------------------------------------------------
  * Dispatch
  * ------------------------------------------------------------------------------------ */
 
 static const VsKernels vs_scalar = {
-	"scalar", scalar_l2sq, scalar_dot, scalar_l1, scalar_cosparts, scalar_dot_block
+	"scalar", scalar_l2sq, scalar_dot, scalar_l1, scalar_cosparts, scalar_dot_block,
+	scalar_fde_simhash
 };
 
 #ifdef VS_X86
 static const VsKernels vs_avx2 = {
-	"avx2", avx2_l2sq, avx2_dot, avx2_l1, avx2_cosparts, avx2_dot_block
+	"avx2", avx2_l2sq, avx2_dot, avx2_l1, avx2_cosparts, avx2_dot_block,
+	avx2_fde_simhash
 };
 static const VsKernels vs_avx512 = {
-	"avx512", avx512_l2sq, avx512_dot, avx512_l1, avx512_cosparts, avx512_dot_block
+	"avx512", avx512_l2sq, avx512_dot, avx512_l1, avx512_cosparts, avx512_dot_block,
+	scalar_fde_simhash			/* avx2_fde_simhash when the CPU has AVX2 + FMA */
 };
 #endif
 
 /* Scalar until VsKernelsInit() runs, so an early caller still gets right answers. */
 VsKernels	vs_kernels = {
-	"scalar", scalar_l2sq, scalar_dot, scalar_l1, scalar_cosparts, scalar_dot_block
+	"scalar", scalar_l2sq, scalar_dot, scalar_l1, scalar_cosparts, scalar_dot_block,
+	scalar_fde_simhash
 };
 
 /* Supported variants, scalar first, best last; filled once by detect_variants(). */
@@ -831,16 +933,26 @@ static void
 detect_variants(void)
 {
 	int			nv = 0;
+#ifdef VS_X86
+	int			have_avx2;
+#endif
 
 	if (vs_nvariants > 0)
 		return;
 	vs_variants[nv++] = vs_scalar;
 #ifdef VS_X86
 	__builtin_cpu_init();
-	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+	have_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+	if (have_avx2)
 		vs_variants[nv++] = vs_avx2;
 	if (__builtin_cpu_supports("avx512f"))
-		vs_variants[nv++] = vs_avx512;
+	{
+		vs_variants[nv] = vs_avx512;
+		/* the FDE SimHash has no AVX-512 body; AVX2's gives the same bits */
+		if (have_avx2)
+			vs_variants[nv].fde_simhash = avx2_fde_simhash;
+		nv++;
+	}
 #endif
 	vs_nvariants = nv;
 }

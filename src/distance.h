@@ -31,6 +31,14 @@ typedef struct VsKernels
 	void		(*dot_block) (const float *q, int nq, int ldq,
 							  const float *x, int nx, int ldx,
 							  int n, float *out, int ldo);
+
+	/*
+	 * FDE SimHash projections (muvera.c): acc[p * np + h] = sum_i gauss[i * np + h] *
+	 * x_p[i] in double, i in order, for p < n (x_p at x + p * dim) and h < np (a
+	 * multiple of 4).  With float4-valued gauss and x every variant gives the same bits.
+	 */
+	void		(*fde_simhash) (const double *gauss, int np, const float *x, int n,
+								int dim, double *acc);
 } VsKernels;
 
 /* The kernels in use: scalar until VsKernelsInit() installs the best variant. */

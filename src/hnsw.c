@@ -34,6 +34,7 @@
 #include "utils/syscache.h"
 
 #include "hnsw.h"
+#include "lid.h"
 
 int			hnsw_ef_search = HNSW_EF_SEARCH_DEFAULT;
 int			hnsw_iterative_scan = HNSW_ITERATIVE_OFF;
@@ -86,7 +87,7 @@ HnswInit(void)
 					   AccessExclusiveLock);
 	add_int_reloption(hnsw_relopt_kind, "lid_k",
 					  "Neighbours per row of the LID that orders a lid_desc or lid_asc build",
-					  HNSW_LID_K_DEFAULT, HNSW_LID_K_MIN, HNSW_LID_K_MAX, AccessExclusiveLock);
+					  VS_LID_K_DEFAULT, VS_LID_K_MIN, VS_LID_K_BUILD_MAX, AccessExclusiveLock);
 
 	DefineCustomIntVariable("hnsw.ef_search",
 							"Size of the dynamic candidate list for hnsw scans.",
@@ -167,7 +168,7 @@ HnswGetLidK(Relation index)
 {
 	HnswOptions *opts = (HnswOptions *) index->rd_options;
 
-	return opts ? opts->lidK : HNSW_LID_K_DEFAULT;
+	return opts ? opts->lidK : VS_LID_K_DEFAULT;
 }
 
 /* True when hnsw.ef_search was set by the user (any non-default source). */
@@ -208,12 +209,13 @@ HnswGetEfSearch(Relation index)
  * of support function 1 (and the presence of function 2, the norm, which
  * marks cosine).  Opclasses with other functions are rejected.
  */
-HnswMetric
+VsMetric
 HnswGetMetric(Relation index)
 {
 	Oid			proc1 = index_getprocid(index, 1, 1);
 	bool		hasnorm = OidIsValid(index_getprocid(index, 1, 2));
 	char	   *name;
+	VsMetric	metric;
 
 	if (!OidIsValid(proc1))
 		elog(ERROR, "missing support function 1 for hnsw index \"%s\"",
@@ -221,19 +223,13 @@ HnswGetMetric(Relation index)
 	name = get_func_name(proc1);
 	if (name == NULL)
 		elog(ERROR, "cache lookup failed for function %u", proc1);
-	if (strcmp(name, "vector_l2_squared_distance") == 0 || strcmp(name, "l2_distance") == 0)
-		return HNSW_METRIC_L2;
-	if (strcmp(name, "vector_negative_inner_product") == 0)
-		return hasnorm ? HNSW_METRIC_COSINE : HNSW_METRIC_IP;
-	if (strcmp(name, "cosine_distance") == 0)
-		return HNSW_METRIC_COSINE;
-	if (strcmp(name, "l1_distance") == 0)
-		return HNSW_METRIC_L1;
+	if (VsMetricFromSupportFunction(name, hasnorm, &metric))
+		return metric;
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("hnsw does not support distance function %s", name),
 			 errhint("Use one of the operator classes vector_l2_ops, vector_ip_ops, vector_cosine_ops or vector_l1_ops.")));
-	return HNSW_METRIC_L2;
+	return VS_METRIC_L2;
 }
 
 /*

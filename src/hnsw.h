@@ -19,6 +19,7 @@
 #include "storage/bufmgr.h"
 #include "utils/relcache.h"
 
+#include "metric.h"
 #include "vector.h"
 #include "vsrandom.h"
 
@@ -46,15 +47,6 @@
 #define HNSW_METAPAGE_BLKNO			0
 #define HNSW_PAGE_ID				0xFF95	/* last 2 bytes of every page */
 #define HNSW_INVALID_ID				((uint32) 0xFFFFFFFF)
-
-/* Metric, frozen in the metapage; decided from the opclass support function. */
-typedef enum HnswMetric
-{
-	HNSW_METRIC_L2 = 1,			/* squared euclidean (ORDER BY <->) */
-	HNSW_METRIC_IP = 2,			/* negative inner product (<#>) */
-	HNSW_METRIC_COSINE = 3,		/* 1 - cos, vectors stored normalised (<=>) */
-	HNSW_METRIC_L1 = 4			/* taxicab (<+>) */
-} HnswMetric;
 
 /*
  * Block 0 is the metapage; block b >= 1 holds bytes [(b - 1) * HNSW_PAGE_DATA,
@@ -106,7 +98,7 @@ typedef struct HnswMetaPageData
 	uint32		dims;			/* dimensions of every vector */
 	uint16		m;				/* links per element on layers >= 1 */
 	uint16		ef_construction;	/* search width while inserting */
-	uint32		metric;			/* HnswMetric */
+	uint32		metric;			/* VsMetric (metric.h): 1..4, from the opclass */
 	uint32		seed;			/* level generator seed */
 	uint32		slot_size;		/* bytes per slot, a multiple of 4 */
 	uint32		next_slot;		/* first slot never allocated */
@@ -230,10 +222,6 @@ typedef enum HnswBuildOrderKind
 	HNSW_BUILD_ORDER_LID_ASC	/* lowest LID first */
 } HnswBuildOrderKind;
 
-#define HNSW_LID_K_MIN				2
-#define HNSW_LID_K_DEFAULT			100
-#define HNSW_LID_K_MAX				1000
-
 /* ---- GUCs ---- */
 typedef enum HnswIterativeScan
 {
@@ -314,11 +302,11 @@ extern int	HnswGetSeed(Relation index);
 extern int	HnswGetBuildOrder(Relation index);
 extern int	HnswGetLidK(Relation index);
 extern int	HnswGetEfSearch(Relation index);
-extern HnswMetric HnswGetMetric(Relation index);
+extern VsMetric HnswGetMetric(Relation index);
 
 /* ---- hnswutils.c ---- */
-extern HnswDistFn HnswDistance(HnswMetric metric);
-extern bool HnswPrepareVector(HnswMetric metric, float *x, int dims);
+extern HnswDistFn HnswDistance(VsMetric metric);
+extern bool HnswPrepareVector(VsMetric metric, float *x, int dims);
 extern void HnswLevelSeed(VsRandom *rng, uint64 seed);
 extern int	HnswRandomLevel(VsRandom *rng, int m);
 extern void HnswHeapInit(HnswHeap *h, int cap, bool max);
@@ -337,7 +325,7 @@ extern int	HnswSelectNeighbors(HnswCand *cands, int ncands, int limit,
 								uint32 *out);
 
 extern void HnswInitMetaPage(Page page, uint32 dims, int m, int efc,
-							 HnswMetric metric, uint32 seed);
+							 VsMetric metric, uint32 seed);
 extern void HnswInitSlotPage(Page page);
 
 /*
@@ -410,7 +398,7 @@ extern float HnswPairDistDisk(void *arg, uint32 a, uint32 b);
 
 /* ---- buildorder.c ---- */
 extern uint32 *HnswBuildOrder(Relation index, const float *vecs, int dims, int64 n,
-							  const ItemPointerData *tids, HnswMetric metric);
+							  const ItemPointerData *tids, VsMetric metric);
 
 /* ---- hnswbuild.c ---- */
 extern IndexBuildResult *hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo);

@@ -71,7 +71,7 @@ typedef struct HnswBuildState
 {
 	Relation	heap;
 	Relation	index;
-	HnswMetric	metric;
+	VsMetric	metric;
 	HnswDistFn	dist;
 	int			dims;			/* 0 until known */
 	Size		vecbytes;		/* dims * 4 */

@@ -53,16 +53,16 @@ hnsw_l1(const float *a, const float *b, int n)
  * the stored and query vectors are normalised, so -<a,b> orders like 1 - cos.
  */
 HnswDistFn
-HnswDistance(HnswMetric metric)
+HnswDistance(VsMetric metric)
 {
 	switch (metric)
 	{
-		case HNSW_METRIC_L2:
+		case VS_METRIC_L2:
 			return hnsw_l2;
-		case HNSW_METRIC_IP:
-		case HNSW_METRIC_COSINE:
+		case VS_METRIC_IP:
+		case VS_METRIC_COSINE:
 			return hnsw_negdot;
-		case HNSW_METRIC_L1:
+		case VS_METRIC_L1:
 			return hnsw_l1;
 	}
 	elog(ERROR, "unknown hnsw metric %d", (int) metric);
@@ -74,9 +74,9 @@ HnswDistance(HnswMetric metric)
  * place; returns false for a zero vector (not indexed, as pgvector does).
  */
 bool
-HnswPrepareVector(HnswMetric metric, float *x, int dims)
+HnswPrepareVector(VsMetric metric, float *x, int dims)
 {
-	if (metric == HNSW_METRIC_COSINE)
+	if (metric == VS_METRIC_COSINE)
 	{
 		double		norm = 0;
 
@@ -354,7 +354,7 @@ init_page(Page page, uint16 flags)
 
 /* Initialise a metapage for an empty graph. */
 void
-HnswInitMetaPage(Page page, uint32 dims, int m, int efc, HnswMetric metric,
+HnswInitMetaPage(Page page, uint32 dims, int m, int efc, VsMetric metric,
 				 uint32 seed)
 {
 	HnswMetaPageData *meta;
@@ -552,9 +552,9 @@ HnswMetaProblem(const HnswMetaPageData *meta, BlockNumber nblocks, char *buf,
 		META_PROBLEM("metapage ef_construction is %u, expected %d to %d",
 					 meta->ef_construction, HNSW_EF_CONSTRUCTION_MIN,
 					 HNSW_EF_CONSTRUCTION_MAX);
-	if (meta->metric < HNSW_METRIC_L2 || meta->metric > HNSW_METRIC_L1)
+	if (meta->metric < VS_METRIC_L2 || meta->metric > VS_METRIC_L1)
 		META_PROBLEM("metapage metric is %u, expected %d to %d",
-					 meta->metric, HNSW_METRIC_L2, HNSW_METRIC_L1);
+					 meta->metric, VS_METRIC_L2, VS_METRIC_L1);
 	if (meta->dims > VECTOR_MAX_DIM)
 		META_PROBLEM("metapage has %u dimensions, expected at most %d",
 					 meta->dims, VECTOR_MAX_DIM);

@@ -3,7 +3,7 @@
  *
  * vecsearch_lid() (pointwise, every row or a seeded sample), vecsearch_lid_of() (any
  * vector against a table) and vecsearch_lid_summary() (harmonic mean and percentiles).
- * The k nearest neighbours come from the exact engine (src/exactscan.c); the estimator
+ * The k nearest neighbours come from the KNN engine (src/knn.c); the estimator
  * is the maximum-likelihood one of Amsaleg et al., see VsLidEstimate().
  */
 #include "postgres.h"
@@ -18,7 +18,7 @@
 #include "utils/rel.h"
 #include "utils/tuplestore.h"
 
-#include "exactscan.h"
+#include "knn.h"
 #include "lid.h"
 #include "vector.h"
 
@@ -199,9 +199,9 @@ lid_compute(const LidArgs *a, ItemPointerData **tids_out, double **lid_out,
 	spec.skip_zero = true;
 	res = VsKnnResultAlloc((int) n, a->k);
 	if (a->sample >= 0)
-		VsExactKnnTable(rel, attnum, &spec, res);
+		VsKnnTable(rel, attnum, &spec, res);
 	else
-		VsExactKnnMatrix(m, ld, tids, n, &spec, res);
+		VsKnnMatrix(m, ld, tids, n, &spec, res);
 	table_close(rel, AccessShareLock);
 
 	lid = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(sizeof(double), n));
@@ -368,7 +368,7 @@ vecsearch_lid_of(PG_FUNCTION_ARGS)
 	spec.metric = metric;
 	spec.skip_zero = true;
 	res = VsKnnResultAlloc(1, k);
-	VsExactKnnTable(rel, attnum, &spec, res);
+	VsKnnTable(rel, attnum, &spec, res);
 	if (res->rows < k)
 		lid_too_few_rows(rel, res->rows, k, k);
 	table_close(rel, AccessShareLock);

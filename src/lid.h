@@ -6,11 +6,16 @@
 #ifndef VECSEARCH_LID_H
 #define VECSEARCH_LID_H
 
-#include "exactscan.h"
+#include "knn.h"
 
-/* k of the LID estimate: the estimator needs two distances at least. */
+/*
+ * k of the LID estimate: the estimator needs two distances at least.  The LID
+ * functions take up to VS_KNN_K_MAX; hnsw's lid_k option (the LID build orders) up to
+ * VS_LID_K_BUILD_MAX.
+ */
 #define VS_LID_K_MIN		2
 #define VS_LID_K_DEFAULT	100
+#define VS_LID_K_BUILD_MAX	1000
 
 /*
  * The Amsaleg et al. MLE from the ascending neighbour list nbr[0..count-1] (found with

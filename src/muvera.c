@@ -1,29 +1,11 @@
 /*
- * muvera.c: multi-vector retrieval.
- *
- * max_sim(q, d): the Chamfer (ColBERT "MaxSim") similarity of two sets of vectors,
- *   sum over q of the largest inner product with any vector of d.
- * fde_query / fde_document: MUVERA fixed-dimensional encodings (Dhulipala et al.,
- *   "MUVERA: Multi-Vector Retrieval via Fixed Dimensional Encodings", NeurIPS 2024,
- *   arXiv 2405.19504), which map a set of vectors to one vector so that
- *   <fde_query(Q), fde_document(P)> approximates max_sim(Q, P).  A single-vector index
- *   (hnsw with vector_ip_ops) over the document FDEs then gives candidates that
- *   max_sim re-ranks exactly.  See README.md, "Multi-vector retrieval".
- *
- * Determinism.  The encodings must be IMMUTABLE (stored generated columns, indexes)
- * and give the same bits on every platform, so they use no libm transcendental and no
- * SIMD kernel whose summation order depends on the CPU:
- *   - the random numbers come from our own generator (splitmix64, below), turned into
- *     Gaussians by Box-Muller with a logarithm, sine and cosine evaluated from series
- *     with IEEE-754 basic operations only (each multiplication in its own non-inlined
- *     function, so no compiler may fuse it into an FMA);
- *   - the Gaussians are rounded to float4, so every product with a float4 coordinate
- *     is exact in double and the SimHash sums (double, fixed order) do not depend on
- *     whether the compiler uses FMA or vectorises across hyperplanes (the portable
- *     and AVX2 code paths give the same bits);
- *   - block sums are double in a fixed order, rounded once to float4.
- * This holds on every platform that evaluates double arithmetic in double
- * (FLT_EVAL_METHOD 0: x86-64, aarch64, ppc64le, s390x, ...).
+ * muvera.c: multi-vector retrieval: max_sim(q, d), the Chamfer (ColBERT MaxSim)
+ * similarity of two sets of vectors, and fde_query() / fde_document(), MUVERA's
+ * fixed-dimensional encodings (Dhulipala et al., NeurIPS 2024, arXiv 2405.19504),
+ * whose inner product approximates max_sim.  The encodings are IMMUTABLE and give the
+ * same bits on every platform: their random numbers are VsRandom streams turned into
+ * Gaussians without libm, and their SimHash sums are vs_kernels.fde_simhash.  See
+ * src/README, section Multi-vector retrieval.
  */
 #include "postgres.h"
 
@@ -64,7 +46,7 @@
 #define FDE_SKETCH_ENTRIES_MAX		(1 << 21)
 
 /*
- * Scratch per chunk of points in FdeEncode (SimHash sums, SimHash codes, the chunk
+ * Scratch per chunk of points in fde_encode (SimHash sums, SimHash codes, the chunk
  * transposed and projected): the points of a set are encoded this many bytes' worth at
  * a time, so memory follows the parameters, not the number of points.
  */
@@ -81,34 +63,15 @@
  */
 
 /*
- * splitmix64 (Steele, Lea and Flood, "Fast splittable pseudorandom number
- * generators", OOPSLA 2014): the state advances by the golden-ratio constant and the
- * output is the state passed through a 64-bit finaliser.
- */
-typedef struct FdeRandom
-{
-	VsRandom	rng;			/* the splitmix64 step of vsrandom.h */
-	bool		have_spare;		/* Box-Muller makes Gaussians in pairs */
-	double		spare;
-} FdeRandom;
-
-static inline uint64
-FdeRandomNext(FdeRandom *r)
-{
-	return vs_random_next(&r->rng);
-}
-
-/*
- * Start the stream for (seed, tag): the state is the 64-bit two's complement of
- * seed, xor the tag times a fixed odd constant.  Repetition r uses seed + r (as the
- * MUVERA reference code does); the final projection uses the bare seed.
+ * Start the stream for (seed, tag), a VsRandom (vsrandom.h, splitmix64) whose state
+ * is the 64-bit two's complement of seed, xor the tag times a fixed odd constant.
+ * Repetition r uses seed + r (as the MUVERA reference code does); the final
+ * projection uses the bare seed.
  */
 static void
-FdeRandomInit(FdeRandom *r, int64 seed, int tag)
+fde_stream_seed(VsRandom *rng, int64 seed, int tag)
 {
-	r->rng.state = ((uint64) seed) ^ ((uint64) tag * UINT64CONST(0xD1B54A32D192ED03));
-	r->have_spare = false;
-	r->spare = 0;
+	rng->state = ((uint64) seed) ^ ((uint64) tag * UINT64CONST(0xD1B54A32D192ED03));
 }
 
 /*
@@ -117,7 +80,7 @@ FdeRandomInit(FdeRandom *r, int64 seed, int tag)
  * rounds once instead of twice and would change the last bits on some platforms).
  */
 static pg_noinline double
-FdeMul(double a, double b)
+fde_mul(double a, double b)
 {
 	return a * b;
 }
@@ -129,7 +92,7 @@ FdeMul(double a, double b)
  * |s| <= 0.172, summed to s^25 (truncation error below 1e-20).
  */
 static double
-FdeLog(double u)
+fde_log(double u)
 {
 	int			e;
 	double		m = frexp(u, &e);
@@ -143,11 +106,11 @@ FdeLog(double u)
 		e--;
 	}
 	s = (m - 1.0) / (m + 1.0);
-	s2 = FdeMul(s, s);
+	s2 = fde_mul(s, s);
 	t = 1.0 / 25.0;
 	for (int n = 23; n >= 1; n -= 2)
-		t = 1.0 / n + FdeMul(s2, t);
-	return FdeMul((double) e, 0x1.62e42fefa39efp-1) + FdeMul(2.0, FdeMul(s, t));
+		t = 1.0 / n + fde_mul(s2, t);
+	return fde_mul((double) e, 0x1.62e42fefa39efp-1) + fde_mul(2.0, fde_mul(s, t));
 }
 
 /*
@@ -157,7 +120,7 @@ FdeLog(double u)
  * nested form with exact small-integer divisors, to a^21 (error below 1e-21).
  */
 static void
-FdeSinCos(uint64 k, double *sinv, double *cosv)
+fde_sincos(uint64 k, double *sinv, double *cosv)
 {
 	int			quadrant = (int) (k >> 51);
 	uint64		rem = k & ((UINT64CONST(1) << 51) - 1);
@@ -175,14 +138,14 @@ FdeSinCos(uint64 k, double *sinv, double *cosv)
 		swap = true;
 	}
 	/* (double) rem and the power-of-two scaling are exact; one rounding for 2 pi */
-	a = FdeMul((double) rem * 0x1p-53, 0x1.921fb54442d18p+2);
-	a2 = FdeMul(a, a);
+	a = fde_mul((double) rem * 0x1p-53, 0x1.921fb54442d18p+2);
+	a2 = fde_mul(a, a);
 	for (int n = 10; n >= 1; n--)
 	{
-		s = 1.0 - FdeMul(a2, s) / (double) ((2 * n) * (2 * n + 1));
-		c = 1.0 - FdeMul(a2, c) / (double) ((2 * n - 1) * (2 * n));
+		s = 1.0 - fde_mul(a2, s) / (double) ((2 * n) * (2 * n + 1));
+		c = 1.0 - fde_mul(a2, c) / (double) ((2 * n - 1) * (2 * n));
 	}
-	sn = FdeMul(a, s);
+	sn = fde_mul(a, s);
 	cs = c;
 	if (swap)
 	{
@@ -214,29 +177,23 @@ FdeSinCos(uint64 k, double *sinv, double *cosv)
 }
 
 /*
- * A standard Gaussian by Box-Muller: with u1 uniform in (0, 1] (53 bits) and
- * k uniform in [0, 2^53), sqrt(-2 log u1) times cos and sin of 2 pi k / 2^53 are two
- * independent Gaussians; the second is kept for the next call.
+ * Two standard Gaussians by Box-Muller: with u1 uniform in (0, 1] (53 bits) and
+ * k uniform in [0, 2^53), sqrt(-2 log u1) times cos (*g0) and sin (*g1) of
+ * 2 pi k / 2^53 are two independent Gaussians.
  */
-static double
-FdeRandomGaussian(FdeRandom *r)
+static void
+fde_gaussian_pair(VsRandom *rng, double *g0, double *g1)
 {
 	double		u1,
 				radius,
 				sn,
 				cs;
 
-	if (r->have_spare)
-	{
-		r->have_spare = false;
-		return r->spare;
-	}
-	u1 = (double) ((FdeRandomNext(r) >> 11) + 1) * 0x1p-53;
-	FdeSinCos(FdeRandomNext(r) >> 11, &sn, &cs);
-	radius = sqrt(-2.0 * FdeLog(u1));	/* sqrt is correctly rounded (IEEE 754) */
-	r->spare = FdeMul(radius, sn);
-	r->have_spare = true;
-	return FdeMul(radius, cs);
+	u1 = (double) ((vs_random_next(rng) >> 11) + 1) * 0x1p-53;
+	fde_sincos(vs_random_next(rng) >> 11, &sn, &cs);
+	radius = sqrt(-2.0 * fde_log(u1));	/* sqrt is correctly rounded (IEEE 754) */
+	*g0 = fde_mul(radius, cs);
+	*g1 = fde_mul(radius, sn);
 }
 
 /*
@@ -244,9 +201,9 @@ FdeRandomGaussian(FdeRandom *r)
  * [0, range) by a multiply-shift) and the sign (the lowest bit: 1 = negative).
  */
 static void
-FdeRandomSketch(FdeRandom *r, int range, int32 *index, float *sign)
+fde_sketch_entry(VsRandom *rng, int range, int32 *index, float *sign)
 {
-	uint64		z = FdeRandomNext(r);
+	uint64		z = vs_random_next(rng);
 
 	*index = (int32) (((z >> 32) * (uint64) range) >> 32);
 	*sign = (z & 1) ? -1.0f : 1.0f;
@@ -274,7 +231,7 @@ typedef struct VectorArrayType
  * vectors.
  */
 static float *
-ReadVectorSet(ArrayType *array, VectorArrayType *t, const char *what, int *n, int *dim)
+read_vector_set(ArrayType *array, VectorArrayType *t, const char *what, int *n, int *dim)
 {
 	Datum	   *elems;
 	int			count;
@@ -380,8 +337,8 @@ max_sim(PG_FUNCTION_ARGS)
 		t->elemtype = InvalidOid;
 		fcinfo->flinfo->fn_extra = t;
 	}
-	q = ReadVectorSet(qa, t, "query vectors", &nq, &dimq);
-	d = ReadVectorSet(da, t, "document vectors", &nd, &dimd);
+	q = read_vector_set(qa, t, "query vectors", &nq, &dimq);
+	d = read_vector_set(da, t, "document vectors", &nd, &dimd);
 	if (dimq != dimd)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
@@ -470,7 +427,7 @@ typedef struct FdeState
 
 /* ereport unless min <= value <= max */
 static void
-CheckFdeParam(const char *name, int value, int min, int max)
+check_fde_param(const char *name, int value, int min, int max)
 {
 	if (value < min || value > max)
 		ereport(ERROR,
@@ -482,26 +439,26 @@ CheckFdeParam(const char *name, int value, int min, int max)
  * Validate the parameters against the input dimension and return the state for
  * them, building the random structures if this call site has not seen them.
  * Steps 1, 2 and 5 of MUVERA's FDE (SimHash hyperplanes, inner count-sketch
- * projection, final count-sketch projection); see FdeEncode for 3 and 4.
+ * projection, final count-sketch projection); see fde_encode for 3 and 4.
  */
 static FdeState *
-GetFdeState(FunctionCallInfo fcinfo, FdeState *s, int dim, int reps, int bits,
-			int proj, int32 seed, int final_dim)
+get_fde_state(FunctionCallInfo fcinfo, FdeState *s, int dim, int reps, int bits,
+			  int proj, int32 seed, int final_dim)
 {
 	MemoryContext old;
 	int64		dproj,
 				fdedim,
 				entries;
-	FdeRandom	rnd;
+	VsRandom	rng;
 
 	if (s->valid && s->dim == dim && s->reps == reps && s->bits == bits &&
 		s->proj == proj && s->seed == seed && s->final_dim == final_dim)
 		return s;
 
-	CheckFdeParam("repetitions", reps, FDE_REPETITIONS_MIN, FDE_REPETITIONS_MAX);
-	CheckFdeParam("simhash_bits", bits, FDE_SIMHASH_BITS_MIN, FDE_SIMHASH_BITS_MAX);
-	CheckFdeParam("projection_dim", proj, FDE_PROJECTION_DIM_MIN, FDE_PROJECTION_DIM_MAX);
-	CheckFdeParam("final_dim", final_dim, FDE_FINAL_DIM_MIN, FDE_FINAL_DIM_MAX);
+	check_fde_param("repetitions", reps, FDE_REPETITIONS_MIN, FDE_REPETITIONS_MAX);
+	check_fde_param("simhash_bits", bits, FDE_SIMHASH_BITS_MIN, FDE_SIMHASH_BITS_MAX);
+	check_fde_param("projection_dim", proj, FDE_PROJECTION_DIM_MIN, FDE_PROJECTION_DIM_MAX);
+	check_fde_param("final_dim", final_dim, FDE_FINAL_DIM_MIN, FDE_FINAL_DIM_MAX);
 
 	/* all factors are bounded above, so int64 cannot overflow */
 	dproj = proj == 0 ? dim : proj;
@@ -572,11 +529,21 @@ GetFdeState(FunctionCallInfo fcinfo, FdeState *s, int dim, int reps, int bits,
 		s->gauss = palloc0(sizeof(double) * (Size) s->planestride * dim);
 		for (int r = 0; r < reps; r++)
 		{
-			FdeRandomInit(&rnd, (int64) seed + r, FDE_STREAM_SIMHASH);
-			for (int j = 0; j < bits; j++)
-				for (int i = 0; i < dim; i++)
-					s->gauss[(Size) i * s->planestride + r * bits + j] =
-						(double) (float) FdeRandomGaussian(&rnd);
+			fde_stream_seed(&rng, (int64) seed + r, FDE_STREAM_SIMHASH);
+			/* the Gaussians in pairs; an odd count drops the last one */
+			for (int t = 0; t < bits * dim; t += 2)
+			{
+				double		g[2];
+
+				fde_gaussian_pair(&rng, &g[0], &g[1]);
+				for (int u = 0; u < 2 && t + u < bits * dim; u++)
+				{
+					int			j = (t + u) / dim,
+								i = (t + u) % dim;
+
+					s->gauss[(Size) i * s->planestride + r * bits + j] = (double) (float) g[u];
+				}
+			}
 		}
 	}
 
@@ -591,10 +558,10 @@ GetFdeState(FunctionCallInfo fcinfo, FdeState *s, int dim, int reps, int bits,
 		s->cs_sign = palloc(sizeof(float) * (Size) reps * dim);
 		for (int r = 0; r < reps; r++)
 		{
-			FdeRandomInit(&rnd, (int64) seed + r, FDE_STREAM_PROJECTION);
+			fde_stream_seed(&rng, (int64) seed + r, FDE_STREAM_PROJECTION);
 			for (int i = 0; i < dim; i++)
-				FdeRandomSketch(&rnd, proj, &s->cs_index[r * dim + i],
-								&s->cs_sign[r * dim + i]);
+				fde_sketch_entry(&rng, proj, &s->cs_index[r * dim + i],
+								 &s->cs_sign[r * dim + i]);
 		}
 	}
 
@@ -603,127 +570,13 @@ GetFdeState(FunctionCallInfo fcinfo, FdeState *s, int dim, int reps, int bits,
 	{
 		s->final_index = palloc(sizeof(int32) * (Size) fdedim);
 		s->final_sign = palloc(sizeof(float) * (Size) fdedim);
-		FdeRandomInit(&rnd, seed, FDE_STREAM_FINAL);
+		fde_stream_seed(&rng, seed, FDE_STREAM_FINAL);
 		for (int64 t = 0; t < fdedim; t++)
-			FdeRandomSketch(&rnd, final_dim, &s->final_index[t], &s->final_sign[t]);
+			fde_sketch_entry(&rng, final_dim, &s->final_index[t], &s->final_sign[t]);
 	}
 	MemoryContextSwitchTo(old);
 	s->valid = true;
 	return s;
-}
-
-/*
- * SimHash projections of a set: acc[p * np + h] = sum_i gauss[i * np + h] * x_p[i]
- * for every point p < n and hyperplane h < np (np a multiple of 4; the padding
- * columns of gauss are zero).  Every gauss value and every coordinate is a float4
- * value, so each product is exact in double and a fused multiply-add rounds exactly
- * like a multiplication then an addition; each sum runs over i in order.  The result
- * is therefore the same with or without FMA and at any vector width.
- *
- * Speed: hyperplanes are taken 16 at a time (a 16 KB slice of gauss at 128 input
- * dimensions, kept in L1 while every point goes through it), two points at a time,
- * so eight independent vector accumulators stay in registers.  The body is compiled
- * twice, portable and for AVX2 + FMA, and chosen at run time.
- */
-typedef double FdeV4 __attribute__((vector_size(32)));
-
-#define FDE_LOAD4(v, ptr)	memcpy(&(v), (ptr), sizeof(FdeV4))
-#define FDE_STORE4(ptr, v)	memcpy((ptr), &(v), sizeof(FdeV4))
-
-#define FDE_SIMHASH_BODY \
-do { \
-	int			h = 0; \
-	for (; h + 16 <= np; h += 16) \
-	{ \
-		for (int p = 0; p < n; p += 2) \
-		{ \
-			const float *x0 = x + (Size) p * dim; \
-			const float *x1 = x + (Size) (p + 1 < n ? p + 1 : p) * dim; \
-			FdeV4		a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, \
-						b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0}; \
-			for (int i = 0; i < dim; i++) \
-			{ \
-				const double *g = gauss + (Size) i * np + h; \
-				double		u = x0[i], \
-							w = x1[i]; \
-				FdeV4		uv = {u, u, u, u}, \
-							wv = {w, w, w, w}, \
-							g0, g1, g2, g3; \
-				FDE_LOAD4(g0, g); \
-				FDE_LOAD4(g1, g + 4); \
-				FDE_LOAD4(g2, g + 8); \
-				FDE_LOAD4(g3, g + 12); \
-				a0 += g0 * uv; a1 += g1 * uv; a2 += g2 * uv; a3 += g3 * uv; \
-				b0 += g0 * wv; b1 += g1 * wv; b2 += g2 * wv; b3 += g3 * wv; \
-			} \
-			FDE_STORE4(acc + (Size) p * np + h, a0); \
-			FDE_STORE4(acc + (Size) p * np + h + 4, a1); \
-			FDE_STORE4(acc + (Size) p * np + h + 8, a2); \
-			FDE_STORE4(acc + (Size) p * np + h + 12, a3); \
-			if (p + 1 < n) \
-			{ \
-				FDE_STORE4(acc + (Size) (p + 1) * np + h, b0); \
-				FDE_STORE4(acc + (Size) (p + 1) * np + h + 4, b1); \
-				FDE_STORE4(acc + (Size) (p + 1) * np + h + 8, b2); \
-				FDE_STORE4(acc + (Size) (p + 1) * np + h + 12, b3); \
-			} \
-		} \
-	} \
-	for (; h < np; h += 4) \
-	{ \
-		for (int p = 0; p < n; p++) \
-		{ \
-			const float *x0 = x + (Size) p * dim; \
-			FdeV4		a0 = {0}; \
-			for (int i = 0; i < dim; i++) \
-			{ \
-				double		u = x0[i]; \
-				FdeV4		uv = {u, u, u, u}, g0; \
-				FDE_LOAD4(g0, gauss + (Size) i * np + h); \
-				a0 += g0 * uv; \
-			} \
-			FDE_STORE4(acc + (Size) p * np + h, a0); \
-		} \
-	} \
-} while (0)
-
-static void
-FdeSimHashPortable(const double *gauss, int np, const float *x, int n, int dim,
-				   double *acc)
-{
-	FDE_SIMHASH_BODY;
-}
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(FDE_NO_AVX2)
-#define FDE_HAVE_AVX2 1
-__attribute__((target("avx2,fma")))
-static void
-FdeSimHashAvx2(const double *gauss, int np, const float *x, int n, int dim,
-			   double *acc)
-{
-	FDE_SIMHASH_BODY;
-}
-#endif
-
-typedef void (*FdeSimHashFn) (const double *gauss, int np, const float *x, int n,
-							  int dim, double *acc);
-
-/* The variant for this CPU (both give the same bits, see above). */
-static FdeSimHashFn
-FdeChooseSimHash(void)
-{
-	static FdeSimHashFn chosen = NULL;
-
-	if (chosen == NULL)
-	{
-		chosen = FdeSimHashPortable;
-#ifdef FDE_HAVE_AVX2
-		__builtin_cpu_init();
-		if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-			chosen = FdeSimHashAvx2;
-#endif
-	}
-	return chosen;
 }
 
 /*
@@ -732,7 +585,7 @@ FdeChooseSimHash(void)
  * is the most significant bit.  acc: scratch of n * planestride doubles.
  */
 static void
-FdeSimHash(const FdeState *s, const float *x, int n, uint32 *codes, double *acc)
+fde_simhash_codes(const FdeState *s, const float *x, int n, uint32 *codes, double *acc)
 {
 	int			np = s->planestride;
 
@@ -741,7 +594,7 @@ FdeSimHash(const FdeState *s, const float *x, int n, uint32 *codes, double *acc)
 		memset(codes, 0, sizeof(uint32) * (Size) n * s->reps);
 		return;
 	}
-	FdeChooseSimHash() (s->gauss, np, x, n, s->dim, acc);
+	vs_kernels.fde_simhash(s->gauss, np, x, n, s->dim, acc);
 	for (int p = 0; p < n; p++)
 	{
 		const double *ap = acc + (Size) p * np;
@@ -759,7 +612,7 @@ FdeSimHash(const FdeState *s, const float *x, int n, uint32 *codes, double *acc)
 
 /* Number of bits set (Hamming weight) of a SimHash code of at most 16 bits. */
 static inline int
-FdePopcount(uint32 v)
+fde_popcount(uint32 v)
 {
 	v = v - ((v >> 1) & 0x55555555);
 	v = (v & 0x33333333) + ((v >> 2) & 0x33333333);
@@ -774,12 +627,15 @@ FdePopcount(uint32 v)
  * idx XOR (idx >> 1).
  */
 static inline uint32
-FdeBucket(uint32 code)
+fde_bucket(uint32 code)
 {
 	for (int shift = 1; shift < 32; shift <<= 1)
 		code ^= code >> shift;
 	return code;
 }
+
+/* Four doubles, the vector lanes of fde_project_rep. */
+typedef double FdeV4 __attribute__((vector_size(32)));
 
 /*
  * Step 2 for every point of one rep with the count sketch: proj[c * npad + p] =
@@ -789,7 +645,7 @@ FdeBucket(uint32 code)
  * same sequence of double additions of exact values as a per-point loop would do.
  */
 static void
-FdeProjectRep(const FdeState *s, int r, const double *xt, int npad, double *proj)
+fde_project_rep(const FdeState *s, int r, const double *xt, int npad, double *proj)
 {
 	const int32 *idx = s->cs_index + (Size) r * s->dim;
 	const float *sgn = s->cs_sign + (Size) r * s->dim;
@@ -830,12 +686,12 @@ FdeProjectRep(const FdeState *s, int r, const double *xt, int npad, double *proj
 }
 
 /*
- * Step 2 for one point x of rep r: out[c] (dproj doubles) as FdeProjectRep computes the
+ * Step 2 for one point x of rep r: out[c] (dproj doubles) as fde_project_rep computes the
  * point's lane, the same additions of the same values in the same order, so the bits
  * are the same.
  */
 static void
-FdeProjectPoint(const FdeState *s, int r, const float *x, double *out)
+fde_project_point(const FdeState *s, int r, const float *x, double *out)
 {
 	const int32 *idx = s->cs_index + (Size) r * s->dim;
 	const float *sgn = s->cs_sign + (Size) r * s->dim;
@@ -850,9 +706,9 @@ FdeProjectPoint(const FdeState *s, int r, const float *x, double *out)
 	}
 }
 
-/* Points per chunk of FdeEncode: FDE_CHUNK_BYTES of scratch, a multiple of 4, >= 4. */
+/* Points per chunk of fde_encode: FDE_CHUNK_BYTES of scratch, a multiple of 4, >= 4. */
 static int
-FdeChunkPoints(const FdeState *s, int n)
+fde_chunk_points(const FdeState *s, int n)
 {
 	Size		per = sizeof(double) * (Size) s->planestride + sizeof(uint32) * (Size) s->reps;
 	Size		c;
@@ -865,11 +721,11 @@ FdeChunkPoints(const FdeState *s, int n)
 
 /*
  * out[c] = in[c] rounded to float4, for c < n; errors if one does not fit.  The inputs
- * are checked finite (ReadVectorSet), so the sums are; the final check makes that the
+ * are checked finite (read_vector_set), so the sums are; the final check makes that the
  * encoding's own guarantee (a vector never holds NaN or infinity).
  */
 static void
-FdeRound(const double *in, float *out, int n)
+fde_round(const double *in, float *out, int n)
 {
 	bool		overflow = false;
 
@@ -898,19 +754,19 @@ FdeRound(const double *in, float *out, int n)
  * to the bucket's (ties to the lowest index).  Layout [rep][bucket][coordinate]; then
  * the optional final count sketch.  Accumulation is in double, rounded once to float4.
  *
- * The points go through steps 1 to 3 in chunks (FdeChunkPoints), every rep per chunk;
+ * The points go through steps 1 to 3 in chunks (fde_chunk_points), every rep per chunk;
  * each block still receives its points in increasing order, so the sums are the same
  * as in one pass.  Memory: the encoding (fdedim doubles), a count and a first point per
  * rep and bucket, and one chunk's scratch, whatever the number of points.
  */
 static Vector *
-FdeEncode(const FdeState *s, const float *x, int n, bool is_query, bool fill_empty)
+fde_encode(const FdeState *s, const float *x, int n, bool is_query, bool fill_empty)
 {
 	int			nb = s->nbuckets;
 	int			dim = s->dim;
 	int			dproj = s->dproj;
 	int			reps = s->reps;
-	int			chunk = FdeChunkPoints(s, n);
+	int			chunk = fde_chunk_points(s, n);
 	int			outdim = s->final_dim > 0 ? s->final_dim : s->fdedim;
 	Size		nrb = (Size) reps * nb; /* <= FDE_INTERNAL_DIM_MAX */
 	uint32	   *codes = palloc(sizeof(uint32) * (Size) chunk * reps);
@@ -938,7 +794,7 @@ FdeEncode(const FdeState *s, const float *x, int n, bool is_query, bool fill_emp
 		int			npad = (cn + 3) & ~3;
 		const float *xc = x + (Size) p0 * dim;
 
-		FdeSimHash(s, xc, cn, codes, acc);
+		fde_simhash_codes(s, xc, cn, codes, acc);
 		if (xt)
 		{
 			/* transposed, padding lanes zero */
@@ -961,10 +817,10 @@ FdeEncode(const FdeState *s, const float *x, int n, bool is_query, bool fill_emp
 
 			CHECK_FOR_INTERRUPTS();
 			if (proj)
-				FdeProjectRep(s, r, xt, npad, proj);
+				fde_project_rep(s, r, xt, npad, proj);
 			for (int p = 0; p < cn; p++)
 			{
-				uint32		b = FdeBucket(codes[(Size) p * reps + r]);
+				uint32		b = fde_bucket(codes[(Size) p * reps + r]);
 				double	   *block = rep + (Size) b * dproj;
 
 				if (cnt[b] == 0)
@@ -1026,13 +882,13 @@ FdeEncode(const FdeState *s, const float *x, int n, bool is_query, bool fill_emp
 				 */
 				for (int o = 0; o < nocc; o++)
 				{
-					uint64		k = ((uint64) FdePopcount(occ_code[o] ^ want) << 32) | occ_first[o];
+					uint64		k = ((uint64) fde_popcount(occ_code[o] ^ want) << 32) | occ_first[o];
 
 					key = k < key ? k : key;
 				}
 				best = (uint32) key;
 				if (s->cs_index != NULL)
-					FdeProjectPoint(s, r, x + (Size) best * dim, block);
+					fde_project_point(s, r, x + (Size) best * dim, block);
 				else
 					for (int c = 0; c < dproj; c++)
 						block[c] = x[(Size) best * dim + c];
@@ -1047,11 +903,11 @@ FdeEncode(const FdeState *s, const float *x, int n, bool is_query, bool fill_emp
 
 		for (int t = 0; t < s->fdedim; t++)
 			out[s->final_index[t]] += s->final_sign[t] * fde[t];	/* exact */
-		FdeRound(out, result->x, outdim);
+		fde_round(out, result->x, outdim);
 		pfree(out);
 	}
 	else
-		FdeRound(fde, result->x, outdim);
+		fde_round(fde, result->x, outdim);
 	pfree(codes);
 	if (acc)
 		pfree(acc);
@@ -1070,7 +926,7 @@ FdeEncode(const FdeState *s, const float *x, int n, bool is_query, bool fill_emp
 
 /* The shared body of fde_query and fde_document. */
 static Datum
-FdeCommon(FunctionCallInfo fcinfo, bool is_query)
+fde_common(FunctionCallInfo fcinfo, bool is_query)
 {
 	ArrayType  *array = PG_GETARG_ARRAYTYPE_P(0);
 	int32		reps = PG_GETARG_INT32(1);
@@ -1091,9 +947,9 @@ FdeCommon(FunctionCallInfo fcinfo, bool is_query)
 		s->type.elemtype = InvalidOid;
 		fcinfo->flinfo->fn_extra = s;
 	}
-	x = ReadVectorSet(array, &s->type, "vectors", &n, &dim);
-	s = GetFdeState(fcinfo, s, dim, reps, bits, proj, seed, final_dim);
-	result = FdeEncode(s, x, n, is_query, fill_empty);
+	x = read_vector_set(array, &s->type, "vectors", &n, &dim);
+	s = get_fde_state(fcinfo, s, dim, reps, bits, proj, seed, final_dim);
+	result = fde_encode(s, x, n, is_query, fill_empty);
 	pfree(x);
 	PG_RETURN_VECTOR_P(result);
 }
@@ -1106,7 +962,7 @@ PG_FUNCTION_INFO_V1(fde_query);
 Datum
 fde_query(PG_FUNCTION_ARGS)
 {
-	return FdeCommon(fcinfo, true);
+	return fde_common(fcinfo, true);
 }
 
 /*
@@ -1118,5 +974,5 @@ PG_FUNCTION_INFO_V1(fde_document);
 Datum
 fde_document(PG_FUNCTION_ARGS)
 {
-	return FdeCommon(fcinfo, false);
+	return fde_common(fcinfo, false);
 }

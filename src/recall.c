@@ -1,11 +1,11 @@
 /*
- * recall.c: recall reports of an hnsw index against the exact engine.
+ * recall.c: recall reports of an hnsw index against the KNN engine.
  *
  * vecsearch_recall() (recall@k and latency per ef_search), vecsearch_recall_by_lid()
  * (the same broken down by the LID quintile of the query) and vecsearch_tune() (the
  * smallest ef_search reaching a target recall).  The queries are a seeded sample of the
  * indexed table (each excluding its own row from both answers) or of a held-out table.
- * The ground truth comes from the exact engine (src/exactscan.c); the index side runs
+ * The ground truth comes from the KNN engine (src/knn.c); the index side runs
  * each query through SPI as "ORDER BY col <op> $1 LIMIT n" with the settings of the
  * report applied at a new GUC nest level and rolled back afterwards (on error by the
  * transaction's abort).  See src/README ("Recall reports").
@@ -37,7 +37,7 @@
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
 
-#include "exactscan.h"
+#include "knn.h"
 #include "hnsw.h"
 #include "lid.h"
 #include "vector.h"
@@ -64,7 +64,7 @@ typedef struct RecallCtx
 	ItemPointerData *qtid;		/* self: the query rows */
 	Datum	   *qdatum;			/* the queries as vectors */
 	double	   *kth;			/* k-th exact distance of each query */
-	double		exact_ms;		/* exact engine wall time per query */
+	double		exact_ms;		/* KNN engine wall time per query */
 	Oid			vectype;
 	Oid			heapoid;
 	AttrNumber	attnum;
@@ -185,15 +185,7 @@ recall_open_index(RecallCtx *c, Oid indexoid, char **opsql)
 	*opsql = psprintf("OPERATOR(%s.%s)",
 					  quote_identifier(get_namespace_name(op->oprnamespace)), opname);
 	ReleaseSysCache(tup);
-	if (strcmp(opname, "<->") == 0)
-		c->metric = VS_METRIC_L2;
-	else if (strcmp(opname, "<#>") == 0)
-		c->metric = VS_METRIC_IP;
-	else if (strcmp(opname, "<=>") == 0)
-		c->metric = VS_METRIC_COSINE;
-	else if (strcmp(opname, "<+>") == 0)
-		c->metric = VS_METRIC_L1;
-	else
+	if (!VsMetricFromOperator(opname, &c->metric))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("ordering operator %s of index \"%s\" is not supported", opname,
@@ -286,7 +278,7 @@ recall_setup(RecallCtx *c, FunctionCallInfo fcinfo, int a_k, int a_queries, int 
 	spec.exclude = c->qtid;
 	res = VsKnnResultAlloc(c->nq, c->k);
 	INSTR_TIME_SET_CURRENT(t0);
-	VsExactKnnTable(rel, attnum, &spec, res);
+	VsKnnTable(rel, attnum, &spec, res);
 	INSTR_TIME_SET_CURRENT(t1);
 	INSTR_TIME_SUBTRACT(t1, t0);
 	c->exact_ms = INSTR_TIME_GET_MILLISEC(t1) / c->nq;
@@ -688,7 +680,7 @@ vecsearch_recall_by_lid(PG_FUNCTION_ARGS)
 	spec.exclude = c.qtid;
 	spec.skip_zero = true;
 	res = VsKnnResultAlloc(c.nq, lid_k);
-	VsExactKnnTable(rel, attnum, &spec, res);
+	VsKnnTable(rel, attnum, &spec, res);
 	if (res->rows < (int64) lid_k + (c.self ? 1 : 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

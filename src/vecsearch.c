@@ -1,13 +1,16 @@
 /*
- * vecsearch.c: module entry point.  _PG_init chooses the distance kernels for this CPU
- * and registers the settings and relation options of each part of the extension.
+ * vecsearch.c: module entry point.  _PG_init chooses the distance kernels for this CPU,
+ * registers the settings and relation options of each part of the extension, and
+ * reserves the vecsearch prefix of settings.  See src/README.
  */
 #include "postgres.h"
 
-#include "distance.h"
-#include "exactscan.h"
 #include "fmgr.h"
+#include "utils/guc.h"
+
+#include "distance.h"
 #include "hnsw.h"
+#include "knn.h"
 
 PG_MODULE_MAGIC;
 
@@ -18,5 +21,7 @@ _PG_init(void)
 {
 	VsKernelsInit();
 	HnswInit();
-	VsExactScanInit();
+	VsKnnInit();
+	/* after every vecsearch.* setting is defined (HnswInit reserves hnsw.*) */
+	MarkGUCPrefixReserved("vecsearch");
 }

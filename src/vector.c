@@ -29,6 +29,7 @@
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
 #include "utils/rel.h"
+#include "metric.h"
 #include "vector.h"
 
 /* ------------------------------------------------------------------------
@@ -104,7 +105,7 @@ CheckVectorDimsMatch(const Vector *a, const Vector *b)
 
 /* ereport unless x is finite: NaN and infinity are never stored in a vector. */
 static inline void
-CheckElement(float x)
+check_element(float x)
 {
 	if (isnan(x))
 		ereport(ERROR,
@@ -118,7 +119,7 @@ CheckElement(float x)
 
 /* The error of CheckVectorFinite for element i (0-based) of x. */
 static void
-ReportNonFinite(const float *x, int i, const char *what)
+report_non_finite(const float *x, int i, const char *what)
 {
 	bool		nan = isnan(x[i]);
 
@@ -176,7 +177,7 @@ typedef uint64 VecU2 __attribute__((vector_size(16)));
 typedef int64 VecI2 __attribute__((vector_size(16)));
 
 static bool
-DoublesAreFinite(const double *x, int n)
+doubles_are_finite(const double *x, int n)
 {
 	const VecU2 expo = {UINT64CONST(0x7ff0000000000000), UINT64CONST(0x7ff0000000000000)};
 	VecI2		bad = {0, 0};
@@ -214,7 +215,7 @@ CheckVectorFinite(const float *x, int dim, const char *what)
 		return;
 	for (int i = 0; i < dim; i++)
 		if (!isfinite(x[i]))
-			ReportNonFinite(x, i, what);
+			report_non_finite(x, i, what);
 }
 
 /* The row a DatumGetRowVector error is about. */
@@ -255,7 +256,7 @@ DatumGetRowVector(Datum d, Relation rel, ItemPointer tid, bool finite)
 
 /* ereport unless the vector's dimensions agree with the column's typmod (-1: any). */
 static void
-CheckExpectedDim(int32 typmod, int dim)
+check_expected_dim(int32 typmod, int dim)
 {
 	if (typmod != -1 && typmod != dim)
 		ereport(ERROR,
@@ -265,7 +266,7 @@ CheckExpectedDim(int32 typmod, int dim)
 
 /* An arithmetic result that overflowed (float4, or a float8 sum) is an error, never an infinity. */
 static inline void
-CheckOverflow(double x)
+check_overflow(double x)
 {
 	if (isinf(x))
 		ereport(ERROR,
@@ -350,7 +351,7 @@ vector_isspace(char ch)
 
 /* ereport for malformed text, quoting the whole input as PostgreSQL's own types do. */
 static void
-MalformedVector(const char *lit, const char *detail)
+malformed_vector(const char *lit, const char *detail)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
@@ -373,7 +374,7 @@ vector_in(PG_FUNCTION_ARGS)
 	while (vector_isspace(*pt))
 		pt++;
 	if (*pt != '[')
-		MalformedVector(lit, "Vector contents must start with \"[\".");
+		malformed_vector(lit, "Vector contents must start with \"[\".");
 	pt++;
 	while (vector_isspace(*pt))
 		pt++;
@@ -390,20 +391,20 @@ vector_in(PG_FUNCTION_ARGS)
 		while (vector_isspace(*pt))
 			pt++;
 		if (*pt == '\0')
-			MalformedVector(lit, "Unexpected end of input.");
+			malformed_vector(lit, "Unexpected end of input.");
 		if (*pt == ',' || *pt == ']')
-			MalformedVector(lit, "Expected a number before a separator.");
+			malformed_vector(lit, "Expected a number before a separator.");
 
 		errno = 0;
 		val = strtof(pt, &end);
 		if (end == pt)
-			MalformedVector(lit, "Vector elements must be numbers.");
+			malformed_vector(lit, "Vector elements must be numbers.");
 		if (errno == ERANGE && isinf(val))
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 					 errmsg("\"%.*s%s\" is out of range for type vector",
 							(int) Min(end - pt, 40), pt, end - pt > 40 ? "..." : "")));
-		CheckElement(val);
+		check_element(val);
 
 		if (dim == VECTOR_MAX_DIM)
 			ereport(ERROR,
@@ -431,16 +432,16 @@ vector_in(PG_FUNCTION_ARGS)
 			break;
 		}
 		if (*pt == '\0')
-			MalformedVector(lit, "Unexpected end of input.");
-		MalformedVector(lit, "Vector elements must be separated by \",\".");
+			malformed_vector(lit, "Unexpected end of input.");
+		malformed_vector(lit, "Vector elements must be separated by \",\".");
 	}
 
 	while (vector_isspace(*pt))
 		pt++;
 	if (*pt != '\0')
-		MalformedVector(lit, "Junk after closing right bracket.");
+		malformed_vector(lit, "Junk after closing right bracket.");
 
-	CheckExpectedDim(typmod, dim);
+	check_expected_dim(typmod, dim);
 	result = InitVector(dim);
 	memcpy(result->x, x, sizeof(float) * dim);
 	pfree(x);
@@ -518,7 +519,7 @@ vector_recv(PG_FUNCTION_ARGS)
 	dim = pq_getmsgint(buf, sizeof(uint16));
 	unused = pq_getmsgint(buf, sizeof(uint16));
 	CheckVectorDim(dim);
-	CheckExpectedDim(typmod, dim);
+	check_expected_dim(typmod, dim);
 	if (unused != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
@@ -533,7 +534,7 @@ vector_recv(PG_FUNCTION_ARGS)
 	for (int i = 0; i < dim; i++)
 	{
 		result->x[i] = pq_getmsgfloat4(buf);
-		CheckElement(result->x[i]);
+		check_element(result->x[i]);
 	}
 	PG_RETURN_VECTOR_P(result);
 }
@@ -565,7 +566,7 @@ vector(PG_FUNCTION_ARGS)
 {
 	Vector	   *v = PG_GETARG_VECTOR_P(0);
 
-	CheckExpectedDim(PG_GETARG_INT32(1), v->dim);
+	check_expected_dim(PG_GETARG_INT32(1), v->dim);
 	PG_RETURN_VECTOR_P(v);
 }
 
@@ -592,7 +593,7 @@ array_to_vector(PG_FUNCTION_ARGS)
 	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
 	deconstruct_array(array, elemtype, typlen, typbyval, typalign, &elems, &nulls, &n);
 	CheckVectorDim(n);
-	CheckExpectedDim(typmod, n);
+	check_expected_dim(typmod, n);
 
 	result = InitVector(n);
 	for (int i = 0; i < n; i++)
@@ -631,7 +632,7 @@ array_to_vector(PG_FUNCTION_ARGS)
 						 errmsg("unsupported array element type %s",
 								format_type_be(elemtype))));
 		}
-		CheckElement(result->x[i]);
+		check_element(result->x[i]);
 	}
 	PG_RETURN_VECTOR_P(result);
 }
@@ -649,7 +650,7 @@ vector_to_float4(PG_FUNCTION_ARGS)
 }
 
 /* ------------------------------------------------------------------------
- * Distances (through the shared kernels)
+ * Distances (the operators are VsMetricDistance, metric.h)
  * ------------------------------------------------------------------------
  */
 
@@ -661,7 +662,7 @@ l2_distance(PG_FUNCTION_ARGS)
 	Vector	   *b = GetVectorArgCached(fcinfo, 1);
 
 	CheckVectorDimsMatch(a, b);
-	PG_RETURN_FLOAT8(sqrt((double) vs_kernels.l2sq(a->x, b->x, a->dim)));
+	PG_RETURN_FLOAT8(VsMetricDistance(VS_METRIC_L2, a->x, b->x, a->dim));
 }
 
 /* Squared L2 distance: what the l2 opclass uses internally (cheaper, same order). */
@@ -695,7 +696,7 @@ vector_negative_inner_product(PG_FUNCTION_ARGS)
 	Vector	   *b = GetVectorArgCached(fcinfo, 1);
 
 	CheckVectorDimsMatch(a, b);
-	PG_RETURN_FLOAT8(-(double) vs_kernels.dot(a->x, b->x, a->dim));
+	PG_RETURN_FLOAT8(VsMetricDistance(VS_METRIC_IP, a->x, b->x, a->dim));
 }
 
 /*
@@ -708,21 +709,9 @@ cosine_distance(PG_FUNCTION_ARGS)
 {
 	Vector	   *a = GetVectorArgCached(fcinfo, 0);
 	Vector	   *b = GetVectorArgCached(fcinfo, 1);
-	float		ab,
-				aa,
-				bb;
-	double		sim;
 
 	CheckVectorDimsMatch(a, b);
-	vs_kernels.cosparts(a->x, b->x, a->dim, &ab, &aa, &bb);
-	sim = (double) ab / sqrt((double) aa * (double) bb);
-	if (isnan(sim))
-		PG_RETURN_FLOAT8(get_float8_nan());
-	if (sim > 1.0)
-		sim = 1.0;
-	else if (sim < -1.0)
-		sim = -1.0;
-	PG_RETURN_FLOAT8(1.0 - sim);
+	PG_RETURN_FLOAT8(VsMetricDistance(VS_METRIC_COSINE, a->x, b->x, a->dim));
 }
 
 PG_FUNCTION_INFO_V1(l1_distance);
@@ -733,7 +722,7 @@ l1_distance(PG_FUNCTION_ARGS)
 	Vector	   *b = GetVectorArgCached(fcinfo, 1);
 
 	CheckVectorDimsMatch(a, b);
-	PG_RETURN_FLOAT8((double) vs_kernels.l1(a->x, b->x, a->dim));
+	PG_RETURN_FLOAT8(VsMetricDistance(VS_METRIC_L1, a->x, b->x, a->dim));
 }
 
 /* ------------------------------------------------------------------------
@@ -747,7 +736,7 @@ l1_distance(PG_FUNCTION_ARGS)
  * evaluated afresh for every row (anything but a constant or parameter).
  */
 static int
-DistanceArgDims(Node *arg, bool *is_column)
+distance_arg_dims(Node *arg, bool *is_column)
 {
 	int32		typmod = exprTypmod(arg);
 
@@ -798,7 +787,7 @@ vector_distance_support(PG_FUNCTION_ARGS)
 	foreach(lc, args)
 	{
 		bool		is_column;
-		int			d = DistanceArgDims((Node *) lfirst(lc), &is_column);
+		int			d = distance_arg_dims((Node *) lfirst(lc), &is_column);
 		double		bytes = (double) VECTOR_SIZE(d);
 
 		dims = Max(dims, d);
@@ -874,7 +863,7 @@ l2_normalize(PG_FUNCTION_ARGS)
 			result->x[i] = (float) (v->x[i] / norm);
 		/* dividing by a denormal norm can overflow */
 		for (int i = 0; i < v->dim; i++)
-			CheckOverflow(result->x[i]);
+			check_overflow(result->x[i]);
 	}
 	PG_RETURN_VECTOR_P(result);
 }
@@ -962,7 +951,7 @@ vector_arith(Vector *a, Vector *b, VectorArith op)
 		CheckVectorFinite(a->x, a->dim, NULL);
 		CheckVectorFinite(b->x, b->dim, NULL);
 		for (int i = 0; i < r->dim; i++)
-			CheckOverflow(r->x[i]);
+			check_overflow(r->x[i]);
 	}
 	/* a product of nonzero values that underflows to 0 is a silent wrong answer */
 	if (op == VEC_MUL)
@@ -1064,7 +1053,7 @@ vector_cmp(PG_FUNCTION_ARGS)
  * vector_add as transition and combine function.
  *
  * The state functions can be called directly, and a user's aggregate can give them any
- * INITCOND, so a state is input like any other: AvgStateRead checks all of it before
+ * INITCOND, so a state is input like any other: avg_state_read checks all of it before
  * it is used, and a final vector passes InitVector and the float4 range check.
  * ------------------------------------------------------------------------
  */
@@ -1081,14 +1070,14 @@ typedef struct AvgState
 } AvgState;
 
 /*
- * AvgStateRead: check the state array a and describe it in *st.  Valid: one-dimensional,
+ * avg_state_read: check the state array a and describe it in *st.  Valid: one-dimensional,
  * double precision, no NULLs, 1 + dim elements with dim <= VECTOR_MAX_DIM; a whole row
  * count, then finite sums.  Count 0 means no rows yet (the initial '{0}', or a state
  * sized for dim dimensions like '{0,0,0}') and needs every sum 0; a positive count needs
  * at least one sum.  Errors use vector_in's SQLSTATEs and messages where they apply.
  */
 static void
-AvgStateRead(ArrayType *a, AvgState *st)
+avg_state_read(ArrayType *a, AvgState *st)
 {
 	int			n;
 	const float8 *s;
@@ -1136,7 +1125,7 @@ AvgStateRead(ArrayType *a, AvgState *st)
 				 errmsg("invalid row count %.17g in avg(vector) state", s[0]),
 				 errdetail("The first element of the state counts the rows: a whole number from 0 to 2^53 - 1.")));
 	/* the usual state (rows counted, finite sums) passes in one vectorized pass */
-	if (!(s[0] > 0 && DoublesAreFinite(s + 1, n - 1)))
+	if (!(s[0] > 0 && doubles_are_finite(s + 1, n - 1)))
 	{
 		for (int i = 1; i < n; i++)
 		{
@@ -1175,7 +1164,7 @@ AvgStateRead(ArrayType *a, AvgState *st)
  * aggregate): the caller fills the dim sums at AvgStateSums().
  */
 static ArrayType *
-AvgStateNew(double count, int dim)
+avg_state_new(double count, int dim)
 {
 	Size		size = ARR_OVERHEAD_NONULLS(1) + sizeof(float8) * (Size) (dim + 1);
 	ArrayType  *r = (ArrayType *) palloc0(size);
@@ -1194,7 +1183,7 @@ AvgStateNew(double count, int dim)
 
 /* A row count past AVG_COUNT_MAX would no longer count. */
 static void
-CheckAvgCount(double count)
+check_avg_count(double count)
 {
 	if (count > AVG_COUNT_MAX)
 		ereport(ERROR,
@@ -1214,13 +1203,13 @@ vector_accum(PG_FUNCTION_ARGS)
 	ArrayType  *r;
 	float8	   *sums;
 
-	AvgStateRead(state, &st);
+	avg_state_read(state, &st);
 	if (st.dim > 0 && st.dim != v->dim)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("different vector dimensions %d and %d", st.dim, v->dim)));
-	CheckAvgCount(st.count + 1.0);
-	r = AvgStateNew(st.count + 1.0, v->dim);
+	check_avg_count(st.count + 1.0);
+	r = avg_state_new(st.count + 1.0, v->dim);
 	sums = AvgStateSums(r);
 	if (st.dim == 0)
 		for (int i = 0; i < v->dim; i++)
@@ -1229,11 +1218,11 @@ vector_accum(PG_FUNCTION_ARGS)
 		for (int i = 0; i < v->dim; i++)
 			sums[i] = st.sum[i] + (double) v->x[i];
 	/* finite sums of float4 values overflow in no realistic case; NaN comes from v only */
-	if (unlikely(!DoublesAreFinite(sums, v->dim)))
+	if (unlikely(!doubles_are_finite(sums, v->dim)))
 	{
 		CheckVectorFinite(v->x, v->dim, NULL);	/* a NaN or infinity read from storage */
 		for (int i = 0; i < v->dim; i++)
-			CheckOverflow(sums[i]);
+			check_overflow(sums[i]);
 	}
 	PG_RETURN_ARRAYTYPE_P(r);
 }
@@ -1254,8 +1243,8 @@ vector_combine(PG_FUNCTION_ARGS)
 	ArrayType  *r;
 	float8	   *sums;
 
-	AvgStateRead(sa, &a);
-	AvgStateRead(sb, &b);
+	avg_state_read(sa, &a);
+	avg_state_read(sb, &b);
 	if (a.count == 0)
 		PG_RETURN_ARRAYTYPE_P(sb);
 	if (b.count == 0)
@@ -1264,13 +1253,13 @@ vector_combine(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("different vector dimensions %d and %d", a.dim, b.dim)));
-	CheckAvgCount(a.count + b.count);
-	r = AvgStateNew(a.count + b.count, a.dim);
+	check_avg_count(a.count + b.count);
+	r = avg_state_new(a.count + b.count, a.dim);
 	sums = AvgStateSums(r);
 	for (int i = 0; i < a.dim; i++)
 	{
 		sums[i] = a.sum[i] + b.sum[i];
-		CheckOverflow(sums[i]);
+		check_overflow(sums[i]);
 	}
 	PG_RETURN_ARRAYTYPE_P(r);
 }
@@ -1284,14 +1273,14 @@ vector_avg(PG_FUNCTION_ARGS)
 	AvgState	st;
 	Vector	   *r;
 
-	AvgStateRead(state, &st);
+	avg_state_read(state, &st);
 	if (st.count == 0)
 		PG_RETURN_NULL();
 	r = InitVector(st.dim);
 	for (int i = 0; i < st.dim; i++)
 	{
 		r->x[i] = (float) (st.sum[i] / st.count);
-		CheckOverflow(r->x[i]);
+		check_overflow(r->x[i]);
 	}
 	PG_RETURN_VECTOR_P(r);
 }

@@ -1,11 +1,12 @@
 /*
- * vsrandom.h: the private, documented PRNG of the exact engine's sampling, the LID
- * sample and vecsearch_synthetic().
+ * vsrandom.h: VsRandom, the one private PRNG of the extension (the KNN engine's
+ * sampling, the LID sample, vecsearch_synthetic(), the FDEs, hnsw's levels and
+ * build orders).
  *
  * splitmix64 (Steele, Lea and Flood, "Fast splittable pseudorandom number generators",
  * OOPSLA 2014): a 64-bit state advanced by the golden-ratio increment and finalised by
  * a bijective mixer.  Reproducible across platforms from its seed; never touches the
- * backend's random() state.
+ * backend's random() state.  See src/README, section Random numbers.
  */
 #ifndef VECSEARCH_VSRANDOM_H
 #define VECSEARCH_VSRANDOM_H

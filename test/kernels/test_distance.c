@@ -4,7 +4,8 @@
  *
  * Standalone (links src/distance.c, no PostgreSQL): `make test/kernels/test_distance`
  * then run it.  Seeded random data, many lengths (1..40, odd sizes, 784, 1000, 3072),
- * unaligned pointers, and dot_block over ragged shapes and strides.  Output is TAP:
+ * unaligned pointers, dot_block over ragged shapes and strides, and fde_simhash
+ * bit for bit against a double sum in index order.  Output is TAP:
  * one "ok N - ..." / "not ok N - ..." line per check, then "1..N"; the exit status is
  * non-zero if any check failed.  A variant this build or CPU cannot run (avx2 and
  * avx512 off x86, avx512 on an AVX2-only CPU) is reported as "ok N # SKIP ..." (test/run
@@ -202,6 +203,46 @@ check_vectors(const VsKernels *v, int n, int off_a, int off_b, double offset)
 	}
 	free(bufa);
 	free(bufb);
+}
+
+/*
+ * fde_simhash of variant v on n points of dim coordinates and np hyperplanes, against
+ * the plain double sum in index order.  gauss and x hold float4 values (as muvera.c's
+ * do), so every product is exact in double and the variant must match to the bit.
+ */
+static void
+check_fde_simhash(const VsKernels *v, int np, int n, int dim)
+{
+	double	   *gauss = malloc(sizeof(double) * (size_t) np * dim);
+	float	   *x = malloc(sizeof(float) * (size_t) n * dim);
+	double	   *acc = malloc(sizeof(double) * (size_t) n * np);
+	int			p,
+				h,
+				i,
+				bad = 0;
+
+	for (i = 0; i < np * dim; i++)
+		gauss[i] = (double) (float) (4.0 * rng_uniform() - 2.0);
+	fill(x, n * dim, 0.0);
+	v->fde_simhash(gauss, np, x, n, dim, acc);
+	for (p = 0; p < n; p++)
+		for (h = 0; h < np; h++)
+		{
+			double		want = 0.0;
+
+			for (i = 0; i < dim; i++)
+				want += gauss[(size_t) i * np + h] * (double) x[(size_t) p * dim + i];
+			if (memcmp(&want, &acc[(size_t) p * np + h], sizeof(double)) != 0)
+				bad++;
+		}
+	ntests++;
+	printf("%sok %d - %s fde_simhash bit-exact np=%d n=%d dim=%d\n", bad ? "not " : "",
+		   ntests, v->name, np, n, dim);
+	if (bad)
+		nfailed++;
+	free(gauss);
+	free(x);
+	free(acc);
 }
 
 /*
@@ -496,6 +537,15 @@ main(void)
 		check_block(v, 13, 23, 1000, 1003, 1000, 29, 1);
 		check_block(v, 2, 5000, 16, 16, 17, 5000, 1);	/* many blocks, short rows */
 		check_block(v, 5, 100, 784, 784, 2352, 100, 0);	/* rows far apart */
+	}
+
+	/* fde_simhash: the 16-plane body, the 4-plane tail, odd point counts */
+	for (vi = 0; vi < nvariants; vi++)
+	{
+		check_fde_simhash(&variants[vi], 4, 1, 1);
+		check_fde_simhash(&variants[vi], 20, 7, 128);
+		check_fde_simhash(&variants[vi], 100, 32, 96);
+		check_fde_simhash(&variants[vi], 64, 3, 1000);
 	}
 
 	printf("1..%d\n", ntests);

@@ -1,14 +1,16 @@
 /*
- * exactscan.h: the batched exact-KNN engine (internal C API).
+ * knn.h: the KNN engine, batched exact k-nearest-neighbour search (internal C API).
  *
- * Many query vectors against every row of a table (or of an in-memory matrix) in one
- * pass: tiles of queries x rows through vs_kernels.dot_block, a conservative screen,
- * an exact recheck with the same kernels the distance operators use, and one bounded
- * max-heap per query.  vecsearch_knn(), the LID functions and the recall reports are
- * built on it; it is the oracle for every recall figure.  See src/README, "Exact KNN".
+ * Many query vectors against every row of a table (VsKnnTable) or of an in-memory
+ * matrix (VsKnnMatrix) in one pass, with the distances exactly as the operators return
+ * them; vecsearch_knn(), the LID functions, the recall reports and the hnsw build order
+ * are built on it, and it is the oracle for every recall figure.  The engine is knn.c,
+ * its threads knnthreads.c, its row sources knnsource.c, its SQL functions knnfuncs.c.
+ * (Not to be confused with hnsw's exhaustive mode, vecsearch.exact_scan.)  See
+ * src/README, section Exact KNN engine.
  */
-#ifndef VECSEARCH_EXACTSCAN_H
-#define VECSEARCH_EXACTSCAN_H
+#ifndef VECSEARCH_KNN_H
+#define VECSEARCH_KNN_H
 
 #include "postgres.h"
 
@@ -16,6 +18,9 @@
 #include "fmgr.h"
 #include "storage/itemptr.h"
 #include "utils/relcache.h"
+
+#include "metric.h"
+#include "vector.h"
 
 /* Limits of the k argument of every function built on the engine. */
 #define VS_KNN_K_MIN		1
@@ -38,15 +43,6 @@
 
 extern int	vs_exact_threads;
 extern int	vs_max_exact_threads;
-
-/* The metrics, named as in SQL ('l2', 'ip', 'cosine', 'l1'). */
-typedef enum VsMetric
-{
-	VS_METRIC_L2,				/* <->: L2 distance (not squared) */
-	VS_METRIC_IP,				/* <#>: negative inner product */
-	VS_METRIC_COSINE,			/* <=>: 1 - cosine similarity */
-	VS_METRIC_L1				/* <+>: L1 distance */
-} VsMetric;
 
 /* One neighbour: its distance (exactly as the operator returns it) and its row. */
 typedef struct VsNeighbor
@@ -94,15 +90,20 @@ VsKnnNeighbors(const VsKnnResult *res, int i)
 	return res->nbr + (Size) i * res->cap;
 }
 
-/* Parse a metric name; ereport 22023 for an unknown name. */
-extern VsMetric VsMetricFromName(const char *name);
-extern const char *VsMetricName(VsMetric metric);
+/* Round a row length up to a whole number of 64-byte lines (in floats). */
+static inline int
+VsAlignedStride(int dim)
+{
+	return (dim + 15) & ~15;
+}
 
 /*
- * The distance between a row and a query, bit for bit what the SQL operator returns for
- * "row <op> query".  Thread-safe (pure computation).
+ * A 64-byte aligned buffer of n floats (huge allocations allowed), zeroed if asked;
+ * *raw, if raw is not NULL, receives the start of the chunk (for pfree).
  */
-extern double VsMetricDistance(VsMetric metric, const float *row, const float *query, int dim);
+extern float *VsAllocAlignedFloats(Size n, bool zero, void **raw);
+
+/* --- row sources (knnsource.c) --- */
 
 /*
  * Open a table for reading a vector column with the caller's privileges: takes
@@ -119,6 +120,29 @@ extern Relation VsOpenVectorColumn(Oid relid, const char *colname, Oid vectype,
 								   AttrNumber *attnum);
 
 /*
+ * Read the non-NULL vectors of a column in TID order from block 0 (active snapshot).
+ * VsRowReaderNext returns the next vector (valid until the next call) and its TID, or
+ * NULL at the end; it checks the stored value (DatumGetRowVector: an impossible value,
+ * 0 dimensions or NaN is an error naming the row) and the dimensions against dim (0:
+ * take the first row's).
+ */
+typedef struct VsRowReader
+{
+	Relation	rel;
+	AttrNumber	attnum;
+	struct TableScanDescData *scan;
+	struct TupleTableSlot *slot;
+	MemoryContext tmpcxt;
+	int			dim;			/* expected dimensions, 0 = take the first row's */
+} VsRowReader;
+
+extern void VsRowReaderBegin(VsRowReader *rd, Relation rel, AttrNumber attnum, int dim);
+extern const Vector *VsRowReaderNext(VsRowReader *rd, ItemPointerData *tid);
+extern void VsRowReaderEnd(VsRowReader *rd);
+
+/* --- the engine (knn.c) --- */
+
+/*
  * A result for nq queries and k neighbours.  Only the counts are allocated here; the
  * engine makes room for min(k, rows) neighbours per query and refuses (54000) when that
  * is more than VS_KNN_RESULTS_MAX in all.
@@ -130,15 +154,17 @@ extern VsKnnResult *VsKnnResultAlloc(int nq, int k);
  * Refuses (54000) up front when nq x min(k, the rows rel's pages can hold) is over
  * VS_KNN_RESULTS_MAX; the answers then grow with the rows read.
  */
-extern void VsExactKnnTable(Relation rel, AttrNumber attnum, const VsKnnSpec *spec,
-							VsKnnResult *res);
+extern void VsKnnTable(Relation rel, AttrNumber attnum, const VsKnnSpec *spec,
+					   VsKnnResult *res);
 
 /*
  * Run the engine over an in-memory matrix of nrows rows (stride ldx) with their TIDs;
  * the answers take nq x min(k, nrows) neighbours (54000 over VS_KNN_RESULTS_MAX).
  */
-extern void VsExactKnnMatrix(const float *rows, int ldx, const ItemPointerData *tids,
-							 int64 nrows, const VsKnnSpec *spec, VsKnnResult *res);
+extern void VsKnnMatrix(const float *rows, int ldx, const ItemPointerData *tids,
+						int64 nrows, const VsKnnSpec *spec, VsKnnResult *res);
+
+/* --- row sources (knnsource.c), continued --- */
 
 /*
  * Read the non-NULL vectors of a column into a matrix (stride *ld floats, 64-byte
@@ -152,10 +178,12 @@ extern void VsLoadVectors(Relation rel, AttrNumber attnum, int64 sample, uint64 
 						  float **matrix, int *ld, ItemPointerData **tids, int64 *nrows,
 						  int *dim, int64 *total);
 
+/* --- SQL functions (knnfuncs.c) --- */
+
 /* ereport 22004 "<name> must not be NULL" when argument argno (0-based) is NULL. */
 extern void VsCheckArgNotNull(FunctionCallInfo fcinfo, int argno, const char *name);
 
-/* GUC registration, called from _PG_init. */
-extern void VsExactScanInit(void);
+/* The engine's settings, registered from _PG_init. */
+extern void VsKnnInit(void);
 
-#endif							/* VECSEARCH_EXACTSCAN_H */
+#endif							/* VECSEARCH_KNN_H */

@@ -1,53 +1,32 @@
 /*
- * exactscan.c: the batched exact-KNN engine and vecsearch_knn().
+ * knn.c: the KNN engine, batched exact k-nearest-neighbour search.
  *
- * One pass over the rows; for each block of rows, tiles of queries x rows go through
- * vs_kernels.dot_block, a conservative screen discards the rows that cannot enter a
- * query's top k, and the survivors are rechecked with the single-pair kernel the SQL
- * operators use, so every reported distance is bit for bit the operator's value.  Each
- * query keeps a bounded max-heap ordered by (distance, TID).  Query tiles are shared
- * among compute threads (GUC vecsearch.exact_threads, at most vecsearch.max_exact_threads);
- * the threads run pure arithmetic on memory prepared by the backend, never call
- * PostgreSQL, and are joined on every way out of a call or of the backend (an error,
- * and a FATAL too: knn_threads_exit).  See src/README, "Threads".
+ * VsKnnTable runs many queries against every row of a table in one pass, VsKnnMatrix
+ * against an in-memory matrix (the rows themselves, in self mode).  For each block of
+ * rows, tiles of queries x rows go through vs_kernels.dot_block, a conservative screen
+ * discards the rows that cannot enter a query's top k, and the survivors are rechecked
+ * with the single-pair kernel the SQL operators use; each query keeps a bounded
+ * max-heap ordered by (distance, TID).  The jobs run on the thread pool of
+ * knnthreads.c; the rows come from knnsource.c.  See src/README, section Exact KNN
+ * engine.
  */
 #include "postgres.h"
 
 #include <float.h>
 #include <math.h>
-#include <pthread.h>
-#include <signal.h>
 
 #include "access/htup_details.h"
-#include "access/relation.h"
-#include "access/table.h"
 #include "access/tableam.h"
-#include "catalog/namespace.h"
-#include "catalog/objectaddress.h"
-#include "catalog/pg_class.h"
-#include "catalog/pg_inherits.h"
-#include "catalog/pg_type.h"
-#include "executor/tuptable.h"
-#include "fmgr.h"
-#include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
-#include "storage/ipc.h"
-#include "utils/acl.h"
-#include "utils/array.h"
-#include "utils/builtins.h"
-#include "utils/guc.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
-#include "utils/rls.h"
-#include "utils/snapmgr.h"
-#include "utils/tuplestore.h"
 
 #include "distance.h"
-#include "exactscan.h"
+#include "knn.h"
+#include "knnthreads.h"
 #include "vector.h"
-#include "vsrandom.h"
+
 
 /* Rows read from the table per block (two blocks are in memory at once). */
 #define KNN_BLOCK_ROWS		2048
@@ -59,12 +38,6 @@
 #define KNN_SORT_MIN_QUERIES	256
 /* Queries per tile (upper bound; fewer when there are few queries per thread). */
 #define KNN_TILE_QUERIES	32
-
-int			vs_exact_threads = VS_EXACT_THREADS_DEFAULT;
-int			vs_max_exact_threads = VS_MAX_EXACT_THREADS_DEFAULT;
-
-/* The SQL function's input function, to recognise our type when no argument gives it. */
-extern PGDLLEXPORT Datum vector_in(PG_FUNCTION_ARGS);
 
 /* Per-query state: the screen threshold and precomputed norms. */
 typedef struct QueryState
@@ -103,10 +76,9 @@ typedef struct KnnRun
 	double		c;				/* relative error bound of the screen */
 	int			qtile;			/* queries per tile */
 	int			qtiles;			/* query tiles */
-	int			ntiles;			/* jobs of the current block (or stage) */
 
 	/* self mode (queries are the rows): all pairs of row tiles, in schedule order */
-	const int32 *pairs;			/* NULL, or ntiles pairs (a, b) as pairs[2t], pairs[2t+1] */
+	const int32 *pairs;			/* NULL, or one pair (a, b) per job, as pairs[2t], pairs[2t+1] */
 	bool	   *tile_busy;		/* self mode with threads: row tiles in use by a job */
 	bool	   *pair_taken;		/* self mode with threads: pairs handed out */
 	int			pair_head;		/* first pair not handed out */
@@ -121,114 +93,17 @@ typedef struct KnnRun
 	int64		skipped;		/* tile pairs skipped by the norm bound */
 	int64		visited;		/* table mode: query-tile x row products computed */
 
-	/* current block and the tile queue, protected by mu */
+	/* the current block (set under the pool's lock) and the helper threads */
 	RowBlock	blk;
-	pthread_mutex_t mu;
-	pthread_cond_t work_cv;
-	pthread_cond_t done_cv;
-	uint64		gen;
-	int			next_tile;
-	int			tiles_done;
-	bool		stop;
-	/*
-	 * Set (atomically, also under mu) when the helpers are stopped: the run is over or
-	 * abandoned, so a helper leaves its job early.  Read without the lock in the long
-	 * loops of the jobs (knn_abandoned), so that stopping never waits for a whole job.
-	 */
-	bool		abandon;
-
-	int			nthreads;		/* including the backend itself */
-	int			nstarted;		/* helper threads actually running */
-	pthread_t  *threads;
+	KnnPool		pool;
 	float	  **outbuf;			/* per thread: qtile x KNN_SLAB_ROWS floats */
-	struct KnnRun *live_next;	/* the backend's list of runs with helpers (knn_live) */
 } KnnRun;
-
-typedef struct KnnWorker
-{
-	KnnRun	   *run;
-	int			id;
-} KnnWorker;
 
 /* In a job: the helpers are being stopped, leave now (the answers are not used). */
 static inline bool
 knn_abandoned(KnnRun *r)
 {
-	return __atomic_load_n(&r->abandon, __ATOMIC_RELAXED);
-}
-
-/* ---------------------------------------------------------------------------------
- * Metrics and distances
- * --------------------------------------------------------------------------------- */
-
-VsMetric
-VsMetricFromName(const char *name)
-{
-	if (strcmp(name, "l2") == 0)
-		return VS_METRIC_L2;
-	if (strcmp(name, "ip") == 0)
-		return VS_METRIC_IP;
-	if (strcmp(name, "cosine") == 0)
-		return VS_METRIC_COSINE;
-	if (strcmp(name, "l1") == 0)
-		return VS_METRIC_L1;
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("unknown metric \"%s\"", name),
-			 errhint("Valid metrics are \"l2\", \"ip\", \"cosine\" and \"l1\".")));
-	return VS_METRIC_L2;		/* keep compiler quiet */
-}
-
-const char *
-VsMetricName(VsMetric metric)
-{
-	switch (metric)
-	{
-		case VS_METRIC_L2:
-			return "l2";
-		case VS_METRIC_IP:
-			return "ip";
-		case VS_METRIC_COSINE:
-			return "cosine";
-		case VS_METRIC_L1:
-			return "l1";
-	}
-	return "?";
-}
-
-/*
- * The operator's value for "row <op> query".  Keep in step with the operators in
- * src/vector.c: same kernels, same argument order, same double arithmetic after.
- */
-double
-VsMetricDistance(VsMetric metric, const float *row, const float *query, int dim)
-{
-	switch (metric)
-	{
-		case VS_METRIC_L2:
-			return sqrt((double) vs_kernels.l2sq(row, query, dim));
-		case VS_METRIC_IP:
-			return -(double) vs_kernels.dot(row, query, dim);
-		case VS_METRIC_COSINE:
-			{
-				float		ab,
-							aa,
-							bb;
-				double		sim;
-
-				vs_kernels.cosparts(row, query, dim, &ab, &aa, &bb);
-				sim = (double) ab / sqrt((double) aa * (double) bb);
-				/* rounding can push |sim| a hair past 1 */
-				if (sim > 1.0)
-					sim = 1.0;
-				else if (sim < -1.0)
-					sim = -1.0;
-				return 1.0 - sim;
-			}
-		case VS_METRIC_L1:
-			return (double) vs_kernels.l1(row, query, dim);
-	}
-	return 0.0;					/* keep compiler quiet */
+	return KnnPoolAbandoned(&r->pool);
 }
 
 /* ---------------------------------------------------------------------------------
@@ -813,27 +688,26 @@ knn_tile(KnnRun *r, int t, float *out)
 }
 
 /* ---------------------------------------------------------------------------------
- * Threads: a tile queue per block.  Helper threads block every signal (the backend's
- * handlers run in the backend thread only) and touch only the KnnRun.
+ * Jobs for the thread pool (knnthreads.c)
  * --------------------------------------------------------------------------------- */
 
 /*
- * Under r->mu: the next job to run; -1 when none can start now (self mode: every pair
- * left shares a row tile with a running one), -2 when every job is handed out.
- * Self-mode pairs go in schedule order, skipping those whose tiles are busy, so two
- * threads never touch the same heaps and nobody waits at a barrier.
+ * Self mode with helpers, under the pool's lock: the next pair of row tiles to run;
+ * KNN_JOB_WAIT when every pair left shares a row tile with a running one, KNN_JOB_NONE
+ * when every pair is handed out.  Pairs go in schedule order, skipping those whose
+ * tiles are busy, so two threads never touch the same heaps and nobody waits at a
+ * barrier.
  */
 static int
-knn_take_job(KnnRun *r)
+knn_take_pair(void *arg)
 {
+	KnnRun	   *r = (KnnRun *) arg;
 	int			i;
 	bool		blocked = false;
 
-	if (r->tile_busy == NULL)
-		return r->next_tile < r->ntiles ? r->next_tile++ : -2;
-	while (r->pair_head < r->ntiles && r->pair_taken[r->pair_head])
+	while (r->pair_head < r->pool.njobs && r->pair_taken[r->pair_head])
 		r->pair_head++;
-	for (i = r->pair_head; i < r->ntiles; i++)
+	for (i = r->pair_head; i < r->pool.njobs; i++)
 	{
 		int32		pa = r->pairs[2 * i],
 					pb = r->pairs[2 * i + 1];
@@ -849,173 +723,36 @@ knn_take_job(KnnRun *r)
 		r->tile_busy[pa] = r->tile_busy[pb] = true;
 		return i;
 	}
-	return blocked ? -1 : -2;
+	return blocked ? KNN_JOB_WAIT : KNN_JOB_NONE;
 }
 
-/* Under r->mu: job t is done. */
+/* Under the pool's lock: job t is done (self mode: its row tiles are free again). */
 static void
-knn_job_done(KnnRun *r, int t)
+knn_job_done(void *arg, int t)
 {
+	KnnRun	   *r = (KnnRun *) arg;
+
 	if (r->tile_busy)
 		r->tile_busy[r->pairs[2 * t]] = r->tile_busy[r->pairs[2 * t + 1]] = false;
-	r->tiles_done++;
-	/* wakes the backend at the end, and threads waiting for a busy tile */
-	pthread_cond_broadcast(&r->done_cv);
 }
 
-static void *
-knn_worker_main(void *arg)
-{
-	KnnWorker  *w = (KnnWorker *) arg;
-	KnnRun	   *r = w->run;
-	uint64		seen = 0;
-
-	pthread_mutex_lock(&r->mu);
-	for (;;)
-	{
-		while (!r->stop && r->gen == seen)
-			pthread_cond_wait(&r->work_cv, &r->mu);
-		if (r->stop)
-			break;
-		seen = r->gen;
-		while (!r->stop)
-		{
-			int			t = knn_take_job(r);
-
-			if (t == -2)
-				break;
-			if (t == -1)
-			{
-				pthread_cond_wait(&r->done_cv, &r->mu);
-				continue;
-			}
-			pthread_mutex_unlock(&r->mu);
-			knn_tile(r, t, r->outbuf[w->id]);
-			pthread_mutex_lock(&r->mu);
-			knn_job_done(r, t);
-		}
-	}
-	pthread_mutex_unlock(&r->mu);
-	return NULL;
-}
-
-/*
- * The runs of this backend whose helpers are running, newest first.  A run is linked
- * here from the moment its first helper exists until knn_threads_stop has joined them
- * all; only the backend thread reads or changes the list.
- */
-static KnnRun *knn_live = NULL;
-static bool knn_exit_hook_registered = false;
-
-/*
- * Stop and join the helper threads of run r and unlink it from knn_live.  No
- * PostgreSQL call here: this runs on the way out of the backend too (knn_threads_exit).
- * Safe to call twice.
- */
+/* Run job t on thread thread (0: the backend); pure computation. */
 static void
-knn_threads_stop(KnnRun *r)
+knn_job_run(void *arg, int t, int thread)
 {
-	KnnRun	  **p;
-	int			i;
+	KnnRun	   *r = (KnnRun *) arg;
 
-	if (r->nstarted == 0)
-		return;
-	pthread_mutex_lock(&r->mu);
-	r->stop = true;
-	__atomic_store_n(&r->abandon, true, __ATOMIC_RELAXED);
-	pthread_cond_broadcast(&r->work_cv);
-	/* a helper may wait for a tile the backend held when it raised an error */
-	pthread_cond_broadcast(&r->done_cv);
-	pthread_mutex_unlock(&r->mu);
-	for (i = 1; i <= r->nstarted; i++)
-		pthread_join(r->threads[i], NULL);
-	r->nstarted = 0;
-	for (p = &knn_live; *p != NULL; p = &(*p)->live_next)
-		if (*p == r)
-		{
-			*p = r->live_next;
-			break;
-		}
-	pthread_cond_destroy(&r->done_cv);
-	pthread_cond_destroy(&r->work_cv);
-	pthread_mutex_destroy(&r->mu);
+	knn_tile(r, t, r->outbuf[thread]);
 }
 
-/*
- * before_shmem_exit callback: stop and join every helper still running.  A FATAL
- * (pg_terminate_backend, a fast shutdown, a lost client) leaves the backend through
- * proc_exit without the PG_FINALLY of the running call; its KnnRun (on the stack below
- * us) and the memory the helpers use are still there now, but ShutdownPostgres, the
- * before_shmem_exit callback that aborts the transaction and frees that memory, runs
- * after this one: the callbacks run last registered first, and this one is registered
- * when the first helpers start, long after InitPostgres registered ShutdownPostgres.
- * (on_proc_exit would be too late: it runs after every shmem_exit callback.)
- */
-static void
-knn_threads_exit(int code, Datum arg)
-{
-	while (knn_live != NULL)
-	{
-		KnnRun	   *r = knn_live;
-
-		knn_threads_stop(r);
-		if (knn_live == r)		/* cannot happen; never loop on it */
-			knn_live = r->live_next;
-	}
-}
-
-/*
- * Start the helper threads (as many as the system gives us; none is fine) and link the
- * run into knn_live.  The caller stops them in PG_FINALLY; knn_threads_exit does it
- * when the backend exits.
- */
+/* Start the helpers of run r (none is fine). */
 static void
 knn_threads_start(KnnRun *r)
 {
-	sigset_t	all,
-				old;
-	KnnWorker  *workers;
-	int			i;
-
-	r->nstarted = 0;
-	if (r->nthreads <= 1)
-		return;
-	if (!knn_exit_hook_registered)
-	{
-		before_shmem_exit(knn_threads_exit, (Datum) 0);
-		knn_exit_hook_registered = true;
-	}
-	r->threads = palloc0(sizeof(pthread_t) * r->nthreads);
-	workers = palloc0(sizeof(KnnWorker) * r->nthreads);
-	pthread_mutex_init(&r->mu, NULL);
-	pthread_cond_init(&r->work_cv, NULL);
-	pthread_cond_init(&r->done_cv, NULL);
-	r->stop = false;
-	r->abandon = false;
-	/* from here to the end of the function, nothing can raise an error or exit */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	for (i = 1; i < r->nthreads; i++)
-	{
-		workers[i].run = r;
-		workers[i].id = i;
-		if (pthread_create(&r->threads[i], NULL, knn_worker_main, &workers[i]) != 0)
-			break;
-		r->nstarted++;
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (r->nstarted > 0)
-	{
-		r->live_next = knn_live;
-		knn_live = r;
-	}
-	else
-	{
-		pthread_cond_destroy(&r->done_cv);
-		pthread_cond_destroy(&r->work_cv);
-		pthread_mutex_destroy(&r->mu);
-	}
-	/* tiles are taken from a queue, so fewer threads than planned is harmless */
+	r->pool.arg = r;
+	r->pool.done = knn_job_done;
+	r->pool.run = knn_job_run;
+	KnnPoolStart(&r->pool);
 }
 
 /*
@@ -1025,62 +762,18 @@ knn_threads_start(KnnRun *r)
 static void
 knn_block_publish(KnnRun *r, const RowBlock *blk, const int32 *pairs, int njobs)
 {
-	if (r->nstarted > 0)
-		pthread_mutex_lock(&r->mu);
+	KnnPoolBegin(&r->pool);
 	r->blk = *blk;
 	r->pairs = pairs;
-	r->ntiles = njobs;
-	r->next_tile = 0;
-	r->tiles_done = 0;
-	if (r->nstarted > 0)
-	{
-		r->gen++;
-		pthread_cond_broadcast(&r->work_cv);
-		pthread_mutex_unlock(&r->mu);
-	}
+	r->pool.take = r->tile_busy ? knn_take_pair : NULL;
+	KnnPoolPublish(&r->pool, njobs);
 }
 
-/* Take part in the published block and wait until every tile of it is done. */
+/* Take part in the published block and wait until every job of it is done. */
 static void
 knn_block_finish(KnnRun *r)
 {
-	if (r->nstarted == 0)
-	{
-		int			t;
-
-		for (t = 0; t < r->ntiles; t++)
-		{
-			knn_tile(r, t, r->outbuf[0]);
-			/* one tile can be long (a whole matrix): stay interruptible */
-			CHECK_FOR_INTERRUPTS();
-		}
-		return;
-	}
-	pthread_mutex_lock(&r->mu);
-	for (;;)
-	{
-		int			t = knn_take_job(r);
-
-		if (t == -2)
-			break;
-		if (t == -1)
-		{
-			pthread_cond_wait(&r->done_cv, &r->mu);
-			continue;
-		}
-		pthread_mutex_unlock(&r->mu);
-		knn_tile(r, t, r->outbuf[0]);
-		/*
-		 * an error here stops the helpers in the caller's PG_FINALLY, a FATAL in
-		 * knn_threads_exit
-		 */
-		CHECK_FOR_INTERRUPTS();
-		pthread_mutex_lock(&r->mu);
-		knn_job_done(r, t);
-	}
-	while (r->tiles_done < r->ntiles)
-		pthread_cond_wait(&r->done_cv, &r->mu);
-	pthread_mutex_unlock(&r->mu);
+	KnnPoolFinish(&r->pool);
 }
 
 /* ---------------------------------------------------------------------------------
@@ -1219,13 +912,12 @@ knn_run_init(KnnRun *r, const VsKnnSpec *spec, VsKnnResult *res)
 	 * threads: what the session asks for, within the superuser's ceiling, and never
 	 * more than there are tiles of a useful size
 	 */
-	r->nthreads = Max(1, Min(Min(vs_exact_threads, vs_max_exact_threads), (spec->nq + 3) / 4));
+	r->pool.nthreads = Max(1, Min(Min(vs_exact_threads, vs_max_exact_threads), (spec->nq + 3) / 4));
 	r->qtile = Min(KNN_TILE_QUERIES,
-				   Max(4, (spec->nq + 2 * r->nthreads - 1) / (2 * r->nthreads)));
+				   Max(4, (spec->nq + 2 * r->pool.nthreads - 1) / (2 * r->pool.nthreads)));
 	r->qtiles = (spec->nq + r->qtile - 1) / r->qtile;
-	r->ntiles = r->qtiles;
-	r->outbuf = palloc(sizeof(float *) * r->nthreads);
-	for (i = 0; i < r->nthreads; i++)
+	r->outbuf = palloc(sizeof(float *) * r->pool.nthreads);
+	for (i = 0; i < r->pool.nthreads; i++)
 		r->outbuf[i] = palloc(sizeof(float) * r->qtile * KNN_SLAB_ROWS);
 }
 
@@ -1241,20 +933,13 @@ knn_run_finish(KnnRun *r)
 				  nbr_qsort_cmp);
 }
 
-/* Round a row length up to a whole number of 64-byte lines (in floats). */
-static int
-aligned_stride(int dim)
-{
-	return (dim + 15) & ~15;
-}
-
 /*
  * A 64-byte aligned float buffer of n floats (huge allocations allowed), zeroed if
- * asked.  Large callers fill it row by row instead: first-touch page faults are
- * expensive enough here to show in profiles.
+ * asked; *raw (if not NULL) receives the chunk to pfree.  Large callers fill it row by
+ * row instead: first-touch page faults are expensive enough here to show in profiles.
  */
-static float *
-alloc_aligned_floats_raw(Size n, bool zero, void **raw)
+float *
+VsAllocAlignedFloats(Size n, bool zero, void **raw)
 {
 	char	   *p = MemoryContextAllocHuge(CurrentMemoryContext,
 										   add_size(mul_size(n, sizeof(float)), 64));
@@ -1265,91 +950,6 @@ alloc_aligned_floats_raw(Size n, bool zero, void **raw)
 	if (zero)
 		memset(p, 0, n * sizeof(float));
 	return (float *) p;
-}
-
-static float *
-alloc_aligned_floats_ext(Size n, bool zero)
-{
-	return alloc_aligned_floats_raw(n, zero, NULL);
-}
-
-static float *
-alloc_aligned_floats(Size n)
-{
-	return alloc_aligned_floats_ext(n, true);
-}
-
-/* ---------------------------------------------------------------------------------
- * Reading the table
- * --------------------------------------------------------------------------------- */
-
-typedef struct RowReader
-{
-	Relation	rel;
-	AttrNumber	attnum;
-	TableScanDesc scan;
-	TupleTableSlot *slot;
-	MemoryContext tmpcxt;
-	int			dim;			/* expected dimensions, 0 = take the first row's */
-} RowReader;
-
-static void
-reader_begin(RowReader *rd, Relation rel, AttrNumber attnum, int dim)
-{
-	rd->rel = rel;
-	rd->attnum = attnum;
-	rd->dim = dim;
-	/* no synchronized scan: rows come in TID order from block 0 */
-	rd->scan = table_beginscan_strat(rel, GetActiveSnapshot(), 0, NULL, true, false);
-	rd->slot = table_slot_create(rel, NULL);
-	rd->tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "vecsearch row reader",
-									   ALLOCSET_DEFAULT_SIZES);
-}
-
-/*
- * The next non-NULL vector (valid until the next call) and its TID, or NULL at the
- * end.  Checks its layout and values (DatumGetRowVector: an impossible stored value,
- * 0 dimensions or NaN, is an error naming the row) and its dimensions against rd->dim.
- */
-static const Vector *
-reader_next(RowReader *rd, ItemPointerData *tid)
-{
-	for (;;)
-	{
-		Datum		d;
-		bool		isnull;
-		Vector	   *v;
-		MemoryContext old;
-
-		if (!table_scan_getnextslot(rd->scan, ForwardScanDirection, rd->slot))
-			return NULL;
-		d = slot_getattr(rd->slot, rd->attnum, &isnull);
-		if (isnull)
-			continue;
-		*tid = rd->slot->tts_tid;
-		MemoryContextReset(rd->tmpcxt);
-		old = MemoryContextSwitchTo(rd->tmpcxt);
-		v = DatumGetRowVector(d, rd->rel, tid, true);
-		MemoryContextSwitchTo(old);
-		if (rd->dim == 0)
-			rd->dim = v->dim;
-		else if (v->dim != rd->dim)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("different vector dimensions %d and %d", rd->dim, v->dim),
-					 errdetail("Row %s of relation \"%s\" has %d dimensions, the queries have %d.",
-							   DatumGetCString(DirectFunctionCall1(tidout, PointerGetDatum(tid))),
-							   RelationGetRelationName(rd->rel), v->dim, rd->dim)));
-		return v;
-	}
-}
-
-static void
-reader_end(RowReader *rd)
-{
-	ExecDropSingleTupleTableSlot(rd->slot);
-	table_endscan(rd->scan);
-	MemoryContextDelete(rd->tmpcxt);
 }
 
 /* ---------------------------------------------------------------------------------
@@ -1375,16 +975,16 @@ normidx_cmp(const void *a, const void *b)
 }
 
 /*
- * The read-and-compute loop of VsExactKnnTable.  Rows are read in blocks of
+ * The read-and-compute loop of VsKnnTable.  Rows are read in blocks of
  * KNN_BLOCK_ROWS into one of two buffers; while the helpers work on one block the
  * backend reads the next into the other, then joins in.  Between blocks (helpers idle)
  * the answers grow to min(k, rows read), up to capmax.
  */
 static void
-knn_table_loop(KnnRun *r, RowReader *rd, VsKnnResult *res, int capmax)
+knn_table_loop(KnnRun *r, VsRowReader *rd, VsKnnResult *res, int capmax)
 {
 	const VsKnnSpec *spec = r->spec;
-	int			ld = aligned_stride(spec->dim);
+	int			ld = VsAlignedStride(spec->dim);
 	float	   *buf[2];
 	ItemPointerData *tids[2];
 	double	   *xr[2];
@@ -1402,7 +1002,7 @@ knn_table_loop(KnnRun *r, RowReader *rd, VsKnnResult *res, int capmax)
 
 	for (n = 0; n < 2; n++)
 	{
-		buf[n] = alloc_aligned_floats((Size) KNN_BLOCK_ROWS * ld);
+		buf[n] = VsAllocAlignedFloats((Size) KNN_BLOCK_ROWS * ld, true, NULL);
 		tids[n] = palloc(sizeof(ItemPointerData) * KNN_BLOCK_ROWS);
 		xr[n] = palloc(sizeof(double) * KNN_BLOCK_ROWS);
 		if (sort_rows)
@@ -1410,7 +1010,7 @@ knn_table_loop(KnnRun *r, RowReader *rd, VsKnnResult *res, int capmax)
 	}
 	if (sort_rows)
 	{
-		sbuf = alloc_aligned_floats((Size) KNN_BLOCK_ROWS * ld);
+		sbuf = VsAllocAlignedFloats((Size) KNN_BLOCK_ROWS * ld, true, NULL);
 		stids = palloc(sizeof(ItemPointerData) * KNN_BLOCK_ROWS);
 		sxr = palloc(sizeof(double) * KNN_BLOCK_ROWS);
 		ni = palloc(sizeof(NormIdx) * KNN_BLOCK_ROWS);
@@ -1426,7 +1026,7 @@ knn_table_loop(KnnRun *r, RowReader *rd, VsKnnResult *res, int capmax)
 		{
 			float	   *dst = buf[cur] + (Size) n * ld;
 
-			v = reader_next(rd, &tids[cur][n]);
+			v = VsRowReaderNext(rd, &tids[cur][n]);
 			if (v == NULL)
 				break;
 			memcpy(dst, v->x, sizeof(float) * spec->dim);
@@ -1490,10 +1090,10 @@ knn_table(Relation rel, AttrNumber attnum, const VsKnnSpec *spec, VsKnnResult *r
 		  int capmax)
 {
 	KnnRun		r;
-	RowReader	rd;
+	VsRowReader	rd;
 
 	knn_run_init(&r, spec, res);
-	reader_begin(&rd, rel, attnum, spec->dim);
+	VsRowReaderBegin(&rd, rel, attnum, spec->dim);
 	PG_TRY();
 	{
 		knn_threads_start(&r);
@@ -1501,10 +1101,10 @@ knn_table(Relation rel, AttrNumber attnum, const VsKnnSpec *spec, VsKnnResult *r
 	}
 	PG_FINALLY();
 	{
-		knn_threads_stop(&r);
+		KnnPoolStop(&r.pool);
 	}
 	PG_END_TRY();
-	reader_end(&rd);
+	VsRowReaderEnd(&rd);
 	knn_run_finish(&r);
 	if (r.visited > 0)
 		elog(DEBUG1, "vecsearch exact scan: %lld rows, %d queries, %.1f%% of query-row products computed (norm window)",
@@ -1570,7 +1170,7 @@ knn_result_unpermute(VsKnnResult *res, const NormIdx *perm)
  * with the rows actually read.
  */
 void
-VsExactKnnTable(Relation rel, AttrNumber attnum, const VsKnnSpec *spec, VsKnnResult *res)
+VsKnnTable(Relation rel, AttrNumber attnum, const VsKnnSpec *spec, VsKnnResult *res)
 {
 	NormIdx    *ni;
 	float	   *pq;
@@ -1595,7 +1195,7 @@ VsExactKnnTable(Relation rel, AttrNumber attnum, const VsKnnSpec *spec, VsKnnRes
 		ni[i].idx = i;
 	}
 	qsort(ni, spec->nq, sizeof(NormIdx), normidx_cmp);
-	pq = alloc_aligned_floats_ext(mul_size((Size) spec->nq, spec->ldq), false);
+	pq = VsAllocAlignedFloats(mul_size((Size) spec->nq, spec->ldq), false, NULL);
 	if (spec->exclude)
 		pe = palloc(sizeof(ItemPointerData) * spec->nq);
 	for (i = 0; i < spec->nq; i++)
@@ -1619,7 +1219,7 @@ VsExactKnnTable(Relation rel, AttrNumber attnum, const VsKnnSpec *spec, VsKnnRes
  * Self mode, the schedule: the row tiles 0..m-1 form m(m+1)/2 pairs (a, a + s), handed
  * out by increasing tile distance s (with l2 the tiles are bands of norms, so near
  * bands first: thresholds tighten early).  Without helper threads they simply run in
- * that order.  With helpers, knn_take_job hands out the first pair whose two tiles are
+ * that order.  With helpers, knn_take_pair hands out the first pair whose two tiles are
  * free, so no two running jobs share a heap and nobody waits at a barrier (which costs
  * dearly when the machine is shared).
  */
@@ -1646,7 +1246,7 @@ knn_self_run(KnnRun *r, const RowBlock *blk)
 			pairs[2 * np + 1] = a + s;
 			np++;
 		}
-	if (r->nstarted > 0)
+	if (r->pool.nstarted > 0)
 	{
 		r->tile_busy = palloc0(sizeof(bool) * m);
 		r->pair_taken = MemoryContextAllocHuge(CurrentMemoryContext, npairs);
@@ -1703,7 +1303,7 @@ knn_matrix(const float *rows, int ldx, const ItemPointerData *tids, int64 nrows,
 		int			i;
 
 		r.self_tile = KNN_SELF_TILE;
-		for (i = 0; i < r.nthreads; i++)
+		for (i = 0; i < r.pool.nthreads; i++)
 			r.outbuf[i] = palloc(sizeof(float) * KNN_SELF_TILE * KNN_SELF_TILE);
 		/*
 		 * room for the rows whose bound ties with the k-th (see the finish); a query
@@ -1737,7 +1337,7 @@ knn_matrix(const float *rows, int ldx, const ItemPointerData *tids, int64 nrows,
 	}
 	PG_FINALLY();
 	{
-		knn_threads_stop(&r);
+		KnnPoolStop(&r.pool);
 	}
 	PG_END_TRY();
 
@@ -1752,7 +1352,7 @@ knn_matrix(const float *rows, int ldx, const ItemPointerData *tids, int64 nrows,
  * tighten early, and tile pairs far apart in norm are skipped (see knn_pair).
  */
 void
-VsExactKnnMatrix(const float *rows, int ldx, const ItemPointerData *tids, int64 nrows,
+VsKnnMatrix(const float *rows, int ldx, const ItemPointerData *tids, int64 nrows,
 				 const VsKnnSpec *spec, VsKnnResult *res)
 {
 	bool		self = (rows == spec->queries && ldx == spec->ldq && nrows == spec->nq);
@@ -1783,7 +1383,7 @@ VsExactKnnMatrix(const float *rows, int ldx, const ItemPointerData *tids, int64 
 	}
 	qsort(ni, nrows, sizeof(NormIdx), normidx_cmp);
 
-	pm = alloc_aligned_floats_ext(mul_size((Size) nrows, ldx), false);
+	pm = VsAllocAlignedFloats(mul_size((Size) nrows, ldx), false, NULL);
 	pt = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(sizeof(ItemPointerData), nrows));
 	perm = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(sizeof(int64), nrows));
 	nrm = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(sizeof(double), nrows));
@@ -1815,371 +1415,4 @@ VsExactKnnMatrix(const float *rows, int ldx, const ItemPointerData *tids, int64 
 	pfree(nrm);
 	if (pe)
 		pfree(pe);
-}
-
-/* Rows of VsLoadVectors' first buffer; it doubles as rows come. */
-#define LOAD_FIRST_ROWS		1024
-
-void
-VsLoadVectors(Relation rel, AttrNumber attnum, int64 sample, uint64 seed,
-			  float **matrix, int *ld, ItemPointerData **tids, int64 *nrows,
-			  int *dim, int64 *total)
-{
-	RowReader	rd;
-	const Vector *v;
-	ItemPointerData tid;
-	int64		cap = 0,
-				n = 0,
-				seen = 0;
-	float	   *m = NULL;
-	void	   *mraw = NULL;
-	ItemPointerData *t = NULL;
-	VsRandom	rng;
-	int			stride = 0;
-
-	vs_random_seed(&rng, seed);
-	reader_begin(&rd, rel, attnum, 0);
-	while ((v = reader_next(&rd, &tid)) != NULL)
-	{
-		int64		slot;
-
-		if (stride == 0)
-		{
-			/*
-			 * A small first buffer, grown by doubling: the planner's reltuples can be
-			 * far off (stale after a bulk DELETE), so memory follows the rows read.
-			 */
-			stride = aligned_stride(v->dim);
-			cap = LOAD_FIRST_ROWS;
-			if (sample >= 0)
-				cap = Max(Min(cap, sample), 1);
-			m = alloc_aligned_floats_raw(mul_size((Size) cap, stride), false, &mraw);
-			t = MemoryContextAllocHuge(CurrentMemoryContext,
-									   mul_size(sizeof(ItemPointerData), (Size) cap));
-		}
-		seen++;
-		if (sample >= 0 && n >= sample)
-		{
-			/* reservoir sampling, Algorithm R: keep row seen-1 with prob sample/seen */
-			uint64		j = vs_random_below(&rng, (uint64) seen);
-
-			if (j >= (uint64) sample)
-				continue;
-			slot = (int64) j;
-		}
-		else
-		{
-			if (n == cap)
-			{
-				/* grow by doubling, up to the sample size */
-				int64		ncap = cap * 2;
-				float	   *nm;
-				void	   *nraw;
-				ItemPointerData *nt;
-
-				if (sample >= 0)
-					ncap = Min(ncap, sample);
-				nm = alloc_aligned_floats_raw(mul_size((Size) ncap, stride), false, &nraw);
-				memcpy(nm, m, sizeof(float) * (Size) n * stride);
-				pfree(mraw);
-				nt = MemoryContextAllocHuge(CurrentMemoryContext,
-											mul_size(sizeof(ItemPointerData), (Size) ncap));
-				memcpy(nt, t, sizeof(ItemPointerData) * (Size) n);
-				pfree(t);
-				m = nm;
-				mraw = nraw;
-				t = nt;
-				cap = ncap;
-			}
-			slot = n++;
-		}
-		memcpy(m + (Size) slot * stride, v->x, sizeof(float) * v->dim);
-		/* the padding of a row stays zero (kernels may read whole lines) */
-		memset(m + (Size) slot * stride + v->dim, 0, sizeof(float) * (stride - v->dim));
-		t[slot] = tid;
-		if ((seen & 255) == 0)
-			CHECK_FOR_INTERRUPTS();
-	}
-	*dim = rd.dim;
-	reader_end(&rd);
-	*matrix = m;
-	*ld = stride;
-	*tids = t;
-	*nrows = n;
-	*total = seen;
-}
-
-/* ---------------------------------------------------------------------------------
- * Opening a table's vector column with the caller's privileges
- * --------------------------------------------------------------------------------- */
-
-/* Is typid (a base type) our vector type?  Recognised by its input function. */
-static bool
-is_vector_type(Oid typid)
-{
-	Oid			typinput,
-				typioparam;
-	FmgrInfo	finfo;
-
-	getTypeInputInfo(typid, &typinput, &typioparam);
-	fmgr_info(typinput, &finfo);
-	return finfo.fn_addr == vector_in;
-}
-
-Relation
-VsOpenVectorColumn(Oid relid, const char *colname, Oid vectype, AttrNumber *attnum)
-{
-	Relation	rel;
-	AttrNumber	att;
-	Oid			atttype;
-	Oid			basetype;
-	char		relkind;
-	AclResult	aclresult;
-
-	rel = relation_open(relid, AccessShareLock);
-	relkind = rel->rd_rel->relkind;
-	if (relkind == RELKIND_PARTITIONED_TABLE)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not a table or materialized view",
-						RelationGetRelationName(rel)),
-				 errdetail("\"%s\" is a partitioned table; its rows are in its partitions, and a row_tid identifies a row only within one of them.",
-						   RelationGetRelationName(rel)),
-				 errhint("Call the function on each partition.")));
-	if (relkind != RELKIND_RELATION && relkind != RELKIND_MATVIEW)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not a table or materialized view",
-						RelationGetRelationName(rel))));
-
-	att = get_attnum(relid, colname);
-	if (att == InvalidAttrNumber)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("column \"%s\" of relation \"%s\" does not exist",
-						colname, RelationGetRelationName(rel))));
-	if (att < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("column \"%s\" of relation \"%s\" is a system column, not a vector",
-						colname, RelationGetRelationName(rel))));
-
-	/* the caller's privileges: SELECT on the table or on the column */
-	aclresult = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
-	if (aclresult != ACLCHECK_OK)
-	{
-		aclresult = pg_attribute_aclcheck(relid, att, GetUserId(), ACL_SELECT);
-		if (aclresult != ACLCHECK_OK)
-			aclcheck_error_col(aclresult, get_relkind_objtype(relkind),
-							   RelationGetRelationName(rel), colname);
-	}
-
-	/* we read every row, so row-level security policies cannot be honoured */
-	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("row-level security is enabled for relation \"%s\"",
-						RelationGetRelationName(rel)),
-				 errdetail("vecsearch's exact scans read every row and cannot apply row-level security policies.")));
-
-	/* a domain over vector is a vector (the queries' type may be a domain too) */
-	atttype = get_atttype(relid, att);
-	basetype = getBaseType(atttype);
-	if (OidIsValid(vectype) ? (basetype != getBaseType(vectype)) : !is_vector_type(basetype))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("column \"%s\" of relation \"%s\" is of type %s, not vector",
-						colname, RelationGetRelationName(rel), format_type_be(atttype)),
-				 OidIsValid(vectype) && is_vector_type(basetype) ?
-				 errdetail("The queries are of type %s.", format_type_be(vectype)) : 0));
-
-	/* what SELECT says of a materialized view never refreshed */
-	if (!RelationIsPopulated(rel))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("materialized view \"%s\" has not been populated",
-						RelationGetRelationName(rel)),
-				 errhint("Use the REFRESH MATERIALIZED VIEW command.")));
-
-	/*
-	 * SELECT from an inheritance parent also returns its children's rows, but TIDs
-	 * (row_tid, the exclusion of a query's own row, ties) identify a row only within
-	 * one table: refuse rather than answer from the parent's own rows alone.
-	 */
-	if (rel->rd_rel->relhassubclass)
-	{
-		List	   *children = find_inheritance_children(relid, NoLock);
-
-		if (children != NIL)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg_plural("table \"%s\" has %d child table",
-								   "table \"%s\" has %d child tables",
-								   list_length(children),
-								   RelationGetRelationName(rel), list_length(children)),
-					 errdetail("SELECT from \"%s\" also reads its child tables, but a row_tid identifies a row only within one table.",
-							   RelationGetRelationName(rel)),
-					 errhint("Call the function on each child table.")));
-	}
-
-	*attnum = att;
-	return rel;
-}
-
-/* ---------------------------------------------------------------------------------
- * SQL: vecsearch_knn
- * --------------------------------------------------------------------------------- */
-
-/* ereport 22004 when argument argno (0-based) is NULL. */
-void
-VsCheckArgNotNull(FunctionCallInfo fcinfo, int argno, const char *name)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be NULL", name)));
-}
-
-/*
- * vecsearch_knn(tbl regclass, col name, queries vector[], k int, metric text)
- * RETURNS TABLE(query int, rank int, row_tid tid, distance float8)
- *
- * The exact k nearest rows of each query (1-based in array order), ranked 1..k by
- * ascending (distance, TID).  Materialized SRF.
- */
-PG_FUNCTION_INFO_V1(vecsearch_knn);
-Datum
-vecsearch_knn(PG_FUNCTION_ARGS)
-{
-	Oid			relid;
-	char	   *colname;
-	ArrayType  *arr;
-	int			k;
-	VsMetric	metric;
-	Oid			vectype;
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
-	Datum	   *elems;
-	bool	   *nulls;
-	int			nq,
-				dim = 0,
-				i;
-	float	   *queries;
-	VsKnnSpec	spec;
-	VsKnnResult *res;
-	Relation	rel;
-	AttrNumber	attnum;
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-
-	VsCheckArgNotNull(fcinfo, 0, "tbl");
-	VsCheckArgNotNull(fcinfo, 1, "col");
-	VsCheckArgNotNull(fcinfo, 2, "queries");
-	VsCheckArgNotNull(fcinfo, 3, "k");
-	VsCheckArgNotNull(fcinfo, 4, "metric");
-
-	relid = PG_GETARG_OID(0);
-	colname = NameStr(*PG_GETARG_NAME(1));
-	arr = PG_GETARG_ARRAYTYPE_P(2);
-	k = PG_GETARG_INT32(3);
-	metric = VsMetricFromName(text_to_cstring(PG_GETARG_TEXT_PP(4)));
-
-	if (k < VS_KNN_K_MIN || k > VS_KNN_K_MAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("k must be between %d and %d, not %d",
-						VS_KNN_K_MIN, VS_KNN_K_MAX, k)));
-
-	/* the queries: a non-empty one-dimensional array of non-NULL vectors */
-	if (ARR_NDIM(arr) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("queries must be a one-dimensional array, not %d-dimensional",
-						ARR_NDIM(arr))));
-	vectype = ARR_ELEMTYPE(arr);
-	get_typlenbyvalalign(vectype, &typlen, &typbyval, &typalign);
-	deconstruct_array(arr, vectype, typlen, typbyval, typalign, &elems, &nulls, &nq);
-	if (nq == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("queries must not be empty")));
-	for (i = 0; i < nq; i++)
-	{
-		Vector	   *v;
-
-		if (nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("query %d is NULL", i + 1)));
-		v = DatumGetVector(elems[i]);	/* layout: 1..VECTOR_MAX_DIM dimensions */
-		if (unlikely(!VectorIsFinite(v->x, v->dim)))
-			CheckVectorFinite(v->x, v->dim, psprintf("query %d", i + 1));
-		if (i == 0)
-			dim = v->dim;
-		else if (v->dim != dim)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("different vector dimensions %d and %d", dim, v->dim),
-					 errdetail("Query 1 has %d dimensions, query %d has %d.",
-							   dim, i + 1, v->dim)));
-		elems[i] = PointerGetDatum(v);
-	}
-	queries = alloc_aligned_floats(mul_size((Size) nq, aligned_stride(dim)));
-	for (i = 0; i < nq; i++)
-		memcpy(queries + (Size) i * aligned_stride(dim),
-			   ((Vector *) DatumGetPointer(elems[i]))->x, sizeof(float) * dim);
-
-	rel = VsOpenVectorColumn(relid, colname, vectype, &attnum);
-
-	memset(&spec, 0, sizeof(spec));
-	spec.queries = queries;
-	spec.nq = nq;
-	spec.ldq = aligned_stride(dim);
-	spec.dim = dim;
-	spec.k = k;
-	spec.metric = metric;
-	res = VsKnnResultAlloc(nq, k);
-	VsExactKnnTable(rel, attnum, &spec, res);
-	table_close(rel, AccessShareLock);
-
-	InitMaterializedSRF(fcinfo, 0);
-	for (i = 0; i < nq; i++)
-	{
-		int			r;
-
-		for (r = 0; r < res->count[i]; r++)
-		{
-			VsNeighbor *nb = &VsKnnNeighbors(res, i)[r];
-			Datum		values[4];
-			bool		isnull[4] = {false, false, false, false};
-
-			values[0] = Int32GetDatum(i + 1);
-			values[1] = Int32GetDatum(r + 1);
-			values[2] = PointerGetDatum(&nb->tid);
-			values[3] = Float8GetDatum(nb->dist);
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
-		}
-	}
-	return (Datum) 0;
-}
-
-/* GUCs of the exact engine. */
-void
-VsExactScanInit(void)
-{
-	DefineCustomIntVariable("vecsearch.exact_threads",
-							"Compute threads per exact-KNN call (vecsearch_knn, LID, recall).",
-							"The threads only do arithmetic on rows the backend has read; "
-							"1 keeps everything in the backend.",
-							&vs_exact_threads,
-							VS_EXACT_THREADS_DEFAULT,
-							VS_EXACT_THREADS_MIN, VS_EXACT_THREADS_MAX,
-							PGC_USERSET, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("vecsearch.max_exact_threads",
-							"Most compute threads one exact-KNN call may use, whatever vecsearch.exact_threads asks.",
-							"Only superusers can change it; a call uses the smaller of the two settings.",
-							&vs_max_exact_threads,
-							VS_MAX_EXACT_THREADS_DEFAULT,
-							VS_EXACT_THREADS_MIN, VS_EXACT_THREADS_MAX,
-							PGC_SUSET, 0, NULL, NULL, NULL);
 }
