@@ -13,7 +13,7 @@
  * HNSW_ORDER_EXACT_MAX_ROWS rows the neighbours come from all other rows (one self join,
  * O(n^2 d)); above, from a seeded sample of reference rows sized so that the work stays
  * that of an exact self join of HNSW_ORDER_EXACT_MAX_ROWS rows (O(n d) per reference
- * row).  See src/README ("Build order") for the measured cost.
+ * row).  See src/README, section "Build order".
  */
 #include "postgres.h"
 

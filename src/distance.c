@@ -7,7 +7,7 @@
  * build stays portable (no -march=native); VsKernelsInit() picks the best variant the
  * CPU and OS support once, at load time, and stores it in vs_kernels.  No PostgreSQL
  * headers here: the standalone test and benchmark link this file directly.
- * See src/README, section Distance kernels.
+ * See src/README, section "Distance kernels".
  */
 #include <math.h>
 #include <stddef.h>

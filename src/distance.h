@@ -3,7 +3,8 @@
  *
  * Pure C with no PostgreSQL dependency, so the standalone kernel test and benchmark
  * (test/kernels, test/bench) link src/distance.c directly.  Every caller goes through
- * the function pointers in vs_kernels; VsKernelsInit() fills them after a CPUID check.
+ * the function pointers in vs_kernels; VsKernelsInit() fills them after a CPUID check.  See src/README,
+ * section "Distance kernels".
  */
 #ifndef VECSEARCH_DISTANCE_H
 #define VECSEARCH_DISTANCE_H

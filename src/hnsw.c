@@ -4,7 +4,7 @@
  * amvalidate.  The other callbacks live in hnswbuild.c, hnswinsert.c,
  * hnswscan.c and hnswvacuum.c.
  *
- * See src/README, section "hnsw".
+ * See src/README, section "hnsw page format".
  */
 #include "postgres.h"
 

@@ -4,7 +4,7 @@
  * documenting its fields, with static assertions on their sizes and
  * offsets), the in-memory helpers and the prototypes grouped by file.
  *
- * See src/README, sections "hnsw" (Structure) and "Free lists".
+ * See src/README, sections "hnsw page format" and "Free lists".
  */
 #ifndef VECSEARCH_HNSW_H
 #define VECSEARCH_HNSW_H
@@ -375,7 +375,7 @@ extern void HnswDescendDisk(HnswReader *r, const float *q, uint32 *ep,
  * HnswCheckId: error (index corrupted) unless slot id lies within the relation;
  * from and layer name the list it was read from (HNSW_INVALID_ID: none).
  * Every id read from a page passes here before it indexes the visited set or
- * addresses a read.  See src/README ("Damaged indexes").
+ * addresses a read.  See src/README, section "Damaged indexes".
  */
 static inline void
 HnswCheckId(HnswReader *r, uint32 id, uint32 from, int layer)

@@ -5,7 +5,7 @@
  * the caller), and the page writers HnswWriteBytes, HnswWriteIfUnchanged and
  * HnswAddBacklink, which VACUUM uses too.  WAL through GenericXLog.
  *
- * See src/README, section "Insert" (and "Concurrency and lock order").
+ * See src/README, sections "Insert" and "Concurrency".
  */
 #include "postgres.h"
 

@@ -6,7 +6,7 @@
  * HnswUpdateMetaPage, the free list heads) and the on-disk graph reader
  * (HnswReader: slot stream addressing, in-place distances, SEARCH-LAYER).
  *
- * See src/README, sections "hnsw" and "Damaged indexes".
+ * See src/README, sections "hnsw page format" and "Damaged indexes".
  */
 #include "postgres.h"
 

@@ -7,8 +7,8 @@
  * discards the rows that cannot enter a query's top k, and the survivors are rechecked
  * with the single-pair kernel the SQL operators use; each query keeps a bounded
  * max-heap ordered by (distance, TID).  The jobs run on the thread pool of
- * knnthreads.c; the rows come from knnsource.c.  See src/README, section Exact KNN
- * engine.
+ * knnthreads.c; the rows come from knnsource.c.  See src/README, section
+ * "Exact KNN engine".
  */
 #include "postgres.h"
 

@@ -7,7 +7,7 @@
  * are built on it, and it is the oracle for every recall figure.  The engine is knn.c,
  * its threads knnthreads.c, its row sources knnsource.c, its SQL functions knnfuncs.c.
  * (Not to be confused with hnsw's exhaustive mode, vecsearch.exact_scan.)  See
- * src/README, section Exact KNN engine.
+ * src/README, section "Exact KNN engine".
  */
 #ifndef VECSEARCH_KNN_H
 #define VECSEARCH_KNN_H

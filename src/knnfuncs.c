@@ -4,7 +4,7 @@
  * vecsearch_knn() (many query vectors against a table's column), the argument check
  * the engine's SQL functions share (VsCheckArgNotNull), and the engine's settings
  * vecsearch.exact_threads and vecsearch.max_exact_threads (VsKnnInit).  See src/README,
- * section Exact KNN engine.
+ * section "Exact KNN engine".
  */
 #include "postgres.h"
 

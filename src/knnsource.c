@@ -4,7 +4,7 @@
  * VsOpenVectorColumn opens a table's vector column with the caller's privileges
  * (relation kind, column privilege, row-level security, type); VsRowReader reads its
  * non-NULL vectors in TID order; VsLoadVectors loads them (or a sample) into a matrix.
- * See src/README, section Table access.
+ * See src/README, section "Table access".
  */
 #include "postgres.h"
 

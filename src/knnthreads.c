@@ -6,7 +6,7 @@
  * signal (the backend's handlers run in the backend thread only), run only
  * knn_helper_main and the pool's callbacks, and never call PostgreSQL; the backend
  * stops them in the caller's PG_FINALLY, or on a FATAL in knn_pools_exit.  See
- * src/README, section Threads.
+ * src/README, section "Threads".
  */
 #include "postgres.h"
 

@@ -6,7 +6,7 @@
  * under the pool's lock, run computes one job, done (optional) records it under the
  * lock.  Helper threads only ever run those callbacks and the pool's own code: they
  * never call PostgreSQL, and they are stopped on every way out of the backend.  See
- * src/README, section Threads.
+ * src/README, section "Threads".
  */
 #ifndef VECSEARCH_KNNTHREADS_H
 #define VECSEARCH_KNNTHREADS_H

@@ -5,6 +5,7 @@
  * vector against a table) and vecsearch_lid_summary() (harmonic mean and percentiles).
  * The k nearest neighbours come from the KNN engine (src/knn.c); the estimator
  * is the maximum-likelihood one of Amsaleg et al., see VsLidEstimate().
+ * See src/README, section "LID".
  */
 #include "postgres.h"
 

@@ -1,7 +1,8 @@
 /*
  * lid.h: the LID estimator shared by the LID functions (lid.c), the LID insertion
  * orders of hnsw builds (buildorder.c) and the recall-by-LID report (recall.c), and the
- * percentile helper of the LID summary and the recall reports.
+ * percentile helper of the LID summary and the recall reports.  See src/README,
+ * section "LID".
  */
 #ifndef VECSEARCH_LID_H
 #define VECSEARCH_LID_H

@@ -4,7 +4,7 @@
  * VsMetricFromName and VsMetricName map SQL metric names, VsMetricFromOperator the
  * distance operators, VsMetricFromSupportFunction hnsw's opclass support functions
  * (VsMetricDistance, the distances, is inline in metric.h).  See
- * src/README, section Metrics.
+ * src/README, section "Metrics".
  */
 #include "postgres.h"
 

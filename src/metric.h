@@ -4,7 +4,7 @@
  * VsMetric names a metric; its values are the ones hnsw freezes in the metapage, so they
  * never change.  VsMetricDistance is the one distance dispatch with the operators'
  * values; the name mappings (SQL metric names, operator names, opclass support function
- * names) live in metric.c.  See src/README, section Metrics.
+ * names) live in metric.c.  See src/README, section "Metrics".
  */
 #ifndef VECSEARCH_METRIC_H
 #define VECSEARCH_METRIC_H

@@ -5,7 +5,7 @@
  * whose inner product approximates max_sim.  The encodings are IMMUTABLE and give the
  * same bits on every platform: their random numbers are VsRandom streams turned into
  * Gaussians without libm, and their SimHash sums are vs_kernels.fde_simhash.  See
- * src/README, section Multi-vector retrieval.
+ * src/README, section "Multi-vector retrieval".
  */
 #include "postgres.h"
 

@@ -8,7 +8,7 @@
  * The ground truth comes from the KNN engine (src/knn.c); the index side runs
  * each query through SPI as "ORDER BY col <op> $1 LIMIT n" with the settings of the
  * report applied at a new GUC nest level and rolled back afterwards (on error by the
- * transaction's abort).  See src/README ("Recall reports").
+ * transaction's abort).  See src/README, section "Recall reports".
  */
 #include "postgres.h"
 

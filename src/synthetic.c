@@ -6,6 +6,7 @@
  * Gaussian vectors), and each vector a random combination of those directions.  The
  * points lie on an intrinsic_dim-dimensional linear subspace, so their LID reads close
  * to intrinsic_dim (for small intrinsic_dim; the MLE undercounts large dimensions).
+ * See src/README, section "Synthetic data".
  */
 #include "postgres.h"
 

@@ -4,7 +4,7 @@
  * ORMs work unchanged; errors follow PostgreSQL's message style with the values.
  *
  * Distances go through the kernels in distance.c (vs_kernels), so the exact scan in SQL
- * and every index share one implementation.
+ * and every index share one implementation.  See src/README, section "Vector values".
  */
 #include "postgres.h"
 

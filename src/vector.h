@@ -3,7 +3,7 @@
  *
  * The varlena layout is: 4-byte header, int16 dimensions, int16 unused (always 0),
  * then dim float4 values.  The binary send/recv format is pgvector's: uint16 dim,
- * uint16 unused, dim float4, all in network byte order.
+ * uint16 unused, dim float4, all in network byte order.  See src/README, section "Vector values".
  */
 #ifndef VECSEARCH_VECTOR_H
 #define VECSEARCH_VECTOR_H

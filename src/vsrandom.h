@@ -6,7 +6,7 @@
  * splitmix64 (Steele, Lea and Flood, "Fast splittable pseudorandom number generators",
  * OOPSLA 2014): a 64-bit state advanced by the golden-ratio increment and finalised by
  * a bijective mixer.  Reproducible across platforms from its seed; never touches the
- * backend's random() state.  See src/README, section Random numbers.
+ * backend's random() state.  See src/README, section "Random numbers".
  */
 #ifndef VECSEARCH_VSRANDOM_H
 #define VECSEARCH_VSRANDOM_H
