@@ -312,6 +312,8 @@ avx2_cosparts(const float *a, const float *b, int n, float *ab, float *aa, float
 #define AVX2_MR 3
 #define AVX2_NR 4
 
+/* pg_bsd_indent misreads VS_UNROLL (a _Pragma) before a loop: kept as written */
+/* *INDENT-OFF* */
 VS_AVX2_INLINE void
 avx2_tile(const float *q, int ldq, const float *x, int ldx, int n, float *out, int ldo,
 		  const int mr, const int nr)
@@ -383,6 +385,7 @@ avx2_tile(const float *q, int ldq, const float *x, int ldx, int n, float *out, i
 				out[(size_t) i * ldo + j] = avx2_hsum(acc[i][j]);
 	}
 }
+/* *INDENT-ON* */
 
 /* The tiles dot_block uses: full, a column of rows left over, a row of queries, 1 x 1. */
 static VS_AVX2 void
@@ -667,6 +670,8 @@ avx512_cosparts(const float *a, const float *b, int n, float *ab, float *aa, flo
 #define AVX512_MR 4
 #define AVX512_NR 4
 
+/* pg_bsd_indent misreads VS_UNROLL (a _Pragma) before a loop: kept as written */
+/* *INDENT-OFF* */
 VS_AVX512_INLINE void
 avx512_tile(const float *q, int ldq, const float *x, int ldx, int n, float *out, int ldo,
 			const int mr, const int nr)
@@ -761,6 +766,7 @@ avx512_tile(const float *q, int ldq, const float *x, int ldx, int n, float *out,
 				out[(size_t) i * ldo + j] = _mm512_reduce_add_ps(acc[i][j]);
 	}
 }
+/* *INDENT-ON* */
 
 static VS_AVX512 void
 avx512_tile_full(const float *q, int ldq, const float *x, int ldx, int n, float *out, int ldo)

@@ -57,6 +57,19 @@
 #define FDE_STREAM_PROJECTION		2
 #define FDE_STREAM_FINAL			3
 
+/*
+ * Binary constants, written as hex floats so that every compiler reads the same bits
+ * (the encodings must be bit-exact on every platform).  pg_bsd_indent cannot parse
+ * hex-float literals, so they are kept out of its reach (scripts/indent).
+ */
+/* *INDENT-OFF* */
+#define FDE_SQRT_HALF			0x1.6a09e667f3bcdp-1	/* sqrt(1/2), rounded */
+#define FDE_LN2					0x1.62e42fefa39efp-1	/* ln 2, rounded */
+#define FDE_2_PI				0x1.921fb54442d18p+2	/* 2 pi, rounded */
+#define FDE_2_POW_M53			0x1p-53					/* 2^-53, exact */
+#define FDE_FLOAT4_INF_EDGE		0x1.ffffffp+127			/* FLT_MAX + half an ulp */
+/* *INDENT-ON* */
+
 /* ------------------------------------------------------------------------
  * Deterministic random numbers
  * ------------------------------------------------------------------------
@@ -100,7 +113,7 @@ fde_log(double u)
 				s2,
 				t;
 
-	if (m < 0x1.6a09e667f3bcdp-1)	/* sqrt(1/2) */
+	if (m < FDE_SQRT_HALF)
 	{
 		m = m * 2.0;			/* exact */
 		e--;
@@ -110,7 +123,7 @@ fde_log(double u)
 	t = 1.0 / 25.0;
 	for (int n = 23; n >= 1; n -= 2)
 		t = 1.0 / n + fde_mul(s2, t);
-	return fde_mul((double) e, 0x1.62e42fefa39efp-1) + fde_mul(2.0, fde_mul(s, t));
+	return fde_mul((double) e, FDE_LN2) + fde_mul(2.0, fde_mul(s, t));
 }
 
 /*
@@ -138,7 +151,7 @@ fde_sincos(uint64 k, double *sinv, double *cosv)
 		swap = true;
 	}
 	/* (double) rem and the power-of-two scaling are exact; one rounding for 2 pi */
-	a = fde_mul((double) rem * 0x1p-53, 0x1.921fb54442d18p+2);
+	a = fde_mul((double) rem * FDE_2_POW_M53, FDE_2_PI);
 	a2 = fde_mul(a, a);
 	for (int n = 10; n >= 1; n--)
 	{
@@ -189,7 +202,7 @@ fde_gaussian_pair(VsRandom *rng, double *g0, double *g1)
 				sn,
 				cs;
 
-	u1 = (double) ((vs_random_next(rng) >> 11) + 1) * 0x1p-53;
+	u1 = (double) ((vs_random_next(rng) >> 11) + 1) * FDE_2_POW_M53;
 	fde_sincos(vs_random_next(rng) >> 11, &sn, &cs);
 	radius = sqrt(-2.0 * fde_log(u1));	/* sqrt is correctly rounded (IEEE 754) */
 	*g0 = fde_mul(radius, cs);
@@ -731,12 +744,12 @@ fde_round(const double *in, float *out, int n)
 
 	/*
 	 * A double rounds to an infinite float4 exactly when its magnitude is at least
-	 * FLT_MAX + half an ulp (0x1.ffffffp+127, which rounds to even, i.e. up).
+	 * FLT_MAX + half an ulp (FDE_FLOAT4_INF_EDGE, which rounds to even, i.e. up).
 	 */
 	for (int c = 0; c < n; c++)
 	{
 		out[c] = (float) in[c];
-		overflow |= fabs(in[c]) >= 0x1.ffffffp+127;
+		overflow |= fabs(in[c]) >= FDE_FLOAT4_INF_EDGE;
 	}
 	if (overflow)
 		ereport(ERROR,

@@ -734,6 +734,56 @@ vecsearch_recall_by_lid(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+/* vecsearch_tune: recall at ef_search e, measured once (rec[e] < 0: not yet). */
+static void
+tune_eval(RecallCtx *c, int e, double *rec, double *ms, RecallRun *run)
+{
+	if (rec[e] >= 0.0)
+		return;
+	recall_run(c, e, run);
+	rec[e] = mean_of(run->rq, c->nq);
+	ms[e] = run->index_ms;
+}
+
+/*
+ * vecsearch_tune's search: ef_search doubles from 1 until the target is met, then
+ * bisects between the last miss and the first hit.  Returns the smallest hit, or 0
+ * when even VS_RECALL_EF_MAX misses.
+ */
+static int
+tune_search(RecallCtx *c, double target, double *rec, double *ms, RecallRun *run)
+{
+	int			lo = 0,
+				hi = 0,
+				ef;
+
+	for (ef = 1;; ef = Min(ef * 2, VS_RECALL_EF_MAX))
+	{
+		tune_eval(c, ef, rec, ms, run);
+		if (rec[ef] >= target - VS_RECALL_EPS)
+		{
+			hi = ef;
+			break;
+		}
+		lo = ef;
+		if (ef == VS_RECALL_EF_MAX)
+			break;
+	}
+	if (hi == 0)
+		return 0;
+	while (hi - lo > 1)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		tune_eval(c, mid, rec, ms, run);
+		if (rec[mid] >= target - VS_RECALL_EPS)
+			hi = mid;
+		else
+			lo = mid;
+	}
+	return hi;
+}
+
 /*
  * vecsearch_tune(idx, target_recall, k, queries, seed, query_tbl, query_col)
  * RETURNS TABLE(ef_search, recall, index_ms)
@@ -756,10 +806,7 @@ vecsearch_tune(PG_FUNCTION_ARGS)
 	double	   *ms = palloc(sizeof(double) * (VS_RECALL_EF_MAX + 1));
 	RecallRun	run;
 	int			level;
-	int			lo = 0,
-				hi = 0,
-				best = 0,
-				ef;
+	int			best = 0;
 	Datum		values[3];
 	bool		nulls[3] = {0};
 
@@ -779,42 +826,7 @@ vecsearch_tune(PG_FUNCTION_ARGS)
 	recall_hook_install(&c);
 	PG_TRY();
 	{
-#define TUNE_EVAL(e) \
-	do { \
-		if (rec[(e)] < 0.0) \
-		{ \
-			recall_run(&c, (e), &run); \
-			rec[(e)] = mean_of(run.rq, c.nq); \
-			ms[(e)] = run.index_ms; \
-		} \
-	} while (0)
-	for (ef = 1;; ef = Min(ef * 2, VS_RECALL_EF_MAX))
-	{
-		TUNE_EVAL(ef);
-		if (rec[ef] >= target - VS_RECALL_EPS)
-		{
-			hi = ef;
-			break;
-		}
-		lo = ef;
-		if (ef == VS_RECALL_EF_MAX)
-			break;
-	}
-	if (hi > 0)
-	{
-		while (hi - lo > 1)
-		{
-			int			mid = lo + (hi - lo) / 2;
-
-			TUNE_EVAL(mid);
-			if (rec[mid] >= target - VS_RECALL_EPS)
-				hi = mid;
-			else
-				lo = mid;
-		}
-		best = hi;
-	}
-#undef TUNE_EVAL
+		best = tune_search(&c, target, rec, ms, &run);
 	}
 	PG_FINALLY();
 	{
@@ -824,7 +836,7 @@ vecsearch_tune(PG_FUNCTION_ARGS)
 	AtEOXact_GUC(true, level);
 	SPI_finish();
 
-	if (hi == 0)
+	if (best == 0)
 	{
 		for (int e = 1; e <= VS_RECALL_EF_MAX; e++)
 			if (rec[e] >= 0.0 && (best == 0 || rec[e] > rec[best]))
