@@ -129,7 +129,10 @@ order_lids(const float *vecs, int dims, int64 n, VsMetric metric, int k, uint64 
 	}
 	else
 	{
-		/* reference rows: a seeded sample (Fisher-Yates prefix), in collection order */
+		/*
+		 * reference rows: a seeded sample (Fisher-Yates prefix), in
+		 * collection order
+		 */
 		int64		m = Min(n, Max((int64) 4 * k, HNSW_ORDER_PAIR_BUDGET / n));
 		int64	   *pick = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(sizeof(int64), n));
 		float	   *ref;

@@ -79,7 +79,10 @@ scalar_l1(const float *a, const float *b, int n)
 	float		s = 0.0f;
 	int			i;
 
-	/* fabsf compiles to a sign-bit mask; "d < 0 ? -d : d" became a mispredicted branch */
+	/*
+	 * fabsf compiles to a sign-bit mask; "d < 0 ? -d : d" became a
+	 * mispredicted branch
+	 */
 	for (i = 0; i < n; i++)
 		s += fabsf(a[i] - b[i]);
 	return s;
@@ -915,7 +918,8 @@ static const VsKernels vs_avx2 = {
 };
 static const VsKernels vs_avx512 = {
 	"avx512", avx512_l2sq, avx512_dot, avx512_l1, avx512_cosparts, avx512_dot_block,
-	scalar_fde_simhash			/* avx2_fde_simhash when the CPU has AVX2 + FMA */
+	scalar_fde_simhash			/* avx2_fde_simhash when the CPU has AVX2 +
+								 * FMA */
 };
 #endif
 

@@ -24,19 +24,21 @@ typedef struct VsKernels
 							 float *ab, float *aa, float *bb);
 
 	/*
-	 * Block of inner products for batched exact KNN: out[i * ldo + j] = <q_i, x_j>
-	 * for i < nq, j < nx.  q_i starts at q + i * ldq, x_j at x + j * ldx (strides in floats).
-	 * Fastest with many queries (>= 16) per call: each row is then reused from cache.
-	 * out[i * ldo + j] for j >= nx is not touched.
+	 * Block of inner products for batched exact KNN: out[i * ldo + j] = <q_i,
+	 * x_j> for i < nq, j < nx.  q_i starts at q + i * ldq, x_j at x + j * ldx
+	 * (strides in floats). Fastest with many queries (>= 16) per call: each
+	 * row is then reused from cache. out[i * ldo + j] for j >= nx is not
+	 * touched.
 	 */
 	void		(*dot_block) (const float *q, int nq, int ldq,
 							  const float *x, int nx, int ldx,
 							  int n, float *out, int ldo);
 
 	/*
-	 * FDE SimHash projections (muvera.c): acc[p * np + h] = sum_i gauss[i * np + h] *
-	 * x_p[i] in double, i in order, for p < n (x_p at x + p * dim) and h < np (a
-	 * multiple of 4).  With float4-valued gauss and x every variant gives the same bits.
+	 * FDE SimHash projections (muvera.c): acc[p * np + h] = sum_i gauss[i *
+	 * np + h] * x_p[i] in double, i in order, for p < n (x_p at x + p * dim)
+	 * and h < np (a multiple of 4).  With float4-valued gauss and x every
+	 * variant gives the same bits.
 	 */
 	void		(*fde_simhash) (const double *gauss, int np, const float *x, int n,
 								int dim, double *acc);

@@ -107,12 +107,11 @@ typedef struct HnswMetaPageData
 	uint32		nelements;		/* elements inserted (incl. later deleted) */
 	uint32		packed_start;	/* slots [packed_start, packed_end) hold the */
 	uint32		packed_end;		/* build's upper records packed back to back */
-	uint32		free_head;		/* first deleted level-0 element slot free
-								 * for reuse, or HNSW_INVALID_ID; chained
-								 * through the block-number half of their
-								 * heaptid */
+	uint32		free_head;		/* first deleted level-0 element slot free for
+								 * reuse, or HNSW_INVALID_ID; chained through
+								 * the block-number half of their heaptid */
 	uint64		rng_state;		/* level generator state for aminsert */
-	uint32		free_upper[HNSW_MAX_LEVEL];	/* [L - 1]: first deleted element
+	uint32		free_upper[HNSW_MAX_LEVEL]; /* [L - 1]: first deleted element
 											 * of level L, plus 1, with its
 											 * upper record; 0 when empty */
 } HnswMetaPageData;
@@ -135,8 +134,8 @@ extern uint32 HnswFreeHead(const HnswMetaPageData *meta, int level);
  */
 typedef struct HnswElementHeader
 {
-	ItemPointerData heaptid;	/* the indexed heap row; in a DELETED slot, the
-								 * block number is the next free slot */
+	ItemPointerData heaptid;	/* the indexed heap row; in a DELETED slot,
+								 * the block number is the next free slot */
 	uint8		kind;			/* HNSW_KIND_ELEMENT / _DELETED */
 	uint8		level;			/* top layer of this element */
 	uint16		upper_lo;		/* slot id where the upper record starts, */

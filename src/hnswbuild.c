@@ -1163,7 +1163,11 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		return;
 
 	old = MemoryContextSwitchTo(st->tmpctx);
-	/* an impossible stored value (0 dimensions, NaN) is an error naming the row */
+
+	/*
+	 * an impossible stored value (0 dimensions, NaN) is an error naming the
+	 * row
+	 */
 	v = DatumGetRowVector(values[0], st->heap, tid, true);
 	if (st->dims == 0)
 	{

@@ -29,7 +29,8 @@ typedef struct CheckState
 {
 	int64	   *slots;
 	char	  **texts;
-	int			nproblems;		/* found (the first HNSW_CHECK_MAX_PROBLEMS kept) */
+	int			nproblems;		/* found (the first HNSW_CHECK_MAX_PROBLEMS
+								 * kept) */
 	char	   *stopped;		/* the error that ended the check, or NULL */
 	MemoryContext cxt;			/* where slots and texts live */
 } CheckState;
@@ -40,8 +41,7 @@ typedef struct CheckState
 #define CHECK_KIND_PACKED		0xFE	/* the build's packed upper records */
 #define CHECK_KIND_CONT			0xFF	/* continuation of an upper record */
 
-static void
-report(CheckState *cs, int64 slot, const char *fmt,...) pg_attribute_printf(3, 4);
+static void report(CheckState *cs, int64 slot, const char *fmt,...) pg_attribute_printf(3, 4);
 
 static void
 report(CheckState *cs, int64 slot, const char *fmt,...)
@@ -475,9 +475,9 @@ vecsearch_index_check(PG_FUNCTION_ARGS)
 
 	/*
 	 * In a subtransaction, so that damage the checks still run into (an
-	 * index-corruption error of the reader, PostgreSQL's "invalid page") is
-	 * a row too; its rollback releases the buffers.  Other errors (cancel,
-	 * out of memory) are raised again.
+	 * index-corruption error of the reader, PostgreSQL's "invalid page") is a
+	 * row too; its rollback releases the buffers.  Other errors (cancel, out
+	 * of memory) are raised again.
 	 */
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(cxt);

@@ -98,7 +98,7 @@ HnswWriteBytes(Relation index, uint64 off, const void *src, Size len)
  */
 bool
 HnswWriteIfUnchanged(Relation index, uint64 off, const void *expected,
-				   const void *newbytes, Size len)
+					 const void *newbytes, Size len)
 {
 	Buffer		bufs[MAX_GENERIC_XLOG_PAGES];
 	int			nb = 0;
@@ -164,7 +164,7 @@ HnswWriteIfUnchanged(Relation index, uint64 off, const void *expected,
  */
 bool
 HnswAddBacklink(HnswReader *r, uint32 nb, uint32 newid, int layer, float d,
-			 bool force)
+				bool force)
 {
 	bool		linked = false;
 	int			cap;
@@ -758,7 +758,11 @@ hnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 		return false;
 	ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw insert", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(ctx);
-	/* an impossible value (0 dimensions, NaN) is refused before it can set dims */
+
+	/*
+	 * an impossible value (0 dimensions, NaN) is refused before it can set
+	 * dims
+	 */
 	v = DatumGetRowVector(values[0], heap, heap_tid, true);
 	x = palloc(sizeof(float) * v->dim);
 	memcpy(x, v->x, sizeof(float) * v->dim);

@@ -199,7 +199,8 @@ exact_all(HnswScanOpaque so)
 
 		if (id >= so->meta.packed_start && id < so->meta.packed_end)
 		{
-			id = so->meta.packed_end - 1;	/* the build's packed upper records */
+			id = so->meta.packed_end - 1;	/* the build's packed upper
+											 * records */
 			continue;
 		}
 		if ((id & 4095) == 0)
@@ -268,7 +269,10 @@ start_scan(IndexScanDesc scan)
 	so->exact = vs_exact_scan;
 	so->q = palloc0(sizeof(float) * Max(so->meta.dims, 1));
 
-	/* the query's layout (1..VECTOR_MAX_DIM dimensions) and values, even on an empty index */
+	/*
+	 * the query's layout (1..VECTOR_MAX_DIM dimensions) and values, even on
+	 * an empty index
+	 */
 	if (!(key->sk_flags & SK_ISNULL))
 	{
 		v = DatumGetVector(key->sk_argument);

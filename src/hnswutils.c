@@ -911,7 +911,10 @@ HnswDescendDisk(HnswReader *r, const float *q, uint32 *ep, float *epdist,
 	{
 		bool		changed = true;
 
-		/* each round strictly lowers *epdist, so this ends; let it be cancelled */
+		/*
+		 * each round strictly lowers *epdist, so this ends; let it be
+		 * cancelled
+		 */
 		while (changed)
 		{
 			int			n;
@@ -985,7 +988,10 @@ HnswSearchLayerDisk(HnswReader *r, const float *q, HnswHeap *W, HnswHeap *C,
 		HnswCand	c;
 		int			n;
 
-		/* bounded: only unvisited ids, each below the validated maxslots, enter C */
+		/*
+		 * bounded: only unvisited ids, each below the validated maxslots,
+		 * enter C
+		 */
 		CHECK_FOR_INTERRUPTS();
 		c = HnswHeapPop(C);
 		if (W->n >= ef && c.dist > HnswHeapTop(W).dist)

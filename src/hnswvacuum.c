@@ -88,7 +88,7 @@ repair_list(HnswReader *r, uint32 id, int layer, bool *dead,
 				}
 			}
 			if ((e < nslots && dead[e]) || e == id)
-				anydead = true;	/* (a self link is dropped as well) */
+				anydead = true; /* (a self link is dropped as well) */
 			n++;
 		}
 		if (!anydead)
@@ -390,7 +390,8 @@ find_dead(HnswVacuumState *vs)
 		vacuum_delay_point();
 		if (id >= vs->meta.packed_start && id < vs->meta.packed_end)
 		{
-			id = vs->meta.packed_end - 1;	/* the build's packed upper records */
+			id = vs->meta.packed_end - 1;	/* the build's packed upper
+											 * records */
 			continue;
 		}
 		HnswReadHeader(&vs->r, id, &hdr);

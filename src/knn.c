@@ -42,7 +42,8 @@
 /* Per-query state: the screen threshold and precomputed norms. */
 typedef struct QueryState
 {
-	double		thr;			/* screen threshold (+inf until the heap is full) */
+	double		thr;			/* screen threshold (+inf until the heap is
+								 * full) */
 	double		qq_c;			/* l2: |q|^2 (1 - c) */
 	double		qn_c;			/* ip: c |q| */
 	double		qinv;			/* cosine: 1 / |q| (0 for a zero vector) */
@@ -64,7 +65,8 @@ typedef struct RowBlock
 	int64		nx;
 	const ItemPointerData *tids;
 	const double *xr;			/* per-row screen term (see row_screen_term) */
-	const double *nrm;			/* l2 table mode: row norms, ascending; or NULL */
+	const double *nrm;			/* l2 table mode: row norms, ascending; or
+								 * NULL */
 } RowBlock;
 
 /* Everything one call of the engine shares between its threads. */
@@ -77,9 +79,14 @@ typedef struct KnnRun
 	int			qtile;			/* queries per tile */
 	int			qtiles;			/* query tiles */
 
-	/* self mode (queries are the rows): all pairs of row tiles, in schedule order */
-	const int32 *pairs;			/* NULL, or one pair (a, b) per job, as pairs[2t], pairs[2t+1] */
-	bool	   *tile_busy;		/* self mode with threads: row tiles in use by a job */
+	/*
+	 * self mode (queries are the rows): all pairs of row tiles, in schedule
+	 * order
+	 */
+	const int32 *pairs;			/* NULL, or one pair (a, b) per job, as
+								 * pairs[2t], pairs[2t+1] */
+	bool	   *tile_busy;		/* self mode with threads: row tiles in use by
+								 * a job */
 	bool	   *pair_taken;		/* self mode with threads: pairs handed out */
 	int			pair_head;		/* first pair not handed out */
 	int			self_tile;		/* rows per tile in self mode */
@@ -88,10 +95,13 @@ typedef struct KnnRun
 	struct ApproxEntry *aheap;	/* nq x acap */
 	int		   *acount;
 	int64		fallbacks;		/* queries that needed the full exact pass */
-	const int64 *qmap;			/* NULL, or result index of each (reordered) query */
-	const double *nrm;			/* l2 self mode: row norms, ascending (rows reordered) */
+	const int64 *qmap;			/* NULL, or result index of each (reordered)
+								 * query */
+	const double *nrm;			/* l2 self mode: row norms, ascending (rows
+								 * reordered) */
 	int64		skipped;		/* tile pairs skipped by the norm bound */
-	int64		visited;		/* table mode: query-tile x row products computed */
+	int64		visited;		/* table mode: query-tile x row products
+								 * computed */
 
 	/* the current block (set under the pool's lock) and the helper threads */
 	RowBlock	blk;
@@ -261,9 +271,11 @@ consider(KnnRun *r, int qi, const float *row, const ItemPointerData *tid, double
 		d = VsMetricDistance(s->metric, row, s->queries + (Size) qi * s->ldq, s->dim);
 	if (s->skip_zero && d == 0.0)
 		return;
+
 	/*
-	 * res->cap < k only while fewer rows than k have been read, and then it is at least
-	 * their number (see knn_result_grow), so a heap evicts only when it holds k
+	 * res->cap < k only while fewer rows than k have been read, and then it
+	 * is at least their number (see knn_result_grow), so a heap evicts only
+	 * when it holds k
 	 */
 	n = heap_offer(VsKnnNeighbors(res, qi), res->count[qi], res->cap, d, tid);
 	res->count[qi] = n;
@@ -363,12 +375,13 @@ knn_pair(KnnRun *r, int t, float *out)
 				j;
 
 	/*
-	 * l2 with rows in ascending norm order: every row of tile b is at least
-	 * g = |x_b0| - |x_(a0+na-1)| away from every row of tile a (triangle inequality).
-	 * g_lb lowers g by the norms' rounding (c covers it), and (1 - c) the recheck
-	 * kernel's; when g_lb^2 (1 - c) exceeds every threshold of both tiles, no row of one
-	 * tile can enter a heap of the other: the pair is skipped.  Thresholds only fall,
-	 * so the finish's proof (every left-out row is farther than L) still holds.
+	 * l2 with rows in ascending norm order: every row of tile b is at least g
+	 * = |x_b0| - |x_(a0+na-1)| away from every row of tile a (triangle
+	 * inequality). g_lb lowers g by the norms' rounding (c covers it), and (1
+	 * - c) the recheck kernel's; when g_lb^2 (1 - c) exceeds every threshold
+	 * of both tiles, no row of one tile can enter a heap of the other: the
+	 * pair is skipped.  Thresholds only fall, so the finish's proof (every
+	 * left-out row is farther than L) still holds.
 	 */
 	if (r->nrm && !diag)
 	{
@@ -534,7 +547,10 @@ knn_norm_window(KnnRun *r, const RowBlock *b, int q0, int nqt, int64 *jlo, int64
 				h;
 	int			i;
 
-	/* the union of the queries' windows [|q| - d, |q| + d], widened for rounding */
+	/*
+	 * the union of the queries' windows [|q| - d, |q| + d], widened for
+	 * rounding
+	 */
 	for (i = 0; i < nqt; i++)
 	{
 		const QueryState *q = &r->qs[q0 + i];
@@ -615,7 +631,11 @@ knn_tile(KnnRun *r, int t, float *out)
 					j;
 
 		next = j0 + nxs;
-		/* a non-self matrix job spans every row: let a stop end it between slabs */
+
+		/*
+		 * a non-self matrix job spans every row: let a stop end it between
+		 * slabs
+		 */
 		if (knn_abandoned(r))
 			return;
 		if (b->nrm)
@@ -668,7 +688,10 @@ knn_tile(KnnRun *r, int t, float *out)
 					{
 						double		v;
 
-						/* a zero vector's distance is the operator's (NaN): recheck */
+						/*
+						 * a zero vector's distance is the operator's (NaN):
+						 * recheck
+						 */
 						if (qs->qinv == 0.0 || xr[j] == 0.0)
 							v = -INFINITY;
 						else
@@ -861,7 +884,10 @@ knn_result_grow(VsKnnResult *res, int64 rows, int capmax)
 	entries = mul_size((Size) res->nq, (Size) ncap);
 	if (res->cap == 0 && entries <= res->nbr_entries)
 	{
-		/* nothing kept yet (a reused result): the buffer only needs the new stride */
+		/*
+		 * nothing kept yet (a reused result): the buffer only needs the new
+		 * stride
+		 */
 		res->cap = (int) ncap;
 		return;
 	}
@@ -897,7 +923,7 @@ knn_run_init(KnnRun *r, const VsKnnSpec *spec, VsKnnResult *res)
 	{
 		const float *q = spec->queries + (Size) i * spec->ldq;
 		double		qq = (spec->metric == VS_METRIC_L1) ? 0.0 :
-			(double) vs_kernels.dot(q, q, spec->dim);
+		(double) vs_kernels.dot(q, q, spec->dim);
 
 		r->qs[i].thr = INFINITY;
 		r->qs[i].qq_c = qq * (1.0 - r->c);
@@ -909,8 +935,8 @@ knn_run_init(KnnRun *r, const VsKnnSpec *spec, VsKnnResult *res)
 	res->rows = 0;
 
 	/*
-	 * threads: what the session asks for, within the superuser's ceiling, and never
-	 * more than there are tiles of a useful size
+	 * threads: what the session asks for, within the superuser's ceiling, and
+	 * never more than there are tiles of a useful size
 	 */
 	r->pool.nthreads = Max(1, Min(Min(vs_exact_threads, vs_max_exact_threads), (spec->nq + 3) / 4));
 	r->qtile = Min(KNN_TILE_QUERIES,
@@ -1090,7 +1116,7 @@ knn_table(Relation rel, AttrNumber attnum, const VsKnnSpec *spec, VsKnnResult *r
 		  int capmax)
 {
 	KnnRun		r;
-	VsRowReader	rd;
+	VsRowReader rd;
 
 	knn_run_init(&r, spec, res);
 	VsRowReaderBegin(&rd, rel, attnum, spec->dim);
@@ -1305,9 +1331,11 @@ knn_matrix(const float *rows, int ldx, const ItemPointerData *tids, int64 nrows,
 		r.self_tile = KNN_SELF_TILE;
 		for (i = 0; i < r.pool.nthreads; i++)
 			r.outbuf[i] = palloc(sizeof(float) * KNN_SELF_TILE * KNN_SELF_TILE);
+
 		/*
-		 * room for the rows whose bound ties with the k-th (see the finish); a query
-		 * never has more than nrows - 1 candidates, so nrows is room for all of them
+		 * room for the rows whose bound ties with the k-th (see the finish);
+		 * a query never has more than nrows - 1 candidates, so nrows is room
+		 * for all of them
 		 */
 		r.acap = (int) Min((int64) spec->k + Max(16, spec->k / 4), nrows);
 		r.aheap = MemoryContextAllocHuge(CurrentMemoryContext,
@@ -1353,7 +1381,7 @@ knn_matrix(const float *rows, int ldx, const ItemPointerData *tids, int64 nrows,
  */
 void
 VsKnnMatrix(const float *rows, int ldx, const ItemPointerData *tids, int64 nrows,
-				 const VsKnnSpec *spec, VsKnnResult *res)
+			const VsKnnSpec *spec, VsKnnResult *res)
 {
 	bool		self = (rows == spec->queries && ldx == spec->ldq && nrows == spec->nq);
 	NormIdx    *ni;

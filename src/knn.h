@@ -133,7 +133,8 @@ typedef struct VsRowReader
 	struct TableScanDescData *scan;
 	struct TupleTableSlot *slot;
 	MemoryContext tmpcxt;
-	int			dim;			/* expected dimensions, 0 = take the first row's */
+	int			dim;			/* expected dimensions, 0 = take the first
+								 * row's */
 } VsRowReader;
 
 extern void VsRowReaderBegin(VsRowReader *rd, Relation rel, AttrNumber attnum, int dim);

@@ -111,7 +111,8 @@ vecsearch_knn(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("query %d is NULL", i + 1)));
-		v = DatumGetVector(elems[i]);	/* layout: 1..VECTOR_MAX_DIM dimensions */
+		v = DatumGetVector(elems[i]);	/* layout: 1..VECTOR_MAX_DIM
+										 * dimensions */
 		if (unlikely(!VectorIsFinite(v->x, v->dim)))
 			CheckVectorFinite(v->x, v->dim, psprintf("query %d", i + 1));
 		if (i == 0)

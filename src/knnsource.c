@@ -107,7 +107,10 @@ VsOpenVectorColumn(Oid relid, const char *colname, Oid vectype, AttrNumber *attn
 						RelationGetRelationName(rel)),
 				 errdetail("vecsearch's exact scans read every row and cannot apply row-level security policies.")));
 
-	/* a domain over vector is a vector (the queries' type may be a domain too) */
+	/*
+	 * a domain over vector is a vector (the queries' type may be a domain
+	 * too)
+	 */
 	atttype = get_atttype(relid, att);
 	basetype = getBaseType(atttype);
 	if (OidIsValid(vectype) ? (basetype != getBaseType(vectype)) : !is_vector_type(basetype))
@@ -127,9 +130,10 @@ VsOpenVectorColumn(Oid relid, const char *colname, Oid vectype, AttrNumber *attn
 				 errhint("Use the REFRESH MATERIALIZED VIEW command.")));
 
 	/*
-	 * SELECT from an inheritance parent also returns its children's rows, but TIDs
-	 * (row_tid, the exclusion of a query's own row, ties) identify a row only within
-	 * one table: refuse rather than answer from the parent's own rows alone.
+	 * SELECT from an inheritance parent also returns its children's rows, but
+	 * TIDs (row_tid, the exclusion of a query's own row, ties) identify a row
+	 * only within one table: refuse rather than answer from the parent's own
+	 * rows alone.
 	 */
 	if (rel->rd_rel->relhassubclass)
 	{
@@ -223,7 +227,7 @@ VsLoadVectors(Relation rel, AttrNumber attnum, int64 sample, uint64 seed,
 			  float **matrix, int *ld, ItemPointerData **tids, int64 *nrows,
 			  int *dim, int64 *total)
 {
-	VsRowReader	rd;
+	VsRowReader rd;
 	const Vector *v;
 	ItemPointerData tid;
 	int64		cap = 0,
@@ -244,8 +248,9 @@ VsLoadVectors(Relation rel, AttrNumber attnum, int64 sample, uint64 seed,
 		if (stride == 0)
 		{
 			/*
-			 * A small first buffer, grown by doubling: the planner's reltuples can be
-			 * far off (stale after a bulk DELETE), so memory follows the rows read.
+			 * A small first buffer, grown by doubling: the planner's
+			 * reltuples can be far off (stale after a bulk DELETE), so memory
+			 * follows the rows read.
 			 */
 			stride = VsAlignedStride(v->dim);
 			cap = LOAD_FIRST_ROWS;
@@ -258,7 +263,10 @@ VsLoadVectors(Relation rel, AttrNumber attnum, int64 sample, uint64 seed,
 		seen++;
 		if (sample >= 0 && n >= sample)
 		{
-			/* reservoir sampling, Algorithm R: keep row seen-1 with prob sample/seen */
+			/*
+			 * reservoir sampling, Algorithm R: keep row seen-1 with prob
+			 * sample/seen
+			 */
 			uint64		j = vs_random_below(&rng, (uint64) seen);
 
 			if (j >= (uint64) sample)
@@ -306,4 +314,3 @@ VsLoadVectors(Relation rel, AttrNumber attnum, int64 sample, uint64 seed,
 	*nrows = n;
 	*total = seen;
 }
-

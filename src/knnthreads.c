@@ -165,7 +165,11 @@ KnnPoolStart(KnnPool *p)
 	pthread_cond_init(&p->done_cv, NULL);
 	p->stop = false;
 	p->abandon = false;
-	/* from here to the end of the function, nothing can raise an error or exit */
+
+	/*
+	 * from here to the end of the function, nothing can raise an error or
+	 * exit
+	 */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (i = 1; i < p->nthreads; i++)
@@ -243,9 +247,10 @@ KnnPoolFinish(KnnPool *p)
 		}
 		pthread_mutex_unlock(&p->mu);
 		p->run(p->arg, t, 0);
+
 		/*
-		 * an error here stops the helpers in the caller's PG_FINALLY, a FATAL in
-		 * knn_pools_exit
+		 * an error here stops the helpers in the caller's PG_FINALLY, a FATAL
+		 * in knn_pools_exit
 		 */
 		CHECK_FOR_INTERRUPTS();
 		pthread_mutex_lock(&p->mu);

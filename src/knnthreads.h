@@ -14,15 +14,20 @@
 #include <pthread.h>
 
 /* KnnPool.take's answers besides a job number. */
-#define KNN_JOB_WAIT	(-1)		/* none can start now: wait for a job to finish */
-#define KNN_JOB_NONE	(-2)		/* every job of the stage is handed out */
+#define KNN_JOB_WAIT	(-1)	/* none can start now: wait for a job to
+								 * finish */
+#define KNN_JOB_NONE	(-2)	/* every job of the stage is handed out */
 
 typedef struct KnnPool
 {
 	/* set by the caller before KnnPoolStart */
 	int			nthreads;		/* including the backend itself */
 	void	   *arg;			/* passed to the callbacks */
-	/* under mu: the next job, KNN_JOB_WAIT or KNN_JOB_NONE; NULL: jobs in order */
+
+	/*
+	 * under mu: the next job, KNN_JOB_WAIT or KNN_JOB_NONE; NULL: jobs in
+	 * order
+	 */
 	int			(*take) (void *arg);
 	/* under mu: job is done; may be NULL */
 	void		(*done) (void *arg, int job);
@@ -36,10 +41,12 @@ typedef struct KnnPool
 	int			jobs_done;
 	uint64		gen;			/* stage counter */
 	bool		stop;
+
 	/*
-	 * Set (atomically, also under mu) when the helpers are stopped: the run is over or
-	 * abandoned, so a job leaves early.  Read without the lock in the long loops of the
-	 * jobs (KnnPoolAbandoned), so that stopping never waits for a whole job.
+	 * Set (atomically, also under mu) when the helpers are stopped: the run
+	 * is over or abandoned, so a job leaves early.  Read without the lock in
+	 * the long loops of the jobs (KnnPoolAbandoned), so that stopping never
+	 * waits for a whole job.
 	 */
 	bool		abandon;
 	pthread_mutex_t mu;
@@ -62,6 +69,7 @@ KnnPoolAbandoned(KnnPool *p)
  * callback.
  */
 extern void KnnPoolStart(KnnPool *p);
+
 /* Stop and join the helpers.  No PostgreSQL call; safe to call twice. */
 extern void KnnPoolStop(KnnPool *p);
 

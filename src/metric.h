@@ -16,9 +16,11 @@
 /* The metrics, named as in SQL ('l2', 'ip', 'cosine', 'l1'); on disk in hnsw metapages. */
 typedef enum VsMetric
 {
-	VS_METRIC_L2 = 1,			/* <->: L2 distance (hnsw orders by its square) */
+	VS_METRIC_L2 = 1,			/* <->: L2 distance (hnsw orders by its
+								 * square) */
 	VS_METRIC_IP = 2,			/* <#>: negative inner product */
-	VS_METRIC_COSINE = 3,		/* <=>: 1 - cosine similarity (hnsw stores unit vectors) */
+	VS_METRIC_COSINE = 3,		/* <=>: 1 - cosine similarity (hnsw stores
+								 * unit vectors) */
 	VS_METRIC_L1 = 4			/* <+>: L1 (taxicab) distance */
 } VsMetric;
 

@@ -150,7 +150,11 @@ fde_sincos(uint64 k, double *sinv, double *cosv)
 		rem = (UINT64CONST(1) << 51) - rem;
 		swap = true;
 	}
-	/* (double) rem and the power-of-two scaling are exact; one rounding for 2 pi */
+
+	/*
+	 * (double) rem and the power-of-two scaling are exact; one rounding for 2
+	 * pi
+	 */
 	a = fde_mul((double) rem * FDE_2_POW_M53, FDE_2_PI);
 	a2 = fde_mul(a, a);
 	for (int n = 10; n >= 1; n--)
@@ -204,7 +208,8 @@ fde_gaussian_pair(VsRandom *rng, double *g0, double *g1)
 
 	u1 = (double) ((vs_random_next(rng) >> 11) + 1) * FDE_2_POW_M53;
 	fde_sincos(vs_random_next(rng) >> 11, &sn, &cs);
-	radius = sqrt(-2.0 * fde_log(u1));	/* sqrt is correctly rounded (IEEE 754) */
+	radius = sqrt(-2.0 * fde_log(u1));	/* sqrt is correctly rounded (IEEE
+										 * 754) */
 	*g0 = fde_mul(radius, cs);
 	*g1 = fde_mul(radius, sn);
 }
@@ -424,13 +429,18 @@ typedef struct FdeState
 	int			nplanes;		/* reps * bits */
 	int			planestride;	/* nplanes rounded up to a multiple of 4 */
 	int			fdedim;			/* reps * nbuckets * dproj */
+
 	/*
-	 * gauss[i * planestride + r * bits + j]: coordinate i of hyperplane j of rep r,
-	 * rounded to float4 and stored as double (products with float4 are then exact);
-	 * the padding columns are zero
+	 * gauss[i * planestride + r * bits + j]: coordinate i of hyperplane j of
+	 * rep r, rounded to float4 and stored as double (products with float4 are
+	 * then exact); the padding columns are zero
 	 */
 	double	   *gauss;
-	/* cs_index/cs_sign[r * dim + i]: where coordinate i goes in rep r (NULL: identity) */
+
+	/*
+	 * cs_index/cs_sign[r * dim + i]: where coordinate i goes in rep r (NULL:
+	 * identity)
+	 */
 	int32	   *cs_index;
 	float	   *cs_sign;
 	/* final_index/final_sign[t]: where FDE coordinate t goes (NULL: no final) */
@@ -534,8 +544,8 @@ get_fde_state(FunctionCallInfo fcinfo, FdeState *s, int dim, int reps, int bits,
 	s->fdedim = (int) fdedim;
 
 	/*
-	 * Step 1, SimHash: rep r draws its bits hyperplanes from stream (seed + r,
-	 * SIMHASH), hyperplane by hyperplane, coordinate by coordinate.
+	 * Step 1, SimHash: rep r draws its bits hyperplanes from stream (seed +
+	 * r, SIMHASH), hyperplane by hyperplane, coordinate by coordinate.
 	 */
 	if (s->nplanes > 0)
 	{
@@ -561,9 +571,9 @@ get_fde_state(FunctionCallInfo fcinfo, FdeState *s, int dim, int reps, int bits,
 	}
 
 	/*
-	 * Step 2, inner projection: a count sketch (the reference code's AMS sketch):
-	 * coordinate i of rep r goes to one output coordinate with a random sign, not
-	 * scaled, drawn from stream (seed + r, PROJECTION).
+	 * Step 2, inner projection: a count sketch (the reference code's AMS
+	 * sketch): coordinate i of rep r goes to one output coordinate with a
+	 * random sign, not scaled, drawn from stream (seed + r, PROJECTION).
 	 */
 	if (proj > 0)
 	{
@@ -743,8 +753,9 @@ fde_round(const double *in, float *out, int n)
 	bool		overflow = false;
 
 	/*
-	 * A double rounds to an infinite float4 exactly when its magnitude is at least
-	 * FLT_MAX + half an ulp (FDE_FLOAT4_INF_EDGE, which rounds to even, i.e. up).
+	 * A double rounds to an infinite float4 exactly when its magnitude is at
+	 * least FLT_MAX + half an ulp (FDE_FLOAT4_INF_EDGE, which rounds to even,
+	 * i.e. up).
 	 */
 	for (int c = 0; c < n; c++)
 	{
@@ -786,8 +797,10 @@ fde_encode(const FdeState *s, const float *x, int n, bool is_query, bool fill_em
 	double	   *acc = NULL;
 	double	   *fde = palloc0(sizeof(double) * (Size) s->fdedim);
 	int		   *count = palloc0(sizeof(int) * nrb);
-	uint32	   *first = palloc(sizeof(uint32) * nrb);	/* lowest point per bucket */
-	uint32	   *occ_code = palloc(sizeof(uint32) * nb);	/* occupied buckets' bits */
+	uint32	   *first = palloc(sizeof(uint32) * nrb);	/* lowest point per
+														 * bucket */
+	uint32	   *occ_code = palloc(sizeof(uint32) * nb); /* occupied buckets'
+														 * bits */
 	uint32	   *occ_first = palloc(sizeof(uint32) * nb);
 	double	   *xt = NULL;
 	double	   *proj = NULL;
@@ -888,10 +901,11 @@ fde_encode(const FdeState *s, const float *x, int n, bool is_query, bool fill_em
 				uint32		best;
 
 				/*
-				 * The nearest occupied bucket by Hamming distance of the sign bits,
-				 * ties to the lowest point index: a bucket's lowest point wins its
-				 * ties, so comparing (distance, first point) keys over the
-				 * occupied buckets equals comparing over all points.
+				 * The nearest occupied bucket by Hamming distance of the sign
+				 * bits, ties to the lowest point index: a bucket's lowest
+				 * point wins its ties, so comparing (distance, first point)
+				 * keys over the occupied buckets equals comparing over all
+				 * points.
 				 */
 				for (int o = 0; o < nocc; o++)
 				{

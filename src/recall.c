@@ -85,7 +85,8 @@ typedef struct RecallRun
 	double		recall;			/* mean of rq */
 	double		recall_min;
 	double		recall_p05;
-	double		group[5];		/* vecsearch_recall_by_lid: mean recall per quintile */
+	double		group[5];		/* vecsearch_recall_by_lid: mean recall per
+								 * quintile */
 } RecallRun;
 
 /* A query's position in the LID ranking. */
@@ -170,7 +171,11 @@ recall_open_index(RecallCtx *c, Oid indexoid, char **opsql)
 				 errdetail("The exact answers would include rows the index does not cover.")));
 	c->heapoid = index->rd_index->indrelid;
 	c->attnum = index->rd_index->indkey.values[0];
-	/* a domain over vector: the queries and the index query's parameter are vectors */
+
+	/*
+	 * a domain over vector: the queries and the index query's parameter are
+	 * vectors
+	 */
 	c->vectype = getBaseType(get_atttype(c->heapoid, c->attnum));
 
 	opoid = get_opfamily_member(index->rd_opfamily[0], index->rd_opcintype[0],
@@ -308,7 +313,10 @@ recall_setup(RecallCtx *c, FunctionCallInfo fcinfo, int a_k, int a_queries, int 
 		c->qdatum[i] = PointerGetDatum(v);
 	}
 
-	/* self-queries fetch one row more: their own row is dropped from the answer */
+	/*
+	 * self-queries fetch one row more: their own row is dropped from the
+	 * answer
+	 */
 	c->sql = psprintf("SELECT ctid, %s %s $1 FROM %s ORDER BY %s %s $1 LIMIT %d",
 					  quote_identifier(colname), opsql,
 					  quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
@@ -549,8 +557,9 @@ recall_runs(RecallCtx *c, const int *efs, int nef, const LidRank *rank, int nd)
 	PG_TRY();
 	{
 		/*
-		 * An untimed pass at the first ef_search reads the index and the rows into
-		 * shared buffers, so the first figure is not the cost of a cold cache.
+		 * An untimed pass at the first ef_search reads the index and the rows
+		 * into shared buffers, so the first figure is not the cost of a cold
+		 * cache.
 		 */
 		recall_run(c, efs[0], &runs[0]);
 		for (int j = 0; j < nef; j++)

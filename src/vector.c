@@ -43,7 +43,8 @@ InitVector(int dim)
 	Size		size;
 	Vector	   *v;
 
-	CheckVectorDim(dim);		/* before the int16 store: 65,536 would wrap to 0 */
+	CheckVectorDim(dim);		/* before the int16 store: 65,536 would wrap
+								 * to 0 */
 	size = VECTOR_SIZE(dim);
 	v = (Vector *) palloc0(size);
 	SET_VARSIZE(v, size);
@@ -455,7 +456,10 @@ vector_out(PG_FUNCTION_ARGS)
 	Vector	   *v = PG_GETARG_VECTOR_P(0);
 	StringInfoData buf;
 
-	/* Each element takes at most FLOAT_SHORTEST_DECIMAL_LEN - 1 chars plus a comma. */
+	/*
+	 * Each element takes at most FLOAT_SHORTEST_DECIMAL_LEN - 1 chars plus a
+	 * comma.
+	 */
 	initStringInfo(&buf);
 	enlargeStringInfo(&buf, (int) (v->dim * FLOAT_SHORTEST_DECIMAL_LEN + 2));
 	appendStringInfoChar(&buf, '[');
@@ -941,10 +945,11 @@ vector_arith(Vector *a, Vector *b, VectorArith op)
 				break;
 		}
 	}
+
 	/*
-	 * Finite operands give finite results or infinities (overflow), never NaN.  A
-	 * non-finite result is an overflow unless an operand read from storage held NaN or
-	 * infinity (see vector.h), which is reported as such.
+	 * Finite operands give finite results or infinities (overflow), never
+	 * NaN.  A non-finite result is an overflow unless an operand read from
+	 * storage held NaN or infinity (see vector.h), which is reported as such.
 	 */
 	if (unlikely(!VectorIsFinite(r->x, r->dim)))
 	{
@@ -953,7 +958,11 @@ vector_arith(Vector *a, Vector *b, VectorArith op)
 		for (int i = 0; i < r->dim; i++)
 			check_overflow(r->x[i]);
 	}
-	/* a product of nonzero values that underflows to 0 is a silent wrong answer */
+
+	/*
+	 * a product of nonzero values that underflows to 0 is a silent wrong
+	 * answer
+	 */
 	if (op == VEC_MUL)
 		for (int i = 0; i < r->dim; i++)
 			if (r->x[i] == 0 && a->x[i] != 0 && b->x[i] != 0)
@@ -1124,7 +1133,11 @@ avg_state_read(ArrayType *a, AvgState *st)
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("invalid row count %.17g in avg(vector) state", s[0]),
 				 errdetail("The first element of the state counts the rows: a whole number from 0 to 2^53 - 1.")));
-	/* the usual state (rows counted, finite sums) passes in one vectorized pass */
+
+	/*
+	 * the usual state (rows counted, finite sums) passes in one vectorized
+	 * pass
+	 */
 	if (!(s[0] > 0 && doubles_are_finite(s + 1, n - 1)))
 	{
 		for (int i = 1; i < n; i++)
@@ -1217,10 +1230,15 @@ vector_accum(PG_FUNCTION_ARGS)
 	else
 		for (int i = 0; i < v->dim; i++)
 			sums[i] = st.sum[i] + (double) v->x[i];
-	/* finite sums of float4 values overflow in no realistic case; NaN comes from v only */
+
+	/*
+	 * finite sums of float4 values overflow in no realistic case; NaN comes
+	 * from v only
+	 */
 	if (unlikely(!doubles_are_finite(sums, v->dim)))
 	{
-		CheckVectorFinite(v->x, v->dim, NULL);	/* a NaN or infinity read from storage */
+		CheckVectorFinite(v->x, v->dim, NULL);	/* a NaN or infinity read from
+												 * storage */
 		for (int i = 0; i < v->dim; i++)
 			check_overflow(sums[i]);
 	}

@@ -246,7 +246,8 @@ main(int argc, char **argv)
 					sec[8];
 		int			r;
 
-		for (vi = 0; vi < nvariants; vi++)	/* warm up (out was zeroed: no page faults timed) */
+		for (vi = 0; vi < nvariants; vi++)	/* warm up (out was zeroed: no
+											 * page faults timed) */
 			variants[vi].dot_block(q, nq, dim, x, nx < 4096 ? nx : 4096, dim, dim, out, nx);
 		{
 			double		t0 = now();

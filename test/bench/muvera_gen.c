@@ -56,8 +56,8 @@ gauss(Rng *r)
 		r->have = 0;
 		return r->spare;
 	}
-	u1 = ((next64(r) >> 11) + 1) * 0x1p-53;
-	u2 = (next64(r) >> 11) * 0x1p-53;
+	u1 = ((next64(r) >> 11) + 1) * 0x1 p - 53;
+	u2 = (next64(r) >> 11) * 0x1 p - 53;
 	rad = sqrt(-2.0 * log(u1));
 	r->spare = rad * sin(2 * M_PI * u2);
 	r->have = 1;

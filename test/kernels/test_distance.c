@@ -190,8 +190,8 @@ check_vectors(const VsKernels *v, int n, int off_a, int off_b, double offset)
 		double		taa = tolerance(n, scale_dot(a, a, n));
 		double		tbb = tolerance(n, scale_dot(b, b, n));
 		int			ok = fabs((double) ab - rab) <= tab &&
-			fabs((double) aa - raa) <= taa &&
-			fabs((double) bb - rbb) <= tbb;
+		fabs((double) aa - raa) <= taa &&
+		fabs((double) bb - rbb) <= tbb;
 
 		/* report the worst of the three parts if it fails */
 		if (fabs((double) ab - rab) > tab)
@@ -325,7 +325,7 @@ check_block(const VsKernels *v, int nq, int nx, int n, int ldq, int ldx, int ldo
  * unmap_len.
  */
 static float *
-alloc_before_guard(size_t floats, void **unmap_base, size_t *unmap_len)
+alloc_before_guard(size_t floats, void **unmap_base, size_t * unmap_len)
 {
 	size_t		page = (size_t) sysconf(_SC_PAGESIZE);
 	size_t		data = (floats * sizeof(float) + page - 1) / page * page;
@@ -433,7 +433,7 @@ main(void)
 	for (vi = 0; vi < nvariants; vi++)
 	{
 		int			ok = VsKernelsSelect(variants[vi].name) == 1 &&
-			strcmp(vs_kernels.name, variants[vi].name) == 0;
+		strcmp(vs_kernels.name, variants[vi].name) == 0;
 
 		ntests++;
 		printf("%sok %d - VsKernelsSelect(\"%s\") installs it\n", ok ? "" : "not ",
@@ -444,8 +444,9 @@ main(void)
 	VsKernelsInit();
 
 	/*
-	 * The variants this build knows: one that is not in the list must be refused by
-	 * VsKernelsSelect, and is reported as skipped instead of being compared.
+	 * The variants this build knows: one that is not in the list must be
+	 * refused by VsKernelsSelect, and is reported as skipped instead of being
+	 * compared.
 	 */
 	for (k = 0; k < (int) (sizeof(known) / sizeof(known[0])); k++)
 	{
@@ -518,7 +519,10 @@ main(void)
 	for (vi = 0; vi < nvariants; vi++)
 		check_no_overread(&variants[vi]);
 
-	/* dot_block: ragged shapes around every tile size, strides, and a multi-block sweep */
+	/*
+	 * dot_block: ragged shapes around every tile size, strides, and a
+	 * multi-block sweep
+	 */
 	for (vi = 0; vi < nvariants; vi++)
 	{
 		const VsKernels *v = &variants[vi];
@@ -530,13 +534,15 @@ main(void)
 				check_block(v, nq, nx, 37 + nq, 37 + nq, 37 + nq, nx, (nq + nx) % 4);
 		check_block(v, 8, 16, 784, 784, 784, 16, 0);
 		check_block(v, 7, 11, 784, 790, 801, 13, 1);
-		check_block(v, 5, 300, 784, 784, 784, 300, 2);	/* several blocks of rows */
+		check_block(v, 5, 300, 784, 784, 784, 300, 2);	/* several blocks of
+														 * rows */
 		check_block(v, 6, 90, 3072, 3072, 3073, 91, 3);
 		check_block(v, 3, 5, 1, 1, 1, 5, 1);
 		check_block(v, 4, 4, 16, 16, 16, 4, 0);
 		check_block(v, 13, 23, 1000, 1003, 1000, 29, 1);
-		check_block(v, 2, 5000, 16, 16, 17, 5000, 1);	/* many blocks, short rows */
-		check_block(v, 5, 100, 784, 784, 2352, 100, 0);	/* rows far apart */
+		check_block(v, 2, 5000, 16, 16, 17, 5000, 1);	/* many blocks, short
+														 * rows */
+		check_block(v, 5, 100, 784, 784, 2352, 100, 0); /* rows far apart */
 	}
 
 	/* fde_simhash: the 16-plane body, the 4-plane tail, odd point counts */
