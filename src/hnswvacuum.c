@@ -455,10 +455,25 @@ move_entry_point(HnswVacuumState *vs)
 {
 	Buffer		metabuf = ReadBuffer(vs->index, HNSW_METAPAGE_BLKNO);
 	HnswMetaPageData *mp;
+	bool		entry_dead;
 
 	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 	mp = HnswPageGetMeta(BufferGetPage(metabuf));
-	if ((mp->entry_id != HNSW_INVALID_ID && mp->entry_id < vs->nslots && vs->dead[mp->entry_id]) ||
+	entry_dead = mp->entry_id != HNSW_INVALID_ID && mp->entry_id < vs->nslots &&
+		vs->dead[mp->entry_id];
+	if (entry_dead && vs->kinds[mp->entry_id] == HNSW_KIND_DELETED)
+	{
+		HnswElementHeader hdr;
+
+		/*
+		 * On a free list when find_dead read it: an insert may have reused it
+		 * since, as the first element of an emptied graph.  Read it again
+		 * (metapage before slot page, the lock order).
+		 */
+		HnswReadHeader(&vs->r, mp->entry_id, &hdr);
+		entry_dead = hdr.kind != HNSW_KIND_ELEMENT;
+	}
+	if (entry_dead ||
 		(vs->best != HNSW_INVALID_ID && vs->bestlevel > mp->entry_level))
 	{
 		HnswMetaUpdate upd;
