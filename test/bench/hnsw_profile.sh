@@ -167,49 +167,6 @@ run_traced "SELECT us FROM bench_loop($PEF, $PPASSES, 'scan')" record -g -o "$OU
 perf report -i "$OUT/perf.data" --no-children --sort symbol --stdio 2>/dev/null >"$OUT/self.txt" || true
 echo "top symbols (self time, whole session):"
 grep -E '^ +[0-9.]+%' "$OUT/self.txt" | awk 'NR <= 25 {print $1, $3}'
-# Group the loop's samples (stacks through plpgsql_call_handler) by what they are doing:
-# the first rule that matches a stack, leaf first, wins.
-echo "samples of the loop, grouped:"
-perf script -i "$OUT/perf.data" -F ip,sym 2>/dev/null | awk '
-	function classify(   i, s, hnsw) {
-		inloop = 0
-		for (i = 1; i <= n; i++) if (st[i] == "plpgsql_call_handler") inloop = 1
-		if (!inloop) return ""
-		for (i = 1; i <= n; i++) {
-			if (st[i] == "HnswDescendDisk") return "upper-layer descent (all of it)"
-			if (st[i] == "index_fetch_heap") return "executor: heap fetch of the 10 rows"
-		}
-		hnsw = 0
-		for (i = 1; i <= n; i++) if (st[i] == "hnswgettuple") hnsw = 1
-		if (!hnsw) {
-			for (i = 1; i <= n; i++) {
-				if (st[i] ~ /^(standard_)?Executor(Start|End|Finish)$|^ExecInitNode$|^ExecEndNode$|^FreeExecutorState$|^CreateExecutorState$/)
-					return "executor: start and end of the query"
-				if (st[i] ~ /^(index_beginscan|index_rescan|index_endscan|hnswbeginscan|hnswendscan|hnswrescan)$/)
-					return "executor: start and end of the query"
-				if (st[i] == "standard_ExecutorRun") return "executor: run (Limit, projection: <=> of the 10 rows, aggregate)"
-			}
-			return "PL/pgSQL loop and SPI"
-		}
-		s = st[1]
-		if (s ~ /^(avx512|avx2|scalar|sse)_|^hnsw_(negdot|l2|l1)$/) return "distance kernels (layer 0)"
-		if (s ~ /^HnswHeap|^take_batch$/) return "heaps and candidate lists"
-		for (i = 1; i <= n; i++) {
-			if (st[i] ~ /^Hnsw|^hnsw|^first_batch$|^start_scan$|^prefetch_vector$/) break
-			if (st[i] ~ /^(ReadRecentBuffer|ReadBuffer|ReadBufferExtended|LockBuffer|ReleaseBuffer|UnlockReleaseBuffer|LWLock.*|LockBufHdr|ResourceOwner.*Buffer.*|BufTableLookup|hash_search_with_hash_value|PinBuffer|UnpinBuffer)$/)
-				return "buffer manager (pin, unpin, content lock)"
-		}
-		if (s == "HnswSearchLayerDisk") return "SEARCH-LAYER loop itself (visited set, prefetch hints)"
-		if (s ~ /^HnswVisited/) return "SEARCH-LAYER loop itself (visited set, prefetch hints)"
-		return "our reader (addressing, checks, list copies, query set-up)"
-	}
-	/^$/ { if (n) { c = classify(); if (c != "") cnt[c]++; else out++; tot++ } n = 0; next }
-	{ sym = $2; sub(/\+0x[0-9a-f]+$/, "", sym); st[++n] = sym }
-	END {
-		if (n) { c = classify(); if (c != "") cnt[c]++; else out++; tot++ }
-		for (c in cnt) loop += cnt[c]
-		for (c in cnt) printf "  %5.1f%%  %s\n", 100 * cnt[c] / loop, c | "sort -rn"
-		close("sort -rn")
-		printf "  (%d samples in the loop, %d outside it: session start, pg_sleep)\n", loop, out
-	}'
+echo "samples of the loop, grouped (test/bench/hnsw_profile.awk):"
+perf script -i "$OUT/perf.data" -F ip,sym,dso 2>/dev/null | awk -f "$VS_ROOT/test/bench/hnsw_profile.awk"
 echo "(perf data and reports in $OUT)"
