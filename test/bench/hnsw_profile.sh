@@ -10,7 +10,10 @@
 #  3. shared buffer hits of one query (EXPLAIN (ANALYZE, BUFFERS), averaged over the queries);
 #  4. with perf (root): calls per query of the reader's functions and of the buffer manager
 #     (uprobes, counted over one pass), and a perf profile (perf record -g) of the backend
-#     during BENCH_PASSES passes at BENCH_PROFILE_EF, top symbols by self time.
+#     during BENCH_PERF_PASSES passes at BENCH_PROFILE_EF: top symbols by self time, and the
+#     loop's samples grouped by test/bench/hnsw_profile.awk.  The uprobes trap in every
+#     process that runs the same postgres and vecsearch.so while they are set (about a
+#     second): on a shared machine use a private copy (VS_SANDBOX).
 #
 #   bash test/bench/hnsw_profile.sh        scratch cluster (VS_SANDBOX honoured)
 #   BENCH_REUSE=1                          use the cluster in $PGHOST (tables kept if there)
