@@ -262,7 +262,7 @@ add_link_mem(HnswBuildState *st, uint32 nb, uint32 newid, int layer, float d)
 		cands[n].id = newid;
 		cands[n].dist = d;
 		qsort(cands, n + 1, sizeof(HnswCand), HnswCandCmp);
-		nsel = HnswSelectNeighbors(cands, n + 1, cap, pairdist_mem, st, upd);
+		nsel = HnswSelectNeighbors(st->metric, cands, n + 1, cap, pairdist_mem, st, upd);
 		Assert(nsel <= cap);
 		for (int i = nsel; i < cap; i++)
 			upd[i] = HNSW_INVALID_ID;
@@ -391,7 +391,7 @@ insert_mem(HnswBuildState *st, uint32 id)
 			eps[i] = HnswHeapPop(&st->W);
 		neps = ncands;
 
-		nsel = HnswSelectNeighbors(eps, ncands, st->m, pairdist_mem, st, sel);
+		nsel = HnswSelectNeighbors(st->metric, eps, ncands, st->m, pairdist_mem, st, sel);
 		if (st->locks)
 		{
 			/*
