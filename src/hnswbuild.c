@@ -322,7 +322,8 @@ raise_entry(HnswBuildState *st, uint32 id, int level)
 /*
  * insert_mem: HNSW paper Alg. 1 (INSERT) of element id into the in-memory
  * graph: greedy descent to its level, then per layer SEARCH-LAYER with
- * ef_construction, the heuristic picks at most m neighbours, links both ways.
+ * ef_construction, the heuristic picks at most m neighbours (under inner
+ * product: the nearest m, see HnswSelectNeighbors), links both ways.
  * Element 0 is the initial entry point and is not inserted.
  */
 static void

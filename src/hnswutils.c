@@ -311,8 +311,8 @@ visited_ensure(HnswVisited *v, uint32 id)
  * Under inner product the nearest limit candidates are kept, unpruned (Alg. 3,
  * SELECT-NEIGHBORS-SIMPLE): -<a,b> is no metric (a vector of large norm is
  * "closer" to every other than they are to each other), so the heuristic's
- * test would drop nearly every candidate once one such vector is kept; see
- * src/README, "Build", note (4).
+ * test drops most candidates once one such vector is kept; see
+ * src/README, "Build" (its paragraph "Inner product").
  */
 int
 HnswSelectNeighbors(VsMetric metric, HnswCand *cands, int ncands, int limit,
