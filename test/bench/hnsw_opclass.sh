@@ -6,8 +6,9 @@
 #         uniform in [-1,1)^3 ("3d mixed signs": many of their answers lie near the origin)
 #   64d   20,000 x 64 vecsearch_synthetic (intrinsic dimension 64); 200 held-out queries
 # Recall is vecsearch_recall's (tie-aware, against the exact scan) at ef_search 10, 40
-# (pgvector's default) and 100; build time is the server clock around CREATE INDEX;
-# "unreachable" counts the checker's elements not reachable from the entry point.
+# (pgvector's default) and 100, with its mean index time per query; build time is the
+# server clock around CREATE INDEX; "unreachable" counts the checker's elements not
+# reachable from the entry point.
 #
 #   bash test/bench/hnsw_opclass.sh        scratch cluster (VS_SANDBOX honoured)
 #   BENCH_SKIP_BUILD=1                      measure the extension already installed (e.g.
@@ -38,7 +39,7 @@ SQL
 vs_psql <<-'SQL'
 	SET max_parallel_maintenance_workers = 0;
 	SET client_min_messages = warning;
-	CREATE TEMP TABLE res (set text, op text, ms float8, ef int, recall float8, unreachable bigint);
+	CREATE TEMP TABLE res (set text, op text, ms float8, ef int, recall float8, qms float8, unreachable bigint);
 	DO $$
 	DECLARE
 		t0 timestamptz;
@@ -59,13 +60,14 @@ vs_psql <<-'SQL'
 				SELECT coalesce(sum(CASE WHEN problem LIKE '%not reachable%' THEN 1
 					ELSE substring(problem FROM '^(\d+) more problems')::bigint END), 0) INTO u
 				FROM vecsearch_index_check('bench_idx');
-				INSERT INTO res SELECT s.name, o, ms, r.ef_search, r.recall, u
+				INSERT INTO res SELECT s.name, o, ms, r.ef_search, r.recall, r.index_ms, u
 					FROM vecsearch_recall('bench_idx', 10, 200, '{10,40,100}', 0, s.qtbl::regclass, 'v') r;
 			END LOOP;
 		END LOOP;
 	END $$;
 	\pset footer off
 	SELECT set, op, round(ms) AS build_ms, unreachable,
-		string_agg(round(recall::numeric, 3)::text, ' / ' ORDER BY ef) AS "recall@10 at ef 10 / 40 / 100"
+		string_agg(round(recall::numeric, 3)::text, ' / ' ORDER BY ef) AS "recall@10 at ef 10 / 40 / 100",
+		string_agg(round(qms::numeric, 3)::text, ' / ' ORDER BY ef) AS "ms per query"
 	FROM res GROUP BY set, op, ms, unreachable ORDER BY set, op;
 SQL
