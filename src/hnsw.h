@@ -319,8 +319,8 @@ extern void HnswVisitedRelease(HnswVisited *v);
 #define HnswVisitedTest(v, id)	((v)->tag[id] == (v)->epoch)
 #define HnswVisitedSet(v, id)	((v)->tag[id] = (v)->epoch)
 typedef float (*HnswPairDist) (void *arg, uint32 a, uint32 b);
-extern int	HnswSelectNeighbors(HnswCand *cands, int ncands, int limit,
-								HnswPairDist pairdist, void *arg,
+extern int	HnswSelectNeighbors(VsMetric metric, HnswCand *cands, int ncands,
+								int limit, HnswPairDist pairdist, void *arg,
 								uint32 *out);
 
 extern void HnswInitMetaPage(Page page, uint32 dims, int m, int efc,

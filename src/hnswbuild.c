@@ -262,7 +262,7 @@ add_link_mem(HnswBuildState *st, uint32 nb, uint32 newid, int layer, float d)
 		cands[n].id = newid;
 		cands[n].dist = d;
 		qsort(cands, n + 1, sizeof(HnswCand), HnswCandCmp);
-		nsel = HnswSelectNeighbors(cands, n + 1, cap, pairdist_mem, st, upd);
+		nsel = HnswSelectNeighbors(st->metric, cands, n + 1, cap, pairdist_mem, st, upd);
 		Assert(nsel <= cap);
 		for (int i = nsel; i < cap; i++)
 			upd[i] = HNSW_INVALID_ID;
@@ -322,7 +322,8 @@ raise_entry(HnswBuildState *st, uint32 id, int level)
 /*
  * insert_mem: HNSW paper Alg. 1 (INSERT) of element id into the in-memory
  * graph: greedy descent to its level, then per layer SEARCH-LAYER with
- * ef_construction, the heuristic picks at most m neighbours, links both ways.
+ * ef_construction, the heuristic picks at most m neighbours (under inner
+ * product: the nearest m, see HnswSelectNeighbors), links both ways.
  * Element 0 is the initial entry point and is not inserted.
  */
 static void
@@ -391,7 +392,7 @@ insert_mem(HnswBuildState *st, uint32 id)
 			eps[i] = HnswHeapPop(&st->W);
 		neps = ncands;
 
-		nsel = HnswSelectNeighbors(eps, ncands, st->m, pairdist_mem, st, sel);
+		nsel = HnswSelectNeighbors(st->metric, eps, ncands, st->m, pairdist_mem, st, sel);
 		if (st->locks)
 		{
 			/*

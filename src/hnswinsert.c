@@ -219,7 +219,7 @@ HnswAddBacklink(HnswReader *r, uint32 nb, uint32 newid, int layer, float d,
 			cands[n].id = newid;
 			cands[n].dist = d;
 			qsort(cands, n + 1, sizeof(HnswCand), HnswCandCmp);
-			nsel = HnswSelectNeighbors(cands, n + 1, cap, HnswPairDistDisk, &ps, upd);
+			nsel = HnswSelectNeighbors(r->metric, cands, n + 1, cap, HnswPairDistDisk, &ps, upd);
 			Assert(nsel <= cap);
 			for (int i = 0; i < nsel; i++)
 				if (upd[i] == newid)
@@ -448,8 +448,8 @@ search_neighbours(InsertState *is)
 		for (int i = 0; i < ncands; i++)
 			if (is_live(r, eps[i].id))
 				live[nlive++] = eps[i];
-		is->nnbrs[layer] = HnswSelectNeighbors(live, nlive, is->m, HnswPairDistDisk, &ps,
-											   is->nbrs[layer]);
+		is->nnbrs[layer] = HnswSelectNeighbors(r->metric, live, nlive, is->m,
+											   HnswPairDistDisk, &ps, is->nbrs[layer]);
 		Assert(is->nnbrs[layer] <= is->m);
 		for (int i = 0; i < is->nnbrs[layer]; i++)
 			for (int j = 0; j < nlive; j++)

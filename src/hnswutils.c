@@ -307,13 +307,27 @@ visited_ensure(HnswVisited *v, uint32 id)
  * increasing distance to the base element; a candidate is kept only when it
  * is closer to the base than to every neighbour kept so far.  Writes at most
  * limit ids to out and returns how many.
+ *
+ * Under inner product the nearest limit candidates are kept, unpruned (Alg. 3,
+ * SELECT-NEIGHBORS-SIMPLE): -<a,b> is no metric (a vector of large norm is
+ * "closer" to every other than they are to each other), so the heuristic's
+ * test drops most candidates once one such vector is kept; see
+ * src/README, "Build" (its paragraph "Inner product").
  */
 int
-HnswSelectNeighbors(HnswCand *cands, int ncands, int limit,
+HnswSelectNeighbors(VsMetric metric, HnswCand *cands, int ncands, int limit,
 					HnswPairDist pairdist, void *arg, uint32 *out)
 {
 	int			nout = 0;
-	int		   *kept = palloc(sizeof(int) * Max(limit, 1));
+	int		   *kept;
+
+	if (metric == VS_METRIC_IP)
+	{
+		for (int i = 0; i < ncands && nout < limit; i++)
+			out[nout++] = cands[i].id;
+		return nout;
+	}
+	kept = palloc(sizeof(int) * Max(limit, 1));
 
 	for (int i = 0; i < ncands && nout < limit; i++)
 	{

@@ -134,7 +134,7 @@ repair_list(HnswReader *r, uint32 id, int layer, bool *dead,
 			nids = nc;
 		}
 		qsort(cands, nids, sizeof(HnswCand), HnswCandCmp);
-		nsel = HnswSelectNeighbors(cands, nids, cap, HnswPairDistDisk, &ps, upd);
+		nsel = HnswSelectNeighbors(r->metric, cands, nids, cap, HnswPairDistDisk, &ps, upd);
 		Assert(nsel <= cap);
 		/* fill the rest with the nearest candidates the heuristic passed over */
 		for (int i = 0; i < nids && nsel < cap; i++)
