@@ -383,6 +383,17 @@ HnswCheckId(HnswReader *r, uint32 id, uint32 from, int layer)
 		HnswCheckIdSlow(r, id, from, layer);
 }
 
+/*
+ * HnswIsElementSlot: can slot id hold an element (below next_slot, outside the
+ * build's packed upper area)?  For ids read from the metapage or a free list.
+ */
+static inline bool
+HnswIsElementSlot(const HnswMetaPageData *meta, uint32 id)
+{
+	return id < meta->next_slot &&
+		!(id >= meta->packed_start && id < meta->packed_end);
+}
+
 /* candidates by (distance, id) for qsort */
 extern int	HnswCandCmp(const void *a, const void *b);
 

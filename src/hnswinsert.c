@@ -271,8 +271,7 @@ peek_free(HnswReader *r, Relation index, const HnswMetaPageData *mp, int level,
 
 	if (head == HNSW_INVALID_ID)
 		return HNSW_INVALID_ID;
-	if (head >= mp->next_slot ||
-		(head >= mp->packed_start && head < mp->packed_end))
+	if (!HnswIsElementSlot(mp, head))
 		HnswCorrupt(index, "free list head %u of level %d is not an element slot (%u slots)",
 					head, level, mp->next_slot);
 	HnswReadHeader(r, head, fh);
@@ -285,9 +284,7 @@ peek_free(HnswReader *r, Relation index, const HnswMetaPageData *mp, int level,
 	}
 	/* a damaged link must not reach the metapage (HnswMetaProblem) */
 	*next = BlockIdGetBlockNumber(&fh->heaptid.ip_blkid);
-	if (*next != HNSW_INVALID_ID &&
-		(*next >= mp->next_slot ||
-		 (*next >= mp->packed_start && *next < mp->packed_end)))
+	if (*next != HNSW_INVALID_ID && !HnswIsElementSlot(mp, *next))
 		HnswCorrupt(index, "free slot %u links to slot %u, outside the %u element slots",
 					head, *next, mp->next_slot);
 	upper = HnswHeaderUpper(fh);

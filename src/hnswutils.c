@@ -407,26 +407,16 @@ HnswFreeHead(const HnswMetaPageData *meta, int level)
 	return meta->free_upper[level - 1] - 1;
 }
 
-/*
- * meta_set_free_head: set that head in the metapage image metapage (a
- * GenericXLog copy); covers free_upper by pd_lower for a metapage written
- * before it existed.
- */
+/* meta_set_free_head: set that head in the metapage meta. */
 static void
-meta_set_free_head(Page metapage, int level, uint32 id)
+meta_set_free_head(HnswMetaPageData *meta, int level, uint32 id)
 {
-	HnswMetaPageData *meta = HnswPageGetMeta(metapage);
-	PageHeader	ph = (PageHeader) metapage;
-	LocationIndex need = (char *) meta + sizeof(HnswMetaPageData) - (char *) metapage;
-
 	Assert(level >= 0 && level <= HNSW_MAX_LEVEL);
 	if (level == 0)
 	{
 		meta->free_head = id;
 		return;
 	}
-	if (ph->pd_lower < need)
-		ph->pd_lower = need;
 	meta->free_upper[level - 1] = id == HNSW_INVALID_ID ? 0 : id + 1;
 }
 
@@ -453,7 +443,9 @@ HnswMetaUpdateInit(HnswMetaUpdate *u)
 /*
  * HnswUpdateMetaPage: apply u to the metapage in metabuf (exclusively locked
  * by the caller, who keeps the lock) in one GenericXLog record.  Every write
- * of the metapage after the build goes through here.
+ * of the metapage after the build goes through here.  pd_lower is raised to
+ * cover the whole struct: a metapage written before free_upper existed has a
+ * shorter used area, and bytes past pd_lower are not kept by WAL replay.
  */
 void
 HnswUpdateMetaPage(Relation index, Buffer metabuf, const HnswMetaUpdate *u)
@@ -461,12 +453,16 @@ HnswUpdateMetaPage(Relation index, Buffer metabuf, const HnswMetaUpdate *u)
 	GenericXLogState *state;
 	Page		page;
 	HnswMetaPageData *meta;
+	LocationIndex need;
 
 	Assert(BufferGetBlockNumber(metabuf) == HNSW_METAPAGE_BLKNO);
 	Assert(HnswHoldsBufferLock(metabuf, LW_EXCLUSIVE));
 	state = GenericXLogStart(index);
 	page = GenericXLogRegisterBuffer(state, metabuf, 0);
 	meta = HnswPageGetMeta(page);
+	need = (char *) meta + sizeof(HnswMetaPageData) - (char *) page;
+	if (((PageHeader) page)->pd_lower < need)
+		((PageHeader) page)->pd_lower = need;
 	if (u->dims != 0)
 	{
 		Assert(meta->dims == 0);
@@ -492,7 +488,7 @@ HnswUpdateMetaPage(Relation index, Buffer metabuf, const HnswMetaUpdate *u)
 		if (u->set_free[l])
 		{
 			Assert(u->free_head[l] == HNSW_INVALID_ID || u->free_head[l] < meta->next_slot);
-			meta_set_free_head(page, l, u->free_head[l]);
+			meta_set_free_head(meta, l, u->free_head[l]);
 		}
 	GenericXLogFinish(state);
 }
@@ -593,8 +589,7 @@ HnswMetaProblem(const HnswMetaPageData *meta, BlockNumber nblocks, char *buf,
 	}
 	else
 	{
-		if (meta->entry_id >= meta->next_slot ||
-			(meta->entry_id >= meta->packed_start && meta->entry_id < meta->packed_end))
+		if (!HnswIsElementSlot(meta, meta->entry_id))
 			META_PROBLEM("metapage entry point %u is not an element slot (%u slots, packed area %u..%u)",
 						 meta->entry_id, meta->next_slot, meta->packed_start,
 						 meta->packed_end);
@@ -602,17 +597,14 @@ HnswMetaProblem(const HnswMetaPageData *meta, BlockNumber nblocks, char *buf,
 			META_PROBLEM("metapage entry level is %d, expected 0 to %d",
 						 meta->entry_level, HNSW_MAX_LEVEL);
 	}
-	if (meta->free_head != HNSW_INVALID_ID &&
-		(meta->free_head >= meta->next_slot ||
-		 (meta->free_head >= meta->packed_start && meta->free_head < meta->packed_end)))
+	if (meta->free_head != HNSW_INVALID_ID && !HnswIsElementSlot(meta, meta->free_head))
 		META_PROBLEM("metapage free list head %u is not an element slot (%u slots)",
 					 meta->free_head, meta->next_slot);
 	for (int l = 1; l <= HNSW_MAX_LEVEL; l++)
 	{
 		uint32		f = HnswFreeHead(meta, l);
 
-		if (f != HNSW_INVALID_ID &&
-			(f >= meta->next_slot || (f >= meta->packed_start && f < meta->packed_end)))
+		if (f != HNSW_INVALID_ID && !HnswIsElementSlot(meta, f))
 			META_PROBLEM("metapage free list head %u of level %d is not an element slot (%u slots)",
 						 f, l, meta->next_slot);
 	}

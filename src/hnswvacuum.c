@@ -517,15 +517,7 @@ free_dead(HnswVacuumState *vs)
 
 		if (!vs->dead[id] || vs->kinds[id] == HNSW_KIND_DELETED)
 			continue;
-		if (l > HNSW_MAX_LEVEL)
-		{
-			/* not an element aminsert could give this layout to */
-			uint8		kind = HNSW_KIND_DELETED;
-
-			HnswWriteBytes(vs->index, (uint64) id * slot_size +
-						   offsetof(HnswElementHeader, kind), &kind, 1);
-			continue;
-		}
+		Assert(l <= HNSW_MAX_LEVEL);	/* find_dead refused higher levels */
 		/* the heap TID (the link) and the kind; the rest stays as it is */
 		memset(&hdr, 0, sizeof(hdr));
 		ItemPointerSetBlockNumber(&hdr.heaptid, upd.free_head[l]);
