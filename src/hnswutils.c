@@ -946,31 +946,81 @@ HnswDescendDisk(HnswReader *r, const float *q, uint32 *ep, float *epdist,
 }
 
 /*
- * prefetch_vector: hint the CPU to fetch the vector of element id and the
- * descriptor of its buffer, through the buffer this backend last saw for its
- * block, while the previous distance is computed (hnswlib prefetches the next
- * candidate the same way).  Only a hint: the buffer may hold another page by
- * now, which costs nothing but the hint.
+ * HnswBatchDistances: out[i] = distance of q to the vector of slot ids[i],
+ * for n ids.  A pin is an atomic read-modify-write on the buffer header,
+ * which also orders the loads around it: one pin per vector, taken just
+ * before that vector is read, serializes the cache misses of the walk.  So
+ * the pins of a batch are taken first, all of its vectors are prefetched,
+ * and only then measured, so that their misses overlap; the batch stays
+ * within the backend's small array of pinned buffers.  Vectors that straddle
+ * two pages go through HnswSlotDistance.
  */
-static inline void
-prefetch_vector(HnswReader *r, HnswRelCache *c, uint32 id)
-{
-	uint64		off = (uint64) id * r->slot_size + HNSW_VECTOR_OFFSET(r->m);
-	BlockNumber blk = HNSW_STREAM_BLOCK(off);
-	Buffer		buf;
-	const char *p;
-	uint32		in;
-	Size		len;
+#define HNSW_PIN_BATCH 6
 
-	if (c == NULL || blk >= c->nrecent || c->recent[blk] <= 0)
-		return;
-	buf = c->recent[blk];
-	__builtin_prefetch(GetBufferDescriptor(buf - 1));
-	in = HNSW_STREAM_INPAGE(off);
-	p = (const char *) BufferGetBlock(buf) + HNSW_PAGE_DATA_START + in;
-	len = Min((Size) r->dims * sizeof(float), (Size) (HNSW_PAGE_DATA - in));
-	for (Size o = 0; o < len; o += 64)
-		__builtin_prefetch(p + o);
+static void
+HnswBatchDistances(HnswReader *r, const uint32 *ids, int n, const float *q,
+				   float *out)
+{
+	Size		vbytes = (Size) r->dims * sizeof(float);
+	HnswRelCache *rc = (HnswRelCache *) r->index->rd_amcache;
+
+	/*
+	 * First hint the CPU at every buffer header and vector the batch will
+	 * touch, through the buffers remembered for their blocks, before any
+	 * pin: the loads of a pin wait for the atomic operations before it.
+	 */
+	for (int i = 0; rc != NULL && i < n; i++)
+	{
+		uint64		off = (uint64) ids[i] * r->slot_size + HNSW_VECTOR_OFFSET(r->m);
+		BlockNumber blk = HNSW_STREAM_BLOCK(off);
+		Buffer		buf;
+		const char *p;
+
+		if (blk >= rc->nrecent || rc->recent[blk] <= 0)
+			continue;
+		buf = rc->recent[blk];
+		__builtin_prefetch(GetBufferDescriptor(buf - 1));
+		p = (const char *) BufferGetBlock(buf) + HNSW_PAGE_DATA_START + HNSW_STREAM_INPAGE(off);
+		for (Size o = 0; o < vbytes && HNSW_STREAM_INPAGE(off) + o < HNSW_PAGE_DATA; o += 64)
+			__builtin_prefetch(p + o);
+	}
+
+	for (int start = 0; start < n; start += HNSW_PIN_BATCH)
+	{
+		int			nb = Min(HNSW_PIN_BATCH, n - start);
+		Buffer		bufs[HNSW_PIN_BATCH];
+		const float *vecs[HNSW_PIN_BATCH];
+
+		for (int i = 0; i < nb; i++)
+		{
+			uint64		off = (uint64) ids[start + i] * r->slot_size + HNSW_VECTOR_OFFSET(r->m);
+			uint32		in = HNSW_STREAM_INPAGE(off);
+
+			if (in + vbytes > HNSW_PAGE_DATA)
+			{
+				bufs[i] = InvalidBuffer;
+				continue;
+			}
+			bufs[i] = HnswPinBlock(r, HNSW_STREAM_BLOCK(off));
+			vecs[i] = (const float *) ((char *) BufferGetPage(bufs[i]) + HNSW_PAGE_DATA_START + in);
+			for (Size o = 0; o < vbytes; o += 64)
+				__builtin_prefetch((const char *) vecs[i] + o);
+		}
+		for (int i = 0; i < nb; i++)
+		{
+			if (!BufferIsValid(bufs[i]))
+				out[start + i] = HnswSlotDistance(r, ids[start + i], q);
+			else
+			{
+				/* no content lock: see HnswSlotDistance */
+				r->nfetched++;
+				out[start + i] = r->dist(q, vecs[i], r->dims);
+			}
+		}
+		for (int i = 0; i < nb; i++)
+			if (BufferIsValid(bufs[i]))
+				ReleaseBuffer(bufs[i]);
+	}
 }
 
 /*
@@ -988,6 +1038,7 @@ HnswSearchLayerDisk(HnswReader *r, const float *q, HnswHeap *W, HnswHeap *C,
 {
 	int			cap = layer == 0 ? 2 * r->m : r->m;
 	uint32	   *list = palloc(sizeof(uint32) * cap);
+	float	   *dists = palloc(sizeof(float) * cap);
 
 	while (C->n > 0)
 	{
@@ -1020,29 +1071,13 @@ HnswSearchLayerDisk(HnswReader *r, const float *q, HnswHeap *W, HnswHeap *C,
 			}
 			n = k;
 		}
-		/* buffer descriptors of all of them, then the first vector */
-		{
-			HnswRelCache *rc = (HnswRelCache *) r->index->rd_amcache;
-
-			for (int i = 0; rc != NULL && i < n; i++)
-			{
-				BlockNumber blk = HNSW_STREAM_BLOCK((uint64) list[i] * r->slot_size +
-													HNSW_VECTOR_OFFSET(r->m));
-
-				if (blk < rc->nrecent && rc->recent[blk] > 0)
-					__builtin_prefetch(GetBufferDescriptor(rc->recent[blk] - 1));
-			}
-		}
-		if (n > 0)
-			prefetch_vector(r, (HnswRelCache *) r->index->rd_amcache, list[0]);
+		/* the distances of all of them, in batches that share the pins */
+		HnswBatchDistances(r, list, n, q, dists);
 		for (int i = 0; i < n; i++)
 		{
 			uint32		e = list[i];
-			float		d;
+			float		d = dists[i];
 
-			if (i + 1 < n)
-				prefetch_vector(r, (HnswRelCache *) r->index->rd_amcache, list[i + 1]);
-			d = HnswSlotDistance(r, e, q);
 			if (W->n < ef || d < HnswHeapTop(W).dist)
 			{
 				HnswHeapPush(C, d, e);
@@ -1059,6 +1094,7 @@ HnswSearchLayerDisk(HnswReader *r, const float *q, HnswHeap *W, HnswHeap *C,
 				HnswHeapPush(discarded, d, e);
 		}
 	}
+	pfree(dists);
 	pfree(list);
 }
 
