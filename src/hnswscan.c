@@ -103,7 +103,11 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 	so->returned_any = false;
 }
 
-/* Take W as the next batch, nearest first. */
+/*
+ * Take W as the next batch, nearest first.  When the walk measured codes,
+ * the batch is re-ranked: every element of it gets its exact distance from
+ * its vector, and the batch is sorted by that, so rows come in exact order.
+ */
 static void
 take_batch(HnswScanOpaque so)
 {
@@ -112,6 +116,8 @@ take_batch(HnswScanOpaque so)
 	so->batch = palloc(sizeof(HnswCand) * Max(n, 1));
 	for (int i = n - 1; i >= 0; i--)
 		so->batch[i] = HnswHeapPop(&so->W);
+	if (so->r.codes != HNSW_CODES_NONE)
+		HnswRerank(&so->r, so->q, so->batch, n);
 	so->nbatch = n;
 	so->next = 0;
 }
@@ -128,7 +134,7 @@ first_batch(HnswScanOpaque so)
 		so->exhausted = true;
 		return;
 	}
-	epd = HnswSlotDistance(&so->r, ep, so->q);
+	epd = HnswWalkDistance(&so->r, ep, so->q);
 	HnswDescendDisk(&so->r, so->q, &ep, &epd, so->meta.entry_level, 0);
 	HnswHeapInit(&so->W, so->ef + 2, true);
 	HnswHeapInit(&so->C, so->ef * 4, false);
@@ -223,7 +229,7 @@ exact_all(HnswScanOpaque so)
 			{
 				so->tids[id] = hdr.heaptid;
 				HnswHeapPush(&so->all,
-							 r->dist(q, (const float *) (slot + HNSW_VECTOR_OFFSET(r->m)), r->dims),
+							 r->dist(q, (const float *) (slot + r->vec_off), r->dims),
 							 id);
 				continue;
 			}
