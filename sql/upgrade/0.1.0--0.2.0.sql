@@ -2,8 +2,10 @@
 -- the objects new in 0.2.0 (the end of sql/vecsearch.sql) to make the upgrade script.
 \echo Use "ALTER EXTENSION vecsearch UPDATE TO '0.2.0'" to load this file. \quit
 
--- hnsw indexes move to on-disk format 2 (codes for the graph walk).  An index built
--- by 0.1.0 is refused until it is rebuilt: name every one, with the command.
+-- hnsw indexes move to on-disk format 2 (codes for the graph walk).  An index built by
+-- vecsearch 0.1 is refused until it is rebuilt; SQL cannot tell which library built an
+-- index, so every hnsw index is named, with the command (as a WARNING: an extension
+-- script runs with client_min_messages at least warning).
 DO $$
 DECLARE
 	r record;
@@ -15,11 +17,11 @@ BEGIN
 		WHERE a.amname = 'hnsw' AND c.relkind = 'i'
 		ORDER BY 1
 	LOOP
-		RAISE NOTICE 'hnsw index % has on-disk format 1: run REINDEX INDEX %;', r.idx, r.idx;
+		RAISE WARNING 'hnsw index % must be rebuilt if vecsearch 0.1 built it: REINDEX INDEX %;', r.idx, r.idx;
 		n := n + 1;
 	END LOOP;
 	IF n > 0 THEN
-		RAISE NOTICE '% hnsw index(es) must be rebuilt with REINDEX before they can be used', n;
+		RAISE WARNING '% hnsw index(es): one built by vecsearch 0.1 fails with "has on-disk format 1" until it is rebuilt', n;
 	END IF;
 END
 $$;
