@@ -43,7 +43,7 @@
 
 /* ---- format identification ---- */
 #define HNSW_MAGIC					0x56534857	/* "VSHW" */
-#define HNSW_VERSION				2	/* 1: vecsearch 0.1, no codes (refused) */
+#define HNSW_VERSION				2	/* format 1 (0.1) is refused */
 #define HNSW_METAPAGE_BLKNO			0
 #define HNSW_PAGE_ID				0xFF95	/* last 2 bytes of every page */
 #define HNSW_INVALID_ID				((uint32) 0xFFFFFFFF)
