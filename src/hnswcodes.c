@@ -86,7 +86,8 @@ void
 HnswWalkQuery(HnswReader *r, const float *q)
 {
 	double		sum = 0,
-				sq = 0;
+				sq = 0,
+				l1 = 0;
 
 	r->wq = q;
 	if (r->codes == HNSW_CODES_NONE)
@@ -95,9 +96,11 @@ HnswWalkQuery(HnswReader *r, const float *q)
 	{
 		sum += q[i];
 		sq += (double) q[i] * q[i];
+		l1 += fabs(q[i]);
 	}
 	r->wq_sum = (float) sum;
 	r->wq_sq = (float) sq;
+	r->wq_l1 = (float) l1;
 }
 
 /*
@@ -129,4 +132,54 @@ HnswCodeDistance(const HnswReader *r, const float *q, const void *code)
 			return vs_kernels.l1_u8(q, c, h.lo, h.delta, r->dims);
 	}
 	return 0;
+}
+
+/*
+ * HnswCodeLowerBound: a value no larger than the exact internal distance
+ * from q to the vector x the code stands for (the exact mode's filter).
+ * Encoding moves each coordinate by at most delta / 2 (e below allows for
+ * the rounding of the encoder), so with x^ the decoded code:
+ *
+ *   l2:         |q - x| >= |q - x^| - |x - x^| >= |q - x^| - e sqrt(dims)
+ *   ip, cosine: -<q, x> >= -<q, x^> - e sum |q_i|
+ *   l1:         sum |q_i - x_i| >= sum |q_i - x^_i| - e dims
+ *
+ * and every float sum of the code distance is widened by a relative margin
+ * above its worst rounding error (dims * 2^-23 of the magnitudes summed) and
+ * that of the exact distance it is compared with.  A
+ * code with non-finite or negative terms (damage) bounds nothing: -infinity,
+ * so that element is measured exactly.
+ */
+float
+HnswCodeLowerBound(const HnswReader *r, const float *q, const void *code)
+{
+	HnswSq8Header h;
+	double		d = HnswCodeDistance(r, q, code);
+	double		e,
+				mag,
+				slack = 1e-4 + r->dims * 1.2e-7;	/* > dims * 2^-23 */
+
+	memcpy(&h, code, sizeof(h));
+	if (!isfinite(h.lo) || !isfinite(h.delta) || !isfinite(h.sq) || h.delta < 0 ||
+		!isfinite(d))
+		return -INFINITY;
+	e = h.delta * 0.5 * (1 + slack) + 1e-30;
+	mag = (fabs(h.lo) + 255.0 * h.delta) * r->wq_l1;	/* |<q, x^>| at most */
+	switch ((VsMetric) r->metric)
+	{
+		case VS_METRIC_L2:
+			{
+				double		dq = d - slack * (r->wq_sq + h.sq + 2 * mag);
+				double		lo = sqrt(Max(dq, 0)) - e * sqrt((double) r->dims);
+
+				return lo > 0 ? (float) (lo * lo * (1 - slack)) : 0;
+			}
+		case VS_METRIC_IP:
+		case VS_METRIC_COSINE:
+			return (float) (d - e * r->wq_l1 - slack * mag - 1e-30);
+		case VS_METRIC_L1:
+			return (float) (d * (1 - slack) - e * r->dims -
+							slack * (r->wq_l1 + r->dims * (fabs(h.lo) + 255.0 * h.delta)));
+	}
+	return -INFINITY;
 }

@@ -39,8 +39,14 @@ typedef struct HnswScanOpaqueData
 	float		lastdist;
 	bool		returned_any;
 
-	/* exact mode: every element, as a min-heap, with its heap TID */
+	/*
+	 * exact mode: every element as a min-heap, with its heap TID; with codes
+	 * the heap holds lower bounds, and the elements measured exactly so far
+	 * wait in verified
+	 */
 	HnswHeap	all;
+	HnswHeap	verified;
+	bool		bounded;
 	ItemPointerData *tids;
 
 	BlockNumber heapblocks;		/* table blocks known to exist */
@@ -182,6 +188,9 @@ next_batch(HnswScanOpaque so)
  * in stream order; a slot that lies within one page is read on that page,
  * which stays pinned and share-locked while its slots are measured, so each
  * page costs one pin; a slot straddling two pages takes the general path.
+ * With codes only the code is read, for a lower bound of the distance
+ * (HnswCodeLowerBound); exact_next measures the vectors that can still come
+ * next.
  */
 static void
 exact_all(HnswScanOpaque so)
@@ -192,7 +201,10 @@ exact_all(HnswScanOpaque so)
 	Buffer		buf = InvalidBuffer;
 	BlockNumber bufblk = InvalidBlockNumber;
 	const float *q = so->q;
+	uint32		code_off = HNSW_CODE_OFFSET(r->m);
 
+	so->bounded = r->codes != HNSW_CODES_NONE;
+	HnswWalkQuery(r, q);
 	/* sized by the validated slot count: nelements bounds nothing */
 	HnswHeapInit(&so->all, Max(Min(so->meta.nelements, nslots), 16), false);
 	so->tids = palloc_extended(sizeof(ItemPointerData) * (Size) Max(nslots, 1), MCXT_ALLOC_HUGE);
@@ -228,7 +240,8 @@ exact_all(HnswScanOpaque so)
 			if (hdr.kind == HNSW_KIND_ELEMENT)
 			{
 				so->tids[id] = hdr.heaptid;
-				HnswHeapPush(&so->all,
+				HnswHeapPush(&so->all, so->bounded ?
+							 HnswCodeLowerBound(r, q, slot + code_off) :
 							 r->dist(q, (const float *) (slot + r->vec_off), r->dims),
 							 id);
 				continue;
@@ -244,7 +257,16 @@ exact_all(HnswScanOpaque so)
 			if (hdr.kind == HNSW_KIND_ELEMENT)
 			{
 				so->tids[id] = hdr.heaptid;
-				HnswHeapPush(&so->all, HnswSlotDistance(r, id, q), id);
+				if (so->bounded)
+				{
+					char	   *code = palloc(r->code_bytes);
+
+					HnswReadBytes(r, (uint64) id * S + code_off, code, r->code_bytes);
+					HnswHeapPush(&so->all, HnswCodeLowerBound(r, q, code), id);
+					pfree(code);
+				}
+				else
+					HnswHeapPush(&so->all, HnswSlotDistance(r, id, q), id);
 				continue;
 			}
 		}
@@ -257,6 +279,39 @@ exact_all(HnswScanOpaque so)
 	}
 	if (BufferIsValid(buf))
 		UnlockReleaseBuffer(buf);
+	HnswHeapInit(&so->verified, 64, false);
+}
+
+/*
+ * exact_next: the next element in exact order, or false when none is left.
+ * With bounds: while the least lower bound is below the least exact
+ * distance found, that element is measured; then no unmeasured element can
+ * be nearer than the first verified one.
+ */
+static bool
+exact_next(HnswScanOpaque so, HnswCand *out)
+{
+	if (!so->bounded)
+	{
+		if (so->all.n == 0)
+			return false;
+		*out = HnswHeapPop(&so->all);
+		return true;
+	}
+	while (so->all.n > 0 &&
+		   (so->verified.n == 0 ||
+			HnswHeapTop(&so->all).dist < HnswHeapTop(&so->verified).dist))
+	{
+		HnswCand	c = HnswHeapPop(&so->all);
+
+		if ((so->verified.n & 255) == 0)
+			CHECK_FOR_INTERRUPTS();
+		HnswHeapPush(&so->verified, HnswSlotDistance(&so->r, c.id, so->q), c.id);
+	}
+	if (so->verified.n == 0)
+		return false;
+	*out = HnswHeapPop(&so->verified);
+	return true;
 }
 
 /* Prepare the query vector and run the first search. */
@@ -328,10 +383,10 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 
 	if (so->exact)
 	{
-		if (!so->exhausted && so->all.n > 0)
-		{
-			HnswCand	c = HnswHeapPop(&so->all);
+		HnswCand	c;
 
+		if (!so->exhausted && exact_next(so, &c))
+		{
 			check_heaptid(scan, c.id, &so->tids[c.id]);
 			scan->xs_heaptid = so->tids[c.id];
 			scan->xs_recheck = false;

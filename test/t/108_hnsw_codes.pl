@@ -8,6 +8,8 @@
 #    before it), which a walk on codes without the re-rank does not;
 #  - the same after 1,000 rows inserted into the built index (aminsert writes codes),
 #    and the checker clean (for ip: but for unreachable elements, with or without codes);
+#  - exact mode (vecsearch.exact_scan), which filters by lower bounds from the codes,
+#    returns the sequential scan's 20 nearest for every query;
 #  - a damaged code (one byte inverted in the file) is named by the checker, the scan
 #    still answers in exact order, and REINDEX clears it.
 use strict;
@@ -82,8 +84,43 @@ for my $metric (sort keys %ops)
 		is(index_problems($node, "${t}_idx", defined $where ? (where => $where) : ()), 'none',
 			"$metric, codes $codes: checker clean");
 	}
+	# exact mode: with codes, lower bounds from the codes and exact checks of the rest;
+	# the 20 nearest of every query equal the sequential scan's, with and without codes
+	for my $codes ('sq8', 'none')
+	{
+		my $t = "t_${metric}_$codes";
+		my $q = qq{SELECT string_agg(ids, ' ' ORDER BY qid) FROM (SELECT q.qid,
+			array(SELECT id FROM $t ORDER BY v $op q.v, id LIMIT 20)::text AS ids FROM queries q) s};
+		my $seq = $node->safe_psql('postgres', "SET enable_indexscan = off; SET enable_bitmapscan = off; $q");
+		my $ex = $node->safe_psql('postgres', "SET enable_seqscan = off; SET vecsearch.exact_scan = on; $q");
+		is($ex, $seq, "$metric, codes $codes: exact mode gives the sequential scan's 20 nearest");
+	}
 	cmp_ok($recall{sq8}, '>=', $recall{none} - 0.02,
 		"$metric: recall with codes ($recall{sq8}) within 0.02 of the vectors' ($recall{none})");
+}
+
+# Coarse codes: one coordinate of 1000 in every row stretches each vector's range, so
+# the other 15 coordinates (uniform in [0, 1)) get one or two of the 256 levels; the code
+# distances are then far off, and exact mode must still answer exactly (it fails if it
+# trusts the code distance instead of its lower bound).
+$node->safe_psql('postgres', q{
+	SELECT setseed(0.77);
+	CREATE TABLE coarse (id int, v vector(16));
+	INSERT INTO coarse SELECT i, (ARRAY[1000] || ARRAY(SELECT random() FROM generate_series(1, 15 + i * 0)))::real[]::vector
+		FROM generate_series(1, 2000) i;
+	CREATE TABLE coarse_q AS SELECT i AS qid, (ARRAY[1000] || ARRAY(SELECT random() FROM generate_series(1, 15 + i * 0)))::real[]::vector AS v
+		FROM generate_series(1, 20) i;
+});
+for my $m ([ 'l2', '<->' ], [ 'cosine', '<=>' ], [ 'ip', '<#>' ], [ 'l1', '<+>' ])
+{
+	my ($metric, $op) = @$m;
+	$node->safe_psql('postgres', "CREATE INDEX coarse_$metric ON coarse USING hnsw (v vector_${metric}_ops)");
+	my $q = qq{SELECT string_agg(ids, ' ' ORDER BY qid) FROM (SELECT q.qid,
+		array(SELECT id FROM coarse ORDER BY v $op q.v, id LIMIT 10)::text AS ids FROM coarse_q q) s};
+	my $seq = $node->safe_psql('postgres', "SET enable_indexscan = off; SET enable_bitmapscan = off; $q");
+	my $ex = $node->safe_psql('postgres', "SET enable_seqscan = off; SET vecsearch.exact_scan = on; $q");
+	is($ex, $seq, "coarse codes, $metric: exact mode gives the sequential scan's 10 nearest");
+	$node->safe_psql('postgres', "DROP INDEX coarse_$metric");
 }
 
 # Codes are recorded in the metapage: the sq8 index is larger by one code per slot.
