@@ -127,9 +127,13 @@ typedef struct HnswMetaPageData
 #define HNSW_CODES_SQ8				1	/* 8-bit scalar codes per vector */
 
 /*
- * An SQ8 code: x_i ~ lo + delta * c_i with lo the least and lo + 255 delta
- * the largest coordinate of the vector, and sq = sum of the decoded values
- * squared (the L2 walk needs it), then dims bytes c_i padded to 4.
+ * An SQ8 code: x_i ~ lo + delta * c_i for all coordinates but the K most
+ * extreme ones (the outliers, K = HNSW_SQ8_OUTLIERS(dims)), which are kept
+ * exactly, so that one large coordinate does not coarsen all the others; lo
+ * and lo + 255 delta are the least and largest of the rest.  Layout: this
+ * header (sq = sum of the decoded values squared, for the L2 walk), K float4
+ * outlier values, K uint16 outlier positions (0xFFFF: unused), then dims
+ * bytes c_i (0 at an outlier's position), padded to 4 bytes.
  */
 typedef struct HnswSq8Header
 {
@@ -138,7 +142,10 @@ typedef struct HnswSq8Header
 	float		sq;
 } HnswSq8Header;
 
-#define HNSW_SQ8_BYTES(dims)		(sizeof(HnswSq8Header) + TYPEALIGN(4, (Size) (dims)))
+#define HNSW_SQ8_OUTLIERS(dims)		((int) Min(8, (dims) / 8))
+#define HNSW_SQ8_NO_OUTLIER			0xFFFF
+#define HNSW_SQ8_BYTES(dims) \
+	TYPEALIGN(4, sizeof(HnswSq8Header) + 6 * (Size) HNSW_SQ8_OUTLIERS(dims) + (Size) (dims))
 
 /* Heads of the per-level free lists: */
 #define HnswPageGetMeta(page)		((HnswMetaPageData *) PageGetContents(page))

@@ -37,42 +37,115 @@ HnswCodeBytes(int codes, uint32 dims)
 	return 0;
 }
 
+/* The parts of an SQ8 code of dims dimensions (src/hnsw.h). */
+typedef struct Sq8View
+{
+	HnswSq8Header h;
+	int			k;				/* outlier slots */
+	const char *vals;			/* k float4, unaligned */
+	const char *pos;			/* k uint16, unaligned */
+	const uint8 *c;				/* dims bytes */
+} Sq8View;
+
+static void
+sq8_view(const void *code, uint32 dims, Sq8View *v)
+{
+	const char *p = code;
+
+	memcpy(&v->h, p, sizeof(HnswSq8Header));
+	v->k = HNSW_SQ8_OUTLIERS(dims);
+	v->vals = p + sizeof(HnswSq8Header);
+	v->pos = v->vals + 4 * v->k;
+	v->c = (const uint8 *) (v->pos + 2 * v->k);
+}
+
+static int
+float_cmp(const void *a, const void *b)
+{
+	float		x = *(const float *) a,
+				y = *(const float *) b;
+
+	return x < y ? -1 : x > y;
+}
+
 /*
  * HnswEncode: the code of x (dims floats, in stored form) into out
- * (HnswCodeBytes bytes).  SQ8: each coordinate on 256 levels between the
- * vector's least and largest value.  Deterministic, so the checker can
- * encode a vector again and compare the bytes.
+ * (HnswCodeBytes bytes).  SQ8: of the K + 1 ways to set aside K extreme
+ * values (t largest and K - t least), the one leaving the narrowest range;
+ * those coordinates are kept exactly, the others put on 256 levels of that
+ * range.  Deterministic, so the checker can encode a vector again and
+ * compare the bytes.
  */
 void
 HnswEncode(int codes, const float *x, int dims, void *out)
 {
 	HnswSq8Header h;
-	uint8	   *c = (uint8 *) out + sizeof(HnswSq8Header);
+	int			k = HNSW_SQ8_OUTLIERS(dims);
+	char	   *vals = (char *) out + sizeof(HnswSq8Header);
+	char	   *pos = vals + 4 * k;
+	uint8	   *c = (uint8 *) (pos + 2 * k);
 	float		lo,
 				hi;
+	int			nout = 0;
 	double		sq = 0;
 
 	if (codes != HNSW_CODES_SQ8 || dims <= 0)
 		return;
-	lo = hi = x[0];
-	for (int i = 1; i < dims; i++)
+	memset(out, 0, HnswCodeBytes(codes, dims));
+	if (k == 0)
 	{
-		lo = Min(lo, x[i]);
-		hi = Max(hi, x[i]);
+		lo = hi = x[0];
+		for (int i = 1; i < dims; i++)
+		{
+			lo = Min(lo, x[i]);
+			hi = Max(hi, x[i]);
+		}
+	}
+	else
+	{
+		float	   *s = palloc(sizeof(float) * dims);
+		int			best = 0;
+
+		memcpy(s, x, sizeof(float) * dims);
+		qsort(s, dims, sizeof(float), float_cmp);
+		for (int t = 1; t <= k; t++)
+			if (s[dims - 1 - t] - s[k - t] < s[dims - 1 - best] - s[k - best])
+				best = t;
+		lo = s[k - best];
+		hi = s[dims - 1 - best];
+		pfree(s);
 	}
 	h.lo = lo;
 	h.delta = (hi - lo) / 255.0f;
 	for (int i = 0; i < dims; i++)
 	{
-		float		v = h.delta > 0 ? rintf((x[i] - lo) / h.delta) : 0;
 		float		dec;
 
-		c[i] = (uint8) Max(0.0f, Min(255.0f, v));
-		dec = lo + h.delta * (float) c[i];
+		if ((x[i] < lo || x[i] > hi) && nout < k)
+		{
+			uint16		p16 = (uint16) i;
+
+			memcpy(vals + 4 * nout, &x[i], 4);
+			memcpy(pos + 2 * nout, &p16, 2);
+			nout++;
+			c[i] = 0;
+			dec = x[i];
+		}
+		else
+		{
+			float		v = h.delta > 0 ? rintf((x[i] - lo) / h.delta) : 0;
+
+			c[i] = (uint8) Max(0.0f, Min(255.0f, v));
+			dec = lo + h.delta * (float) c[i];
+		}
 		sq += (double) dec * dec;
 	}
-	for (int i = dims; i < (int) TYPEALIGN(4, dims); i++)
-		c[i] = 0;
+	for (int j = nout; j < k; j++)
+	{
+		uint16		none = HNSW_SQ8_NO_OUTLIER;
+
+		memcpy(pos + 2 * j, &none, 2);
+	}
 	h.sq = (float) sq;
 	memcpy(out, &h, sizeof(h));
 }
@@ -104,67 +177,103 @@ HnswWalkQuery(HnswReader *r, const float *q)
 }
 
 /*
- * HnswCodeDistance: the walk's distance from q (prepared by HnswWalkQuery)
- * to the vector a code stands for, in the metric's internal form (squared
- * L2, negative inner product, L1).  With x_i ~ lo + delta c_i:
- * <q, x> ~ lo sum q + delta <q, c>, and ||q - x||^2 = ||q||^2 - 2 <q, x> +
- * sq.  The code's bytes are any bytes: a damaged code gives a wrong
- * distance (a worse walk), never a wrong answer, as the re-rank is exact.
+ * code_distance: the walk's distance from q (prepared by HnswWalkQuery) to
+ * the vector x^ a code stands for, in the metric's internal form (squared
+ * L2, negative inner product, L1); *mag, unless mag is NULL, gets a bound
+ * on the magnitudes its float sums add (for HnswCodeLowerBound).  With x^_i = lo + delta c_i, and
+ * x^_j = x_j at an outlier j (where c_j = 0):
+ *   <q, x^> = lo sum q + delta <q, c> + sum_j q_j (x_j - lo)
+ *   ||q - x^||^2 = ||q||^2 - 2 <q, x^> + sq
+ * The code's bytes are any bytes: a damaged code gives a wrong distance (a
+ * worse walk), never a wrong answer, as what is returned is re-ranked.
  */
-float
-HnswCodeDistance(const HnswReader *r, const float *q, const void *code)
+static double
+code_distance(const HnswReader *r, const float *q, const void *code, double *mag)
 {
-	HnswSq8Header h;
-	const uint8 *c = (const uint8 *) code + sizeof(HnswSq8Header);
-	float		dot;
+	Sq8View		v;
+	double		corr = 0,
+				l1corr = 0,
+				outmag = 0;
 
-	Assert(r->codes == HNSW_CODES_SQ8 && r->wq == q);
-	memcpy(&h, code, sizeof(h));
+	bool		l1 = r->metric == VS_METRIC_L1;
+
+	sq8_view(code, r->dims, &v);
+	for (int j = 0; j < v.k; j++)
+	{
+		uint16		p;
+		float		xj;
+
+		memcpy(&p, v.pos + 2 * j, 2);
+		if (p >= r->dims)
+			continue;
+		memcpy(&xj, v.vals + 4 * j, 4);
+		if (l1)
+			l1corr += fabs((double) q[p] - xj) - fabs((double) q[p] - v.h.lo);
+		else
+			corr += (double) q[p] * (xj - v.h.lo);
+		if (mag)
+			outmag += fabs((double) q[p] * xj);
+	}
+	if (mag)
+		*mag = (fabs(v.h.lo) + 255.0 * fabs(v.h.delta)) * r->wq_l1 + outmag +
+			(l1 ? r->wq_l1 + r->dims * (fabs(v.h.lo) + 255.0 * fabs(v.h.delta)) : 0);
 	switch ((VsMetric) r->metric)
 	{
 		case VS_METRIC_L2:
-			dot = h.lo * r->wq_sum + h.delta * vs_kernels.dot_u8(q, c, r->dims);
-			return r->wq_sq - 2 * dot + h.sq;
+			return r->wq_sq - 2 * ((double) v.h.lo * r->wq_sum +
+								   (double) v.h.delta * vs_kernels.dot_u8(q, v.c, r->dims) + corr) +
+				v.h.sq;
 		case VS_METRIC_IP:
 		case VS_METRIC_COSINE:
-			return -(h.lo * r->wq_sum + h.delta * vs_kernels.dot_u8(q, c, r->dims));
+			return -((double) v.h.lo * r->wq_sum +
+					 (double) v.h.delta * vs_kernels.dot_u8(q, v.c, r->dims) + corr);
 		case VS_METRIC_L1:
-			return vs_kernels.l1_u8(q, c, h.lo, h.delta, r->dims);
+			return vs_kernels.l1_u8(q, v.c, v.h.lo, v.h.delta, r->dims) + l1corr;
 	}
 	return 0;
+}
+
+/* HnswCodeDistance: the walk's distance from q to the element of a code. */
+float
+HnswCodeDistance(const HnswReader *r, const float *q, const void *code)
+{
+	Assert(r->codes == HNSW_CODES_SQ8 && r->wq == q);
+	return (float) code_distance(r, q, code, NULL);
 }
 
 /*
  * HnswCodeLowerBound: a value no larger than the exact internal distance
  * from q to the vector x the code stands for (the exact mode's filter).
- * Encoding moves each coordinate by at most delta / 2 (e below allows for
- * the rounding of the encoder), so with x^ the decoded code:
+ * Encoding moves each coordinate but the outliers by at most delta / 2 (e
+ * below allows for the rounding of the encoder), so:
  *
  *   l2:         |q - x| >= |q - x^| - |x - x^| >= |q - x^| - e sqrt(dims)
  *   ip, cosine: -<q, x> >= -<q, x^> - e sum |q_i|
  *   l1:         sum |q_i - x_i| >= sum |q_i - x^_i| - e dims
  *
- * and every float sum of the code distance is widened by a relative margin
- * above its worst rounding error (dims * 2^-23 of the magnitudes summed) and
- * that of the exact distance it is compared with.  A
- * code with non-finite or negative terms (damage) bounds nothing: -infinity,
- * so that element is measured exactly.
+ * and each is lowered by a margin above the worst rounding of the float
+ * sums (dims * 2^-23 of the magnitudes they add), both of the code distance
+ * and of the exact distance it is compared with.  A code with non-finite or
+ * negative terms (damage) bounds nothing: -infinity, so that element is
+ * measured exactly.
  */
 float
 HnswCodeLowerBound(const HnswReader *r, const float *q, const void *code)
 {
 	HnswSq8Header h;
-	double		d = HnswCodeDistance(r, q, code);
+	double		mag;
+	double		d;
 	double		e,
-				mag,
-				slack = 1e-4 + r->dims * 1.2e-7;	/* > dims * 2^-23 */
+				slack = 1e-4 + r->dims * 1.2e-7;
 
+	Assert(r->codes == HNSW_CODES_SQ8 && r->wq == q);
 	memcpy(&h, code, sizeof(h));
-	if (!isfinite(h.lo) || !isfinite(h.delta) || !isfinite(h.sq) || h.delta < 0 ||
-		!isfinite(d))
+	if (!isfinite(h.lo) || !isfinite(h.delta) || !isfinite(h.sq) || h.delta < 0)
+		return -INFINITY;
+	d = code_distance(r, q, code, &mag);
+	if (!isfinite(d) || !isfinite(mag))
 		return -INFINITY;
 	e = h.delta * 0.5 * (1 + slack) + 1e-30;
-	mag = (fabs(h.lo) + 255.0 * h.delta) * r->wq_l1;	/* |<q, x^>| at most */
 	switch ((VsMetric) r->metric)
 	{
 		case VS_METRIC_L2:
@@ -178,8 +287,7 @@ HnswCodeLowerBound(const HnswReader *r, const float *q, const void *code)
 		case VS_METRIC_COSINE:
 			return (float) (d - e * r->wq_l1 - slack * mag - 1e-30);
 		case VS_METRIC_L1:
-			return (float) (d * (1 - slack) - e * r->dims -
-							slack * (r->wq_l1 + r->dims * (fabs(h.lo) + 255.0 * h.delta)));
+			return (float) (d - e * r->dims - slack * mag);
 	}
 	return -INFINITY;
 }

@@ -265,10 +265,10 @@ sub damage
 	}
 	if ($kind eq 'code')
 	{
-		# any byte of the code (12-byte header, then one byte per dimension), inverted:
+		# any byte of the code (header, outliers, one byte per dimension), inverted:
 		# the walk goes astray, answers stay exact, and the checker sees the mismatch
 		return unless $meta->{code_bytes} > 0 && $meta->{packed_start} > 0;
-		my $k = int(rand(12 + $meta->{dims}));
+		my $k = int(rand($meta->{code_bytes}));
 		my $at = 16 + 8 * $meta->{m} + $k;
 		my $old = ord(substr(readfile($f), slot_byte($meta, $id, $at), 1));
 		put_slot_bytes($f, $meta, $id, $at, chr($old ^ 0xFF));
