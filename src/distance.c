@@ -701,20 +701,24 @@ static VS_AVX512 float
 avx512_dot_u8(const float *q, const unsigned char *c, int n)
 {
 	__m512		s0 = _mm512_setzero_ps(),
-				s1 = _mm512_setzero_ps();
+				s1 = _mm512_setzero_ps(),
+				s2 = _mm512_setzero_ps(),
+				s3 = _mm512_setzero_ps();
 	float		tail = 0;
 	int			i = 0;
 
-	for (; i + 32 <= n; i += 32)
+	for (; i + 64 <= n; i += 64)
 	{
 		s0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), avx512_u8(c + i), s0);
 		s1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 16), avx512_u8(c + i + 16), s1);
+		s2 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 32), avx512_u8(c + i + 32), s2);
+		s3 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 48), avx512_u8(c + i + 48), s3);
 	}
 	for (; i + 16 <= n; i += 16)
 		s0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), avx512_u8(c + i), s0);
 	for (; i < n; i++)
 		tail += q[i] * (float) c[i];
-	return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1)) + tail;
+	return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3))) + tail;
 }
 
 static VS_AVX512 float

@@ -183,12 +183,73 @@ next_batch(HnswScanOpaque so)
 	return true;
 }
 
+/* Let go of the page page_bytes holds (before a read that locks others). */
+static void
+drop_page(Buffer *buf, BlockNumber *bufblk)
+{
+	if (BufferIsValid(*buf))
+		UnlockReleaseBuffer(*buf);
+	*buf = InvalidBuffer;
+	*bufblk = InvalidBlockNumber;
+}
+
+/*
+ * page_bytes: the len bytes at stream offset off in place, when they lie
+ * within one page, on the page held in *buf (pinned and share-locked; the
+ * held page changes as the offsets move on, one pin per page), else NULL.
+ */
+static const char *
+page_bytes(HnswReader *r, uint64 off, Size len, Buffer *buf, BlockNumber *bufblk)
+{
+	BlockNumber blk = HNSW_STREAM_BLOCK(off);
+	uint32		in = HNSW_STREAM_INPAGE(off);
+
+	if (in + len > HNSW_PAGE_DATA)
+		return NULL;
+	if (blk != *bufblk)
+	{
+		drop_page(buf, bufblk);
+		*buf = HnswPinBlock(r, blk);
+		LockBuffer(*buf, BUFFER_LOCK_SHARE);
+		*bufblk = blk;
+	}
+	return (const char *) BufferGetPage(*buf) + HNSW_PAGE_DATA_START + in;
+}
+
+/*
+ * prefetch_slot: hint the CPU at the header and the code or vector (area_bytes
+ * at area) of the slot at stream offset off, through the buffer remembered
+ * for its block (nothing when none is): the slots are far apart, so the
+ * hardware prefetchers do not see them coming.
+ */
+#define HNSW_EXACT_AHEAD 3
+
+static void
+prefetch_slot(HnswReader *r, uint64 off, uint32 area, Size area_bytes)
+{
+	HnswRelCache *rc = (HnswRelCache *) r->index->rd_amcache;
+
+	for (int part = 0; part < 2; part++)
+	{
+		uint64		o = part == 0 ? off : off + area;
+		Size		len = part == 0 ? HNSW_ELEMENT_HEADER_SIZE : area_bytes;
+		BlockNumber blk = HNSW_STREAM_BLOCK(o);
+		uint32		in = HNSW_STREAM_INPAGE(o);
+		const char *p;
+
+		if (rc == NULL || blk >= rc->nrecent || rc->recent[blk] <= 0)
+			return;
+		p = (const char *) BufferGetBlock(rc->recent[blk]) + HNSW_PAGE_DATA_START + in;
+		for (Size b = 0; b < len && in + b < HNSW_PAGE_DATA; b += 64)
+			__builtin_prefetch(p + b);
+	}
+}
+
 /*
  * exact_all: measure every element (vecsearch.exact_scan).  Slots are walked
- * in stream order; a slot that lies within one page is read on that page,
- * which stays pinned and share-locked while its slots are measured, so each
- * page costs one pin; a slot straddling two pages takes the general path.
- * With codes only the code is read, for a lower bound of the distance
+ * in stream order, each header and each code or vector read in place on its
+ * page (page_bytes: one pin per page); what straddles two pages is copied
+ * out.  With codes only the code is read, for a lower bound of the distance
  * (HnswCodeLowerBound); exact_next measures the vectors that can still come
  * next.
  */
@@ -201,9 +262,14 @@ exact_all(HnswScanOpaque so)
 	Buffer		buf = InvalidBuffer;
 	BlockNumber bufblk = InvalidBlockNumber;
 	const float *q = so->q;
-	uint32		code_off = HNSW_CODE_OFFSET(r->m);
+	uint32		area;
+	Size		area_bytes;
+	char	   *copy;
 
 	so->bounded = r->codes != HNSW_CODES_NONE;
+	area = so->bounded ? HNSW_CODE_OFFSET(r->m) : r->vec_off;
+	area_bytes = so->bounded ? r->code_bytes : (Size) r->dims * sizeof(float);
+	copy = palloc(area_bytes);
 	HnswWalkQuery(r, q);
 	/* sized by the validated slot count: nelements bounds nothing */
 	HnswHeapInit(&so->all, Max(Min(so->meta.nelements, nslots), 16), false);
@@ -211,9 +277,8 @@ exact_all(HnswScanOpaque so)
 	for (uint32 id = 0; id < nslots; id++)
 	{
 		uint64		off = (uint64) id * S;
-		BlockNumber blk = HNSW_STREAM_BLOCK(off);
-		uint32		in = HNSW_STREAM_INPAGE(off);
 		HnswElementHeader hdr;
+		const char *p;
 
 		if (id >= so->meta.packed_start && id < so->meta.packed_end)
 		{
@@ -223,52 +288,28 @@ exact_all(HnswScanOpaque so)
 		}
 		if ((id & 4095) == 0)
 			CHECK_FOR_INTERRUPTS();
-		if (in + S <= HNSW_PAGE_DATA)
-		{
-			const char *slot;
-
-			if (blk != bufblk)
-			{
-				if (BufferIsValid(buf))
-					UnlockReleaseBuffer(buf);
-				buf = HnswPinBlock(r, blk);
-				LockBuffer(buf, BUFFER_LOCK_SHARE);
-				bufblk = blk;
-			}
-			slot = (const char *) BufferGetPage(buf) + HNSW_PAGE_DATA_START + in;
-			memcpy(&hdr, slot, HNSW_ELEMENT_HEADER_SIZE);
-			if (hdr.kind == HNSW_KIND_ELEMENT)
-			{
-				so->tids[id] = hdr.heaptid;
-				HnswHeapPush(&so->all, so->bounded ?
-							 HnswCodeLowerBound(r, q, slot + code_off) :
-							 r->dist(q, (const float *) (slot + r->vec_off), r->dims),
-							 id);
-				continue;
-			}
-		}
+		prefetch_slot(r, (uint64) (id + HNSW_EXACT_AHEAD) * S, area, area_bytes);
+		p = page_bytes(r, off, HNSW_ELEMENT_HEADER_SIZE, &buf, &bufblk);
+		if (p != NULL)
+			memcpy(&hdr, p, HNSW_ELEMENT_HEADER_SIZE);
 		else
 		{
-			if (BufferIsValid(buf))
-				UnlockReleaseBuffer(buf);
-			buf = InvalidBuffer;
-			bufblk = InvalidBlockNumber;
-			HnswReadHeader(r, id, &hdr);
-			if (hdr.kind == HNSW_KIND_ELEMENT)
+			drop_page(&buf, &bufblk);
+			HnswReadBytes(r, off, &hdr, HNSW_ELEMENT_HEADER_SIZE);
+		}
+		if (hdr.kind == HNSW_KIND_ELEMENT)
+		{
+			so->tids[id] = hdr.heaptid;
+			p = page_bytes(r, off + area, area_bytes, &buf, &bufblk);
+			if (p == NULL)
 			{
-				so->tids[id] = hdr.heaptid;
-				if (so->bounded)
-				{
-					char	   *code = palloc(r->code_bytes);
-
-					HnswReadBytes(r, (uint64) id * S + code_off, code, r->code_bytes);
-					HnswHeapPush(&so->all, HnswCodeLowerBound(r, q, code), id);
-					pfree(code);
-				}
-				else
-					HnswHeapPush(&so->all, HnswSlotDistance(r, id, q), id);
-				continue;
+				drop_page(&buf, &bufblk);
+				HnswReadBytes(r, off + area, copy, area_bytes);
+				p = copy;
 			}
+			HnswHeapPush(&so->all, so->bounded ? HnswCodeLowerBound(r, q, p) :
+						 r->dist(q, (const float *) p, r->dims), id);
+			continue;
 		}
 		if (hdr.kind == HNSW_KIND_UPPER)
 		{
@@ -277,8 +318,8 @@ exact_all(HnswScanOpaque so)
 			id += HnswUpperSlots(r, id, uh->level) - 1;
 		}
 	}
-	if (BufferIsValid(buf))
-		UnlockReleaseBuffer(buf);
+	drop_page(&buf, &bufblk);
+	pfree(copy);
 	HnswHeapInit(&so->verified, 64, false);
 }
 
