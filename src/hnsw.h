@@ -321,7 +321,6 @@ typedef struct HnswReader
 	const float *wq;
 	float		wq_sum;			/* sum of q_i */
 	float		wq_sq;			/* sum of q_i^2 */
-	float		wq_l1;			/* sum of |q_i| */
 	int			nfetched;		/* distances computed (for max_scan_tuples) */
 	BlockNumber nblocks;		/* blocks known to exist (a lower bound) */
 	uint32		maxslots;		/* slots that fit in them: ids below are valid */
@@ -450,7 +449,6 @@ extern uint32 HnswCodeBytes(int codes, uint32 dims);
 extern void HnswEncode(int codes, const float *x, int dims, void *out);
 extern void HnswWalkQuery(HnswReader *r, const float *q);
 extern float HnswCodeDistance(const HnswReader *r, const float *q, const void *code);
-extern float HnswCodeLowerBound(const HnswReader *r, const float *q, const void *code);
 
 /* ---- buildorder.c ---- */
 extern uint32 *HnswBuildOrder(Relation index, const float *vecs, int dims, int64 n,

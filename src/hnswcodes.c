@@ -159,8 +159,7 @@ void
 HnswWalkQuery(HnswReader *r, const float *q)
 {
 	double		sum = 0,
-				sq = 0,
-				l1 = 0;
+				sq = 0;
 
 	r->wq = q;
 	if (r->codes == HNSW_CODES_NONE)
@@ -169,34 +168,30 @@ HnswWalkQuery(HnswReader *r, const float *q)
 	{
 		sum += q[i];
 		sq += (double) q[i] * q[i];
-		l1 += fabs(q[i]);
 	}
 	r->wq_sum = (float) sum;
 	r->wq_sq = (float) sq;
-	r->wq_l1 = (float) l1;
 }
 
 /*
- * code_distance: the walk's distance from q (prepared by HnswWalkQuery) to
- * the vector x^ a code stands for, in the metric's internal form (squared
- * L2, negative inner product, L1); *mag, unless mag is NULL, gets a bound
- * on the magnitudes its float sums add (for HnswCodeLowerBound).  With x^_i = lo + delta c_i, and
- * x^_j = x_j at an outlier j (where c_j = 0):
+ * HnswCodeDistance: the walk's distance from q (prepared by HnswWalkQuery)
+ * to the vector x^ a code stands for, in the metric's internal form (squared
+ * L2, negative inner product, L1).  With x^_i = lo + delta c_i, and x^_j =
+ * x_j at an outlier j (where c_j = 0):
  *   <q, x^> = lo sum q + delta <q, c> + sum_j q_j (x_j - lo)
  *   ||q - x^||^2 = ||q||^2 - 2 <q, x^> + sq
  * The code's bytes are any bytes: a damaged code gives a wrong distance (a
  * worse walk), never a wrong answer, as what is returned is re-ranked.
  */
-static double
-code_distance(const HnswReader *r, const float *q, const void *code, double *mag)
+float
+HnswCodeDistance(const HnswReader *r, const float *q, const void *code)
 {
 	Sq8View		v;
 	double		corr = 0,
-				l1corr = 0,
-				outmag = 0;
-
+				l1corr = 0;
 	bool		l1 = r->metric == VS_METRIC_L1;
 
+	Assert(r->codes == HNSW_CODES_SQ8 && r->wq == q);
 	sq8_view(code, r->dims, &v);
 	for (int j = 0; j < v.k; j++)
 	{
@@ -211,83 +206,19 @@ code_distance(const HnswReader *r, const float *q, const void *code, double *mag
 			l1corr += fabs((double) q[p] - xj) - fabs((double) q[p] - v.h.lo);
 		else
 			corr += (double) q[p] * (xj - v.h.lo);
-		if (mag)
-			outmag += fabs((double) q[p] * xj);
 	}
-	if (mag)
-		*mag = (fabs(v.h.lo) + 255.0 * fabs(v.h.delta)) * r->wq_l1 + outmag +
-			(l1 ? r->wq_l1 + r->dims * (fabs(v.h.lo) + 255.0 * fabs(v.h.delta)) : 0);
 	switch ((VsMetric) r->metric)
 	{
 		case VS_METRIC_L2:
-			return r->wq_sq - 2 * ((double) v.h.lo * r->wq_sum +
-								   (double) v.h.delta * vs_kernels.dot_u8(q, v.c, r->dims) + corr) +
-				v.h.sq;
+			return (float) (r->wq_sq - 2 * ((double) v.h.lo * r->wq_sum +
+											(double) v.h.delta * vs_kernels.dot_u8(q, v.c, r->dims) + corr) +
+							v.h.sq);
 		case VS_METRIC_IP:
 		case VS_METRIC_COSINE:
-			return -((double) v.h.lo * r->wq_sum +
-					 (double) v.h.delta * vs_kernels.dot_u8(q, v.c, r->dims) + corr);
+			return (float) -((double) v.h.lo * r->wq_sum +
+							 (double) v.h.delta * vs_kernels.dot_u8(q, v.c, r->dims) + corr);
 		case VS_METRIC_L1:
-			return vs_kernels.l1_u8(q, v.c, v.h.lo, v.h.delta, r->dims) + l1corr;
+			return (float) (vs_kernels.l1_u8(q, v.c, v.h.lo, v.h.delta, r->dims) + l1corr);
 	}
 	return 0;
-}
-
-/* HnswCodeDistance: the walk's distance from q to the element of a code. */
-float
-HnswCodeDistance(const HnswReader *r, const float *q, const void *code)
-{
-	Assert(r->codes == HNSW_CODES_SQ8 && r->wq == q);
-	return (float) code_distance(r, q, code, NULL);
-}
-
-/*
- * HnswCodeLowerBound: a value no larger than the exact internal distance
- * from q to the vector x the code stands for (the exact mode's filter).
- * Encoding moves each coordinate but the outliers by at most delta / 2 (e
- * below allows for the rounding of the encoder), so:
- *
- *   l2:         |q - x| >= |q - x^| - |x - x^| >= |q - x^| - e sqrt(dims)
- *   ip, cosine: -<q, x> >= -<q, x^> - e sum |q_i|
- *   l1:         sum |q_i - x_i| >= sum |q_i - x^_i| - e dims
- *
- * and each is lowered by a margin above the worst rounding of the float
- * sums (dims * 2^-23 of the magnitudes they add), both of the code distance
- * and of the exact distance it is compared with.  A code with non-finite or
- * negative terms (damage) bounds nothing: -infinity, so that element is
- * measured exactly.
- */
-float
-HnswCodeLowerBound(const HnswReader *r, const float *q, const void *code)
-{
-	HnswSq8Header h;
-	double		mag;
-	double		d;
-	double		e,
-				slack = 1e-4 + r->dims * 1.2e-7;
-
-	Assert(r->codes == HNSW_CODES_SQ8 && r->wq == q);
-	memcpy(&h, code, sizeof(h));
-	if (!isfinite(h.lo) || !isfinite(h.delta) || !isfinite(h.sq) || h.delta < 0)
-		return -INFINITY;
-	d = code_distance(r, q, code, &mag);
-	if (!isfinite(d) || !isfinite(mag))
-		return -INFINITY;
-	e = h.delta * 0.5 * (1 + slack) + 1e-30;
-	switch ((VsMetric) r->metric)
-	{
-		case VS_METRIC_L2:
-			{
-				double		dq = d - slack * (r->wq_sq + h.sq + 2 * mag);
-				double		lo = sqrt(Max(dq, 0)) - e * sqrt((double) r->dims);
-
-				return lo > 0 ? (float) (lo * lo * (1 - slack)) : 0;
-			}
-		case VS_METRIC_IP:
-		case VS_METRIC_COSINE:
-			return (float) (d - e * r->wq_l1 - slack * mag - 1e-30);
-		case VS_METRIC_L1:
-			return (float) (d - e * r->dims - slack * mag);
-	}
-	return -INFINITY;
 }

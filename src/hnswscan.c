@@ -39,14 +39,8 @@ typedef struct HnswScanOpaqueData
 	float		lastdist;
 	bool		returned_any;
 
-	/*
-	 * exact mode: every element as a min-heap, with its heap TID; with codes
-	 * the heap holds lower bounds, and the elements measured exactly so far
-	 * wait in verified
-	 */
+	/* exact mode: every element, as a min-heap, with its heap TID */
 	HnswHeap	all;
-	HnswHeap	verified;
-	bool		bounded;
 	ItemPointerData *tids;
 
 	BlockNumber heapblocks;		/* table blocks known to exist */
@@ -217,8 +211,8 @@ page_bytes(HnswReader *r, uint64 off, Size len, Buffer *buf, BlockNumber *bufblk
 }
 
 /*
- * prefetch_slot: hint the CPU at the header and the code or vector (area_bytes
- * at area) of the slot at stream offset off, through the buffer remembered
+ * prefetch_slot: hint the CPU at the header and the vector (area_bytes at
+ * area) of the slot at stream offset off, through the buffer remembered
  * for its block (nothing when none is): the slots are far apart, so the
  * hardware prefetchers do not see them coming.
  */
@@ -247,11 +241,10 @@ prefetch_slot(HnswReader *r, uint64 off, uint32 area, Size area_bytes)
 
 /*
  * exact_all: measure every element (vecsearch.exact_scan).  Slots are walked
- * in stream order, each header and each code or vector read in place on its
- * page (page_bytes: one pin per page); what straddles two pages is copied
- * out.  With codes only the code is read, for a lower bound of the distance
- * (HnswCodeLowerBound); exact_next measures the vectors that can still come
- * next.
+ * in stream order, each header and vector read in place on its page
+ * (page_bytes: one pin per page); what straddles two pages is copied out.
+ * The vectors, not the codes: lower bounds from the codes with exact checks
+ * of the rest ran slower on Fashion-MNIST (src/README, Codes).
  */
 static void
 exact_all(HnswScanOpaque so)
@@ -262,15 +255,10 @@ exact_all(HnswScanOpaque so)
 	Buffer		buf = InvalidBuffer;
 	BlockNumber bufblk = InvalidBlockNumber;
 	const float *q = so->q;
-	uint32		area;
-	Size		area_bytes;
-	char	   *copy;
+	uint32		area = r->vec_off;
+	Size		area_bytes = (Size) r->dims * sizeof(float);
+	char	   *copy = palloc(area_bytes);
 
-	so->bounded = r->codes != HNSW_CODES_NONE;
-	area = so->bounded ? HNSW_CODE_OFFSET(r->m) : r->vec_off;
-	area_bytes = so->bounded ? r->code_bytes : (Size) r->dims * sizeof(float);
-	copy = palloc(area_bytes);
-	HnswWalkQuery(r, q);
 	/* sized by the validated slot count: nelements bounds nothing */
 	HnswHeapInit(&so->all, Max(Min(so->meta.nelements, nslots), 16), false);
 	so->tids = palloc_extended(sizeof(ItemPointerData) * (Size) Max(nslots, 1), MCXT_ALLOC_HUGE);
@@ -307,8 +295,7 @@ exact_all(HnswScanOpaque so)
 				HnswReadBytes(r, off + area, copy, area_bytes);
 				p = copy;
 			}
-			HnswHeapPush(&so->all, so->bounded ? HnswCodeLowerBound(r, q, p) :
-						 r->dist(q, (const float *) p, r->dims), id);
+			HnswHeapPush(&so->all, r->dist(q, (const float *) p, r->dims), id);
 			continue;
 		}
 		if (hdr.kind == HNSW_KIND_UPPER)
@@ -320,39 +307,6 @@ exact_all(HnswScanOpaque so)
 	}
 	drop_page(&buf, &bufblk);
 	pfree(copy);
-	HnswHeapInit(&so->verified, 64, false);
-}
-
-/*
- * exact_next: the next element in exact order, or false when none is left.
- * With bounds: while the least lower bound is below the least exact
- * distance found, that element is measured; then no unmeasured element can
- * be nearer than the first verified one.
- */
-static bool
-exact_next(HnswScanOpaque so, HnswCand *out)
-{
-	if (!so->bounded)
-	{
-		if (so->all.n == 0)
-			return false;
-		*out = HnswHeapPop(&so->all);
-		return true;
-	}
-	while (so->all.n > 0 &&
-		   (so->verified.n == 0 ||
-			HnswHeapTop(&so->all).dist < HnswHeapTop(&so->verified).dist))
-	{
-		HnswCand	c = HnswHeapPop(&so->all);
-
-		if ((so->verified.n & 255) == 0)
-			CHECK_FOR_INTERRUPTS();
-		HnswHeapPush(&so->verified, HnswSlotDistance(&so->r, c.id, so->q), c.id);
-	}
-	if (so->verified.n == 0)
-		return false;
-	*out = HnswHeapPop(&so->verified);
-	return true;
 }
 
 /* Prepare the query vector and run the first search. */
@@ -424,10 +378,10 @@ hnswgettuple(IndexScanDesc scan, ScanDirection dir)
 
 	if (so->exact)
 	{
-		HnswCand	c;
-
-		if (!so->exhausted && exact_next(so, &c))
+		if (!so->exhausted && so->all.n > 0)
 		{
+			HnswCand	c = HnswHeapPop(&so->all);
+
 			check_heaptid(scan, c.id, &so->tids[c.id]);
 			scan->xs_heaptid = so->tids[c.id];
 			scan->xs_recheck = false;
