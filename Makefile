@@ -1,6 +1,6 @@
 # vecsearch: PGXS build.  See README.md for the quick start and src/README for the design.
 EXTENSION = vecsearch
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
 
 MODULE_big = vecsearch
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
@@ -9,9 +9,12 @@ OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 VS_HEADERS = $(wildcard src/*.h)
 
 # sql/vecsearch.sql is the one install source; the versioned script is built from it.
-# Upgrade scripts (sql/vecsearch--A--B.sql) are installed as they are.
-DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
-DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
+# The upgrade script from 0.1.0 is built from sql/upgrade/0.1.0--0.2.0.sql (what
+# changes) and every section of sql/vecsearch.sql after the line "-- ==== new in
+# 0.2.0" (what is new); sql/vecsearch--0.1.0.sql is the 0.1.0 install script, frozen.
+VS_UPGRADE = sql/$(EXTENSION)--0.1.0--$(EXTVERSION).sql
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql $(VS_UPGRADE)
+DATA = sql/$(EXTENSION)--0.1.0.sql
 
 # Every sql/<area>.sql that is not an install script (sql/vecsearch.sql, the built
 # sql/vecsearch--V.sql, upgrade scripts sql/vecsearch--A--B.sql) is a pg_regress input.
@@ -19,7 +22,7 @@ VS_INSTALL_SQL = sql/$(EXTENSION).sql $(wildcard sql/$(EXTENSION)--*.sql)
 REGRESS = $(sort $(basename $(notdir $(filter-out $(VS_INSTALL_SQL),$(wildcard sql/*.sql)))))
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
-EXTRA_CLEAN = sql/$(EXTENSION)--$(EXTVERSION).sql test/kernels/test_distance test/bench/kernel_bench
+EXTRA_CLEAN = $(DATA_built) test/kernels/test_distance test/bench/kernel_bench
 
 # Portable by default: SIMD variants are compiled per function with target
 # attributes and chosen at load time (src/distance.c), never -march=native.
@@ -56,6 +59,11 @@ $(OBJS): $(VS_HEADERS)
 
 sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
 	cp $< $@
+
+$(VS_UPGRADE): sql/upgrade/0.1.0--$(EXTVERSION).sql sql/$(EXTENSION).sql
+	{ cat sql/upgrade/0.1.0--$(EXTVERSION).sql; \
+	  sed -n '/^-- ==== new in $(EXTVERSION)/,$$p' sql/$(EXTENSION).sql; } >$@
+	grep -q '^-- ==== new in $(EXTVERSION)' $@
 
 # Standalone kernel test and benchmark: src/distance.c has no PostgreSQL dependency.
 test/kernels/test_distance: test/kernels/test_distance.c src/distance.c src/distance.h

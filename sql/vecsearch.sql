@@ -14,6 +14,8 @@
 --   table and index functions   exact KNN, index check
 --   recall research             LID, recall reports, tuning, synthetic data
 --   multi-vector retrieval      MUVERA encodings and max_sim
+--   ==== new in 0.2.0           everything after this line is also the new part of
+--                               the upgrade script from 0.1.0 (see the Makefile)
 --
 -- Conventions: types are spelled as PostgreSQL prints them (integer, bigint, real,
 -- double precision, boolean); every function states its volatility, its parallel label
@@ -523,3 +525,6 @@ CREATE FUNCTION fde_document(vectors vector[], repetitions integer DEFAULT 20,
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION fde_document(vector[], integer, integer, integer, integer, integer, boolean) IS
 	'MUVERA fixed-dimensional encoding of a document vector set (blocks are means, empty blocks filled from the Hamming-nearest vector)';
+
+-- ==== new in 0.2.0: the objects below are created by CREATE EXTENSION and by
+-- ALTER EXTENSION vecsearch UPDATE from 0.1.0 alike.

@@ -88,6 +88,26 @@ scalar_l1(const float *a, const float *b, int n)
 	return s;
 }
 
+static float
+scalar_dot_u8(const float *q, const unsigned char *c, int n)
+{
+	float		s = 0;
+
+	for (int i = 0; i < n; i++)
+		s += q[i] * (float) c[i];
+	return s;
+}
+
+static float
+scalar_l1_u8(const float *q, const unsigned char *c, float lo, float delta, int n)
+{
+	float		s = 0;
+
+	for (int i = 0; i < n; i++)
+		s += fabsf(q[i] - (lo + delta * (float) c[i]));
+	return s;
+}
+
 /* <a,b>, <a,a>, <b,b> in one pass */
 static void
 scalar_cosparts(const float *a, const float *b, int n, float *ab, float *aa, float *bb)
@@ -514,6 +534,55 @@ avx2_dot_block(const float *q, int nq, int ldq, const float *x, int nx, int ldx,
 					 avx2_tile_full, avx2_tile_mr1, avx2_tile_1nr, avx2_tile_11);
 }
 
+/* 8 code bytes widened to floats */
+VS_AVX2_INLINE __m256
+avx2_u8(const unsigned char *c)
+{
+	return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *) c)));
+}
+
+static VS_AVX2 float
+avx2_dot_u8(const float *q, const unsigned char *c, int n)
+{
+	__m256		s0 = _mm256_setzero_ps(),
+				s1 = _mm256_setzero_ps();
+	float		tail = 0;
+	int			i = 0;
+
+	for (; i + 16 <= n; i += 16)
+	{
+		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), avx2_u8(c + i), s0);
+		s1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), avx2_u8(c + i + 8), s1);
+	}
+	for (; i + 8 <= n; i += 8)
+		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), avx2_u8(c + i), s0);
+	for (; i < n; i++)
+		tail += q[i] * (float) c[i];
+	return avx2_hsum(_mm256_add_ps(s0, s1)) + tail;
+}
+
+static VS_AVX2 float
+avx2_l1_u8(const float *q, const unsigned char *c, float lo, float delta, int n)
+{
+	__m256		s0 = _mm256_setzero_ps(),
+				vlo = _mm256_set1_ps(lo),
+				vd = _mm256_set1_ps(delta),
+				sign = _mm256_set1_ps(-0.0f);
+	float		tail = 0;
+	int			i = 0;
+
+	for (; i + 8 <= n; i += 8)
+	{
+		__m256		d = _mm256_sub_ps(_mm256_loadu_ps(q + i),
+									  _mm256_fmadd_ps(vd, avx2_u8(c + i), vlo));
+
+		s0 = _mm256_add_ps(s0, _mm256_andnot_ps(sign, d));
+	}
+	for (; i < n; i++)
+		tail += fabsf(q[i] - (lo + delta * (float) c[i]));
+	return avx2_hsum(s0) + tail;
+}
+
 /* ------------------------------------------------------------------------------------
  * AVX-512F: 16 floats per register, 4 accumulators (64 floats per iteration), a masked
  * load for the tail.  Only AVX-512F instructions, so any AVX-512 CPU runs them.
@@ -619,6 +688,58 @@ avx512_l1(const float *a, const float *b, int n)
 		s1 = _mm512_add_ps(s1, _mm512_abs_ps(d));
 	}
 	return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
+/* 16 code bytes widened to floats; the first r lanes when masked */
+VS_AVX512_INLINE __m512
+avx512_u8(const unsigned char *c)
+{
+	return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *) c)));
+}
+
+static VS_AVX512 float
+avx512_dot_u8(const float *q, const unsigned char *c, int n)
+{
+	__m512		s0 = _mm512_setzero_ps(),
+				s1 = _mm512_setzero_ps(),
+				s2 = _mm512_setzero_ps(),
+				s3 = _mm512_setzero_ps();
+	float		tail = 0;
+	int			i = 0;
+
+	for (; i + 64 <= n; i += 64)
+	{
+		s0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), avx512_u8(c + i), s0);
+		s1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 16), avx512_u8(c + i + 16), s1);
+		s2 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 32), avx512_u8(c + i + 32), s2);
+		s3 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 48), avx512_u8(c + i + 48), s3);
+	}
+	for (; i + 16 <= n; i += 16)
+		s0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), avx512_u8(c + i), s0);
+	for (; i < n; i++)
+		tail += q[i] * (float) c[i];
+	return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3))) + tail;
+}
+
+static VS_AVX512 float
+avx512_l1_u8(const float *q, const unsigned char *c, float lo, float delta, int n)
+{
+	__m512		s0 = _mm512_setzero_ps(),
+				vlo = _mm512_set1_ps(lo),
+				vd = _mm512_set1_ps(delta);
+	float		tail = 0;
+	int			i = 0;
+
+	for (; i + 16 <= n; i += 16)
+	{
+		__m512		d = _mm512_sub_ps(_mm512_loadu_ps(q + i),
+									  _mm512_fmadd_ps(vd, avx512_u8(c + i), vlo));
+
+		s0 = _mm512_add_ps(s0, _mm512_abs_ps(d));
+	}
+	for (; i < n; i++)
+		tail += fabsf(q[i] - (lo + delta * (float) c[i]));
+	return _mm512_reduce_add_ps(s0) + tail;
 }
 
 static VS_AVX512 void
@@ -908,25 +1029,26 @@ avx2_fde_simhash(const double *gauss, int np, const float *x, int n, int dim,
 
 static const VsKernels vs_scalar = {
 	"scalar", scalar_l2sq, scalar_dot, scalar_l1, scalar_cosparts, scalar_dot_block,
-	scalar_fde_simhash
+	scalar_fde_simhash, scalar_dot_u8, scalar_l1_u8
 };
 
 #ifdef VS_X86
 static const VsKernels vs_avx2 = {
 	"avx2", avx2_l2sq, avx2_dot, avx2_l1, avx2_cosparts, avx2_dot_block,
-	avx2_fde_simhash
+	avx2_fde_simhash, avx2_dot_u8, avx2_l1_u8
 };
 static const VsKernels vs_avx512 = {
 	"avx512", avx512_l2sq, avx512_dot, avx512_l1, avx512_cosparts, avx512_dot_block,
-	scalar_fde_simhash			/* avx2_fde_simhash when the CPU has AVX2 +
+	scalar_fde_simhash,			/* avx2_fde_simhash when the CPU has AVX2 +
 								 * FMA */
+	avx512_dot_u8, avx512_l1_u8
 };
 #endif
 
 /* Scalar until VsKernelsInit() runs, so an early caller still gets right answers. */
 VsKernels	vs_kernels = {
 	"scalar", scalar_l2sq, scalar_dot, scalar_l1, scalar_cosparts, scalar_dot_block,
-	scalar_fde_simhash
+	scalar_fde_simhash, scalar_dot_u8, scalar_l1_u8
 };
 
 /* Supported variants, scalar first, best last; filled once by detect_variants(). */

@@ -42,6 +42,12 @@ typedef struct VsKernels
 	 */
 	void		(*fde_simhash) (const double *gauss, int np, const float *x, int n,
 								int dim, double *acc);
+
+	/* hnsw SQ8 codes (hnswcodes.c): sum q_i * c_i over n bytes c */
+	float		(*dot_u8) (const float *q, const unsigned char *c, int n);
+	/* sum |q_i - (lo + delta * c_i)| */
+	float		(*l1_u8) (const float *q, const unsigned char *c, float lo,
+						  float delta, int n);
 } VsKernels;
 
 /* The kernels in use: scalar until VsKernelsInit() installs the best variant. */

@@ -52,6 +52,12 @@ static relopt_enum_elt_def build_order_values[] = {
 	{NULL, 0}
 };
 
+static relopt_enum_elt_def codes_values[] = {
+	{"none", HNSW_CODES_NONE},
+	{"sq8", HNSW_CODES_SQ8},
+	{NULL, 0}
+};
+
 static const struct config_enum_entry iterative_scan_options[] = {
 	{"off", HNSW_ITERATIVE_OFF, false},
 	{"relaxed_order", HNSW_ITERATIVE_RELAXED, false},
@@ -88,6 +94,11 @@ HnswInit(void)
 	add_int_reloption(hnsw_relopt_kind, "lid_k",
 					  "Neighbours per row of the LID that orders a lid_desc or lid_asc build",
 					  VS_LID_K_DEFAULT, VS_LID_K_MIN, VS_LID_K_BUILD_MAX, AccessExclusiveLock);
+	add_enum_reloption(hnsw_relopt_kind, "codes",
+					   "What the graph walk measures: 8-bit codes of the vectors (sq8) or the vectors (none); results are always re-ranked exactly",
+					   codes_values, HNSW_CODES_SQ8,
+					   "Valid values are \"sq8\" and \"none\".",
+					   AccessExclusiveLock);
 
 	DefineCustomIntVariable("hnsw.ef_search",
 							"Size of the dynamic candidate list for hnsw scans.",
@@ -125,6 +136,7 @@ hnswoptions(Datum reloptions, bool validate)
 		{"seed", RELOPT_TYPE_INT, offsetof(HnswOptions, seed)},
 		{"build_order", RELOPT_TYPE_ENUM, offsetof(HnswOptions, buildOrder)},
 		{"lid_k", RELOPT_TYPE_INT, offsetof(HnswOptions, lidK)},
+		{"codes", RELOPT_TYPE_ENUM, offsetof(HnswOptions, codes)},
 	};
 
 	return (bytea *) build_reloptions(reloptions, validate, hnsw_relopt_kind,
@@ -169,6 +181,15 @@ HnswGetLidK(Relation index)
 	HnswOptions *opts = (HnswOptions *) index->rd_options;
 
 	return opts ? opts->lidK : VS_LID_K_DEFAULT;
+}
+
+/* What the walk of a new graph measures (reloption codes). */
+int
+HnswGetCodes(Relation index)
+{
+	HnswOptions *opts = (HnswOptions *) index->rd_options;
+
+	return opts ? opts->codes : HNSW_CODES_SQ8;
 }
 
 /* True when hnsw.ef_search was set by the user (any non-default source). */

@@ -1,6 +1,6 @@
 /*
  * hnsw.h: the hnsw index access method: limits, the on-disk format (version
- * 1: the metapage, slot pages, element and upper-record headers, each struct
+ * 2: the metapage, slot pages, element and upper-record headers, each struct
  * documenting its fields, with static assertions on their sizes and
  * offsets), the in-memory helpers and the prototypes grouped by file.
  *
@@ -43,7 +43,7 @@
 
 /* ---- format identification ---- */
 #define HNSW_MAGIC					0x56534857	/* "VSHW" */
-#define HNSW_VERSION				1
+#define HNSW_VERSION				2	/* format 1 (0.1) is refused */
 #define HNSW_METAPAGE_BLKNO			0
 #define HNSW_PAGE_ID				0xFF95	/* last 2 bytes of every page */
 #define HNSW_INVALID_ID				((uint32) 0xFFFFFFFF)
@@ -52,8 +52,8 @@
  * Block 0 is the metapage; block b >= 1 holds bytes [(b - 1) * HNSW_PAGE_DATA,
  * b * HNSW_PAGE_DATA) of the slot stream, an array of slot_size-byte slots
  * (slot id i at offset i * slot_size; slots may straddle pages).  A slot
- * holds an element (HnswElementHeader, the layer-0 list of 2m ids, dims
- * float4 in stored form), the first slot of an upper record (HnswUpperHeader,
+ * holds an element (HnswElementHeader, the layer-0 list of 2m ids, its code
+ * for the walk (code_bytes; none without codes), dims float4 in stored form), the first slot of an upper record (HnswUpperHeader,
  * then level lists of m ids; later slots of the record have no header), part
  * of the build's packed upper area (metapage packed_start .. packed_end), or
  * nothing yet (zero bytes).  A list ends at the first HNSW_INVALID_ID.
@@ -114,22 +114,47 @@ typedef struct HnswMetaPageData
 	uint32		free_upper[HNSW_MAX_LEVEL]; /* [L - 1]: first deleted element
 											 * of level L, plus 1, with its
 											 * upper record; 0 when empty */
+	uint32		codes;			/* HNSW_CODES_*: what the walk measures */
+	uint32		code_bytes;		/* bytes of one code (HnswCodeBytes) */
 } HnswMetaPageData;
 
 /*
- * free_upper came after the first release of format 1: a metapage written
- * before has pd_lower below it, and the bytes of the page hole are zero,
- * i.e. empty lists.  A write of free_upper raises pd_lower to cover it (the
- * hole is not WAL-logged).  Heads of the per-level free lists:
+ * Codes: what the graph walk measures instead of the full vector, one per
+ * element, stored in its slot between the layer-0 list and the vector
+ * (src/README, "Codes").  The reloption codes chooses at build time.
  */
-#define HNSW_META_SIZE_V1			offsetof(HnswMetaPageData, free_upper)
+#define HNSW_CODES_NONE				0	/* the walk reads the vectors */
+#define HNSW_CODES_SQ8				1	/* 8-bit scalar codes per vector */
+
+/*
+ * An SQ8 code: x_i ~ lo + delta * c_i for all coordinates but the K most
+ * extreme ones (the outliers, K = HNSW_SQ8_OUTLIERS(dims)), which are kept
+ * exactly, so that one large coordinate does not coarsen all the others; lo
+ * and lo + 255 delta are the least and largest of the rest.  Layout: this
+ * header (sq = sum of the decoded values squared, for the L2 walk), K float4
+ * outlier values, K uint16 outlier positions (0xFFFF: unused), then dims
+ * bytes c_i (0 at an outlier's position), padded to 4 bytes.
+ */
+typedef struct HnswSq8Header
+{
+	float		lo;
+	float		delta;
+	float		sq;
+} HnswSq8Header;
+
+#define HNSW_SQ8_OUTLIERS(dims)		((int) Min(8, (dims) / 8))
+#define HNSW_SQ8_NO_OUTLIER			0xFFFF
+#define HNSW_SQ8_BYTES(dims) \
+	TYPEALIGN(4, sizeof(HnswSq8Header) + 6 * (Size) HNSW_SQ8_OUTLIERS(dims) + (Size) (dims))
+
+/* Heads of the per-level free lists: */
 #define HnswPageGetMeta(page)		((HnswMetaPageData *) PageGetContents(page))
 extern uint32 HnswFreeHead(const HnswMetaPageData *meta, int level);
 
 /*
  * Header of an element slot (16 bytes, 2-byte aligned within the 4-byte
- * aligned slot).  The layer-0 list (2 * m uint32) starts at offset 16 and the
- * vector (dims float4) at 16 + 8 * m.  The upper record of an element of level
+ * aligned slot).  The layer-0 list (2 * m uint32) starts at offset 16, the
+ * code (code_bytes) at 16 + 8 * m and the vector (dims float4) after it.  The upper record of an element of level
  * L > 0 starts at stream offset upper * slot_size + upper_off.
  */
 typedef struct HnswElementHeader
@@ -146,8 +171,9 @@ typedef struct HnswElementHeader
 
 #define HNSW_ELEMENT_HEADER_SIZE	16
 #define HNSW_LIST0_OFFSET			HNSW_ELEMENT_HEADER_SIZE
-#define HNSW_VECTOR_OFFSET(m)		(HNSW_ELEMENT_HEADER_SIZE + 8 * (m))
-#define HNSW_SLOT_SIZE(m, dims)		(HNSW_VECTOR_OFFSET(m) + 4 * (Size) (dims))
+#define HNSW_CODE_OFFSET(m)			(HNSW_ELEMENT_HEADER_SIZE + 8 * (m))
+#define HNSW_VECTOR_OFFSET(m, cb)	(HNSW_CODE_OFFSET(m) + (cb))
+#define HNSW_SLOT_SIZE(m, dims, cb)	(HNSW_VECTOR_OFFSET(m, cb) + 4 * (Size) (dims))
 
 /* Header of an upper record (8 bytes); layer l list at 8 + (l - 1) * m * 4. */
 typedef struct HnswUpperHeader
@@ -163,13 +189,9 @@ typedef struct HnswUpperHeader
 #define HNSW_UPPER_SLOTS(m, level, slot_size) \
 	((uint32) ((HNSW_UPPER_BYTES(m, level) + (slot_size) - 1) / (slot_size)))
 
-/*
- * The on-disk format must not drift: sizes and offsets of every struct above
- * (HNSW_META_SIZE_V1 is also what 105_hnsw_churn.pl writes as an old metapage).
- */
+/* The on-disk format must not drift: sizes and offsets of every struct above. */
 StaticAssertDecl(sizeof(HnswPageOpaqueData) == 8, "hnsw special space is 8 bytes");
 StaticAssertDecl(offsetof(HnswPageOpaqueData, page_id) == 6, "hnsw page id is the last 2 bytes");
-StaticAssertDecl(HNSW_META_SIZE_V1 == 64, "metapage of format 1 without free_upper is 64 bytes");
 StaticAssertDecl(offsetof(HnswMetaPageData, m) == 12 &&
 				 offsetof(HnswMetaPageData, metric) == 16 &&
 				 offsetof(HnswMetaPageData, slot_size) == 24 &&
@@ -179,9 +201,12 @@ StaticAssertDecl(offsetof(HnswMetaPageData, m) == 12 &&
 				 offsetof(HnswMetaPageData, packed_start) == 44 &&
 				 offsetof(HnswMetaPageData, free_head) == 52 &&
 				 offsetof(HnswMetaPageData, rng_state) == 56,
-				 "hnsw metapage field offsets of format 1");
-StaticAssertDecl(sizeof(HnswMetaPageData) == 64 + 4 * HNSW_MAX_LEVEL,
-				 "hnsw metapage is 64 bytes plus the free_upper heads");
+				 "hnsw metapage field offsets");
+StaticAssertDecl(offsetof(HnswMetaPageData, free_upper) == 64 &&
+				 offsetof(HnswMetaPageData, codes) == 64 + 4 * HNSW_MAX_LEVEL &&
+				 sizeof(HnswMetaPageData) == 64 + 4 * HNSW_MAX_LEVEL + 8,
+				 "hnsw metapage is 64 bytes, the free_upper heads and the codes");
+StaticAssertDecl(sizeof(HnswSq8Header) == 12, "sq8 code header is 12 bytes");
 StaticAssertDecl(sizeof(HnswElementHeader) == HNSW_ELEMENT_HEADER_SIZE,
 				 "hnsw element header is 16 bytes");
 StaticAssertDecl(offsetof(HnswElementHeader, kind) == 6 &&
@@ -210,6 +235,7 @@ typedef struct HnswOptions
 	int			seed;
 	int			buildOrder;		/* HnswBuildOrderKind (buildorder.c) */
 	int			lidK;			/* k of the LID of the lid_* build orders */
+	int			codes;			/* HNSW_CODES_* */
 } HnswOptions;
 
 /* Insertion order of a build (reloption build_order); see buildorder.c. */
@@ -287,7 +313,14 @@ typedef struct HnswReader
 	uint32		dims;
 	uint32		metric;
 	uint32		slot_size;
+	uint32		codes;			/* HNSW_CODES_* */
+	uint32		code_bytes;
+	uint32		vec_off;		/* offset of the vector in a slot */
 	HnswDistFn	dist;
+	/* the query of the walk as the code distance needs it (HnswWalkQuery) */
+	const float *wq;
+	float		wq_sum;			/* sum of q_i */
+	float		wq_sq;			/* sum of q_i^2 */
 	int			nfetched;		/* distances computed (for max_scan_tuples) */
 	BlockNumber nblocks;		/* blocks known to exist (a lower bound) */
 	uint32		maxslots;		/* slots that fit in them: ids below are valid */
@@ -300,6 +333,7 @@ extern int	HnswGetEfConstruction(Relation index);
 extern int	HnswGetSeed(Relation index);
 extern int	HnswGetBuildOrder(Relation index);
 extern int	HnswGetLidK(Relation index);
+extern int	HnswGetCodes(Relation index);
 extern int	HnswGetEfSearch(Relation index);
 extern VsMetric HnswGetMetric(Relation index);
 
@@ -324,7 +358,7 @@ extern int	HnswSelectNeighbors(VsMetric metric, HnswCand *cands, int ncands,
 								uint32 *out);
 
 extern void HnswInitMetaPage(Page page, uint32 dims, int m, int efc,
-							 VsMetric metric, uint32 seed);
+							 VsMetric metric, uint32 seed, int codes);
 extern void HnswInitSlotPage(Page page);
 
 /*
@@ -347,6 +381,7 @@ typedef struct HnswMetaUpdate
 extern void HnswMetaUpdateInit(HnswMetaUpdate *u);
 extern bool HnswHoldsBufferLock(Buffer buf, LWLockMode mode);
 extern void HnswUpdateMetaPage(Relation index, Buffer metabuf, const HnswMetaUpdate *u);
+extern void HnswCheckVersion(Relation index, const HnswMetaPageData *meta);
 extern HnswMetaPageData HnswReadMeta(Relation index);
 extern bool HnswMetaProblem(const HnswMetaPageData *meta, BlockNumber nblocks,
 							char *buf, Size buflen);
@@ -358,6 +393,8 @@ extern void HnswReaderInit(HnswReader *r, Relation index, const HnswMetaPageData
 extern Buffer HnswPinBlock(HnswReader *r, BlockNumber blkno);
 extern void HnswReadBytes(HnswReader *r, uint64 off, void *dst, Size len);
 extern float HnswSlotDistance(HnswReader *r, uint32 id, const float *q);
+extern float HnswWalkDistance(HnswReader *r, uint32 id, const float *q);
+extern void HnswRerank(HnswReader *r, const float *q, HnswCand *cands, int n);
 extern void HnswReadHeader(HnswReader *r, uint32 id, HnswElementHeader *hdr);
 extern uint32 HnswHeaderUpper(const HnswElementHeader *hdr);
 extern void HnswHeaderSetUpper(HnswElementHeader *hdr, uint32 upper, uint16 off);
@@ -405,6 +442,13 @@ typedef struct HnswDiskPair
 	float	   *vec;
 } HnswDiskPair;
 extern float HnswPairDistDisk(void *arg, uint32 a, uint32 b);
+
+/* ---- hnswcodes.c ---- */
+extern const char *HnswCodesName(int codes);
+extern uint32 HnswCodeBytes(int codes, uint32 dims);
+extern void HnswEncode(int codes, const float *x, int dims, void *out);
+extern void HnswWalkQuery(HnswReader *r, const float *q);
+extern float HnswCodeDistance(const HnswReader *r, const float *q, const void *code);
 
 /* ---- buildorder.c ---- */
 extern uint32 *HnswBuildOrder(Relation index, const float *vecs, int dims, int64 n,

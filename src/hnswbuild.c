@@ -78,6 +78,7 @@ typedef struct HnswBuildState
 	int			m;
 	int			efc;
 	uint32		seed;
+	int			codes;			/* HNSW_CODES_*, from the reloption */
 
 	/* collected rows */
 	float	   *vecs;			/* n * dims, stored form */
@@ -1014,7 +1015,8 @@ static void
 write_graph(HnswBuildState *st)
 {
 	HnswPageWriter w;
-	uint32		slot_size = st->dims > 0 ? HNSW_SLOT_SIZE(st->m, st->dims) : 0;
+	uint32		code_bytes = HnswCodeBytes(st->codes, st->dims);
+	uint32		slot_size = st->dims > 0 ? HNSW_SLOT_SIZE(st->m, st->dims, code_bytes) : 0;
 	uint32	   *upperslot = NULL;
 	uint16	   *upperoff = NULL;
 	uint64		packed = 0;
@@ -1022,6 +1024,7 @@ write_graph(HnswBuildState *st)
 	Page		meta;
 	HnswMetaPageData *md;
 	char	   *zeros;
+	char	   *code;
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_WRITE);
 
@@ -1066,7 +1069,7 @@ write_graph(HnswBuildState *st)
 
 	/* metapage first (block 0) */
 	meta = palloc(BLCKSZ);
-	HnswInitMetaPage(meta, st->dims, st->m, st->efc, st->metric, st->seed);
+	HnswInitMetaPage(meta, st->dims, st->m, st->efc, st->metric, st->seed, st->codes);
 	md = HnswPageGetMeta(meta);
 	md->next_slot = (uint32) next;
 	md->packed_start = (uint32) st->n;
@@ -1082,6 +1085,7 @@ write_graph(HnswBuildState *st)
 	pfree(meta);
 
 	zeros = palloc0(Max(slot_size, 1));
+	code = palloc0(Max(code_bytes, 1));
 	for (int64 i = 0; i < st->n; i++)
 	{
 		HnswElementHeader hdr;
@@ -1092,6 +1096,11 @@ write_graph(HnswBuildState *st)
 		HnswHeaderSetUpper(&hdr, upperslot[i], upperoff[i]);
 		writer_emit(&w, &hdr, HNSW_ELEMENT_HEADER_SIZE);
 		writer_emit(&w, st->list0 + (Size) i * 2 * st->m, sizeof(uint32) * 2 * st->m);
+		if (code_bytes > 0)
+		{
+			HnswEncode(st->codes, VEC(st, i), st->dims, code);
+			writer_emit(&w, code, code_bytes);
+		}
 		writer_emit(&w, VEC(st, i), sizeof(float) * st->dims);
 		if ((i & 1023) == 0)
 			CHECK_FOR_INTERRUPTS();
@@ -1240,6 +1249,7 @@ init_build_state(HnswBuildState *st, Relation heap, Relation index)
 	st->m = HnswGetM(index);
 	st->efc = HnswGetEfConstruction(index);
 	st->seed = (uint32) HnswGetSeed(index);
+	st->codes = HnswGetCodes(index);
 	if (st->efc < 2 * st->m)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1297,7 +1307,7 @@ hnswbuildempty(Relation index)
 	Page		page = palloc(BLCKSZ);
 
 	init_build_state(&st, NULL, index);
-	HnswInitMetaPage(page, st.dims, st.m, st.efc, st.metric, st.seed);
+	HnswInitMetaPage(page, st.dims, st.m, st.efc, st.metric, st.seed, st.codes);
 	PageSetChecksumInplace(page, HNSW_METAPAGE_BLKNO);
 	smgrwrite(RelationGetSmgr(index), INIT_FORKNUM, HNSW_METAPAGE_BLKNO, (char *) page, true);
 	log_newpage(&(RelationGetSmgr(index))->smgr_rnode.node, INIT_FORKNUM,

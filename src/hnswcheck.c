@@ -220,13 +220,46 @@ check_pages(CheckIndex *ci, BlockNumber nblocks)
 	}
 }
 
-/* An element's level and upper record (against its owner). */
+/*
+ * A live element's code is the code of its vector: encode the vector again
+ * and compare the bytes (HnswEncode is deterministic).
+ */
+static void
+check_code(CheckIndex *ci, uint32 id)
+{
+	HnswReader *r = &ci->r;
+	uint64		slot = (uint64) id * ci->meta.slot_size;
+	float	   *vec = palloc(sizeof(float) * r->dims);
+	char	   *code = palloc(r->code_bytes);
+	char	   *want = palloc(r->code_bytes);
+
+	HnswReadBytes(r, slot + r->vec_off, vec, sizeof(float) * r->dims);
+	HnswReadBytes(r, slot + HNSW_CODE_OFFSET(r->m), code, r->code_bytes);
+	HnswEncode(r->codes, vec, r->dims, want);
+	if (memcmp(code, want, r->code_bytes) != 0)
+	{
+		int			k = 0;
+
+		while (code[k] == want[k])
+			k++;
+		report(ci->cs, id, "%s code differs from the code of its vector at byte %d of %u",
+			   HnswCodesName(r->codes), k, r->code_bytes);
+	}
+	pfree(vec);
+	pfree(code);
+	pfree(want);
+}
+
+/* An element's level and upper record (against its owner), and its code. */
 static void
 check_element(CheckIndex *ci, uint32 id, const HnswElementHeader *hdr)
 {
 	CheckState *cs = ci->cs;
 	uint32		upper = HnswHeaderUpper(hdr);
 	HnswUpperHeader uh;
+
+	if (hdr->kind == HNSW_KIND_ELEMENT && ci->r.codes != HNSW_CODES_NONE)
+		check_code(ci, id);
 
 	if (hdr->level > HNSW_MAX_LEVEL)
 	{

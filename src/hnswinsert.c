@@ -208,7 +208,7 @@ HnswAddBacklink(HnswReader *r, uint32 nb, uint32 newid, int layer, float d,
 			bool		kept = false;
 			float	   *nbvec = palloc(sizeof(float) * r->dims);
 
-			HnswReadBytes(r, (uint64) nb * r->slot_size + HNSW_VECTOR_OFFSET(r->m),
+			HnswReadBytes(r, (uint64) nb * r->slot_size + r->vec_off,
 						  nbvec, sizeof(float) * r->dims);
 			for (int i = 0; i < n; i++)
 			{
@@ -410,7 +410,7 @@ search_neighbours(InsertState *is)
 		return;
 
 	ep = is->meta.entry_id;
-	epd = HnswSlotDistance(r, ep, is->x);
+	epd = HnswWalkDistance(r, ep, is->x);
 	eps = palloc(sizeof(HnswCand) * (efc + 1));
 	ps.r = r;
 	ps.cached = HNSW_INVALID_ID;
@@ -441,6 +441,8 @@ search_neighbours(InsertState *is)
 		for (int i = ncands - 1; i >= 0; i--)
 			eps[i] = HnswHeapPop(&W);
 		neps = ncands;
+		if (r->codes != HNSW_CODES_NONE)
+			HnswRerank(r, is->x, eps, ncands);
 		live = palloc(sizeof(HnswCand) * Max(ncands, 1));
 		for (int i = 0; i < ncands; i++)
 			if (is_live(r, eps[i].id))
@@ -635,7 +637,8 @@ write_element(InsertState *is)
 	HnswHeaderSetUpper(hdr, is->upper, is->upper_off);
 	for (int i = 0; i < 2 * m; i++)
 		l0[i] = i < is->nnbrs[0] ? is->nbrs[0][i] : HNSW_INVALID_ID;
-	memcpy(rec + HNSW_VECTOR_OFFSET(m), is->x, sizeof(float) * is->dims);
+	HnswEncode(is->meta.codes, is->x, is->dims, rec + HNSW_CODE_OFFSET(m));
+	memcpy(rec + HNSW_VECTOR_OFFSET(m, is->meta.code_bytes), is->x, sizeof(float) * is->dims);
 	if (level > 0)
 	{
 		HnswUpperHeader *uh;

@@ -103,7 +103,11 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 	so->returned_any = false;
 }
 
-/* Take W as the next batch, nearest first. */
+/*
+ * Take W as the next batch, nearest first.  When the walk measured codes,
+ * the batch is re-ranked: every element of it gets its exact distance from
+ * its vector, and the batch is sorted by that, so rows come in exact order.
+ */
 static void
 take_batch(HnswScanOpaque so)
 {
@@ -112,6 +116,8 @@ take_batch(HnswScanOpaque so)
 	so->batch = palloc(sizeof(HnswCand) * Max(n, 1));
 	for (int i = n - 1; i >= 0; i--)
 		so->batch[i] = HnswHeapPop(&so->W);
+	if (so->r.codes != HNSW_CODES_NONE)
+		HnswRerank(&so->r, so->q, so->batch, n);
 	so->nbatch = n;
 	so->next = 0;
 }
@@ -128,7 +134,7 @@ first_batch(HnswScanOpaque so)
 		so->exhausted = true;
 		return;
 	}
-	epd = HnswSlotDistance(&so->r, ep, so->q);
+	epd = HnswWalkDistance(&so->r, ep, so->q);
 	HnswDescendDisk(&so->r, so->q, &ep, &epd, so->meta.entry_level, 0);
 	HnswHeapInit(&so->W, so->ef + 2, true);
 	HnswHeapInit(&so->C, so->ef * 4, false);
@@ -171,11 +177,74 @@ next_batch(HnswScanOpaque so)
 	return true;
 }
 
+/* Let go of the page page_bytes holds (before a read that locks others). */
+static void
+drop_page(Buffer *buf, BlockNumber *bufblk)
+{
+	if (BufferIsValid(*buf))
+		UnlockReleaseBuffer(*buf);
+	*buf = InvalidBuffer;
+	*bufblk = InvalidBlockNumber;
+}
+
+/*
+ * page_bytes: the len bytes at stream offset off in place, when they lie
+ * within one page, on the page held in *buf (pinned and share-locked; the
+ * held page changes as the offsets move on, one pin per page), else NULL.
+ */
+static const char *
+page_bytes(HnswReader *r, uint64 off, Size len, Buffer *buf, BlockNumber *bufblk)
+{
+	BlockNumber blk = HNSW_STREAM_BLOCK(off);
+	uint32		in = HNSW_STREAM_INPAGE(off);
+
+	if (in + len > HNSW_PAGE_DATA)
+		return NULL;
+	if (blk != *bufblk)
+	{
+		drop_page(buf, bufblk);
+		*buf = HnswPinBlock(r, blk);
+		LockBuffer(*buf, BUFFER_LOCK_SHARE);
+		*bufblk = blk;
+	}
+	return (const char *) BufferGetPage(*buf) + HNSW_PAGE_DATA_START + in;
+}
+
+/*
+ * prefetch_slot: hint the CPU at the header and the vector (area_bytes at
+ * area) of the slot at stream offset off, through the buffer remembered
+ * for its block (nothing when none is): the slots are far apart, so the
+ * hardware prefetchers do not see them coming.
+ */
+#define HNSW_EXACT_AHEAD 3
+
+static void
+prefetch_slot(HnswReader *r, uint64 off, uint32 area, Size area_bytes)
+{
+	HnswRelCache *rc = (HnswRelCache *) r->index->rd_amcache;
+
+	for (int part = 0; part < 2; part++)
+	{
+		uint64		o = part == 0 ? off : off + area;
+		Size		len = part == 0 ? HNSW_ELEMENT_HEADER_SIZE : area_bytes;
+		BlockNumber blk = HNSW_STREAM_BLOCK(o);
+		uint32		in = HNSW_STREAM_INPAGE(o);
+		const char *p;
+
+		if (rc == NULL || blk >= rc->nrecent || rc->recent[blk] <= 0)
+			return;
+		p = (const char *) BufferGetBlock(rc->recent[blk]) + HNSW_PAGE_DATA_START + in;
+		for (Size b = 0; b < len && in + b < HNSW_PAGE_DATA; b += 64)
+			__builtin_prefetch(p + b);
+	}
+}
+
 /*
  * exact_all: measure every element (vecsearch.exact_scan).  Slots are walked
- * in stream order; a slot that lies within one page is read on that page,
- * which stays pinned and share-locked while its slots are measured, so each
- * page costs one pin; a slot straddling two pages takes the general path.
+ * in stream order, each header and vector read in place on its page
+ * (page_bytes: one pin per page); what straddles two pages is copied out.
+ * The vectors, not the codes: lower bounds from the codes with exact checks
+ * of the rest ran slower on Fashion-MNIST (src/README, Codes).
  */
 static void
 exact_all(HnswScanOpaque so)
@@ -186,6 +255,9 @@ exact_all(HnswScanOpaque so)
 	Buffer		buf = InvalidBuffer;
 	BlockNumber bufblk = InvalidBlockNumber;
 	const float *q = so->q;
+	uint32		area = r->vec_off;
+	Size		area_bytes = (Size) r->dims * sizeof(float);
+	char	   *copy = palloc(area_bytes);
 
 	/* sized by the validated slot count: nelements bounds nothing */
 	HnswHeapInit(&so->all, Max(Min(so->meta.nelements, nslots), 16), false);
@@ -193,9 +265,8 @@ exact_all(HnswScanOpaque so)
 	for (uint32 id = 0; id < nslots; id++)
 	{
 		uint64		off = (uint64) id * S;
-		BlockNumber blk = HNSW_STREAM_BLOCK(off);
-		uint32		in = HNSW_STREAM_INPAGE(off);
 		HnswElementHeader hdr;
+		const char *p;
 
 		if (id >= so->meta.packed_start && id < so->meta.packed_end)
 		{
@@ -205,42 +276,27 @@ exact_all(HnswScanOpaque so)
 		}
 		if ((id & 4095) == 0)
 			CHECK_FOR_INTERRUPTS();
-		if (in + S <= HNSW_PAGE_DATA)
-		{
-			const char *slot;
-
-			if (blk != bufblk)
-			{
-				if (BufferIsValid(buf))
-					UnlockReleaseBuffer(buf);
-				buf = HnswPinBlock(r, blk);
-				LockBuffer(buf, BUFFER_LOCK_SHARE);
-				bufblk = blk;
-			}
-			slot = (const char *) BufferGetPage(buf) + HNSW_PAGE_DATA_START + in;
-			memcpy(&hdr, slot, HNSW_ELEMENT_HEADER_SIZE);
-			if (hdr.kind == HNSW_KIND_ELEMENT)
-			{
-				so->tids[id] = hdr.heaptid;
-				HnswHeapPush(&so->all,
-							 r->dist(q, (const float *) (slot + HNSW_VECTOR_OFFSET(r->m)), r->dims),
-							 id);
-				continue;
-			}
-		}
+		prefetch_slot(r, (uint64) (id + HNSW_EXACT_AHEAD) * S, area, area_bytes);
+		p = page_bytes(r, off, HNSW_ELEMENT_HEADER_SIZE, &buf, &bufblk);
+		if (p != NULL)
+			memcpy(&hdr, p, HNSW_ELEMENT_HEADER_SIZE);
 		else
 		{
-			if (BufferIsValid(buf))
-				UnlockReleaseBuffer(buf);
-			buf = InvalidBuffer;
-			bufblk = InvalidBlockNumber;
-			HnswReadHeader(r, id, &hdr);
-			if (hdr.kind == HNSW_KIND_ELEMENT)
+			drop_page(&buf, &bufblk);
+			HnswReadBytes(r, off, &hdr, HNSW_ELEMENT_HEADER_SIZE);
+		}
+		if (hdr.kind == HNSW_KIND_ELEMENT)
+		{
+			so->tids[id] = hdr.heaptid;
+			p = page_bytes(r, off + area, area_bytes, &buf, &bufblk);
+			if (p == NULL)
 			{
-				so->tids[id] = hdr.heaptid;
-				HnswHeapPush(&so->all, HnswSlotDistance(r, id, q), id);
-				continue;
+				drop_page(&buf, &bufblk);
+				HnswReadBytes(r, off + area, copy, area_bytes);
+				p = copy;
 			}
+			HnswHeapPush(&so->all, r->dist(q, (const float *) p, r->dims), id);
+			continue;
 		}
 		if (hdr.kind == HNSW_KIND_UPPER)
 		{
@@ -249,8 +305,8 @@ exact_all(HnswScanOpaque so)
 			id += HnswUpperSlots(r, id, uh->level) - 1;
 		}
 	}
-	if (BufferIsValid(buf))
-		UnlockReleaseBuffer(buf);
+	drop_page(&buf, &bufblk);
+	pfree(copy);
 }
 
 /* Prepare the query vector and run the first search. */

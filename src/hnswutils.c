@@ -18,6 +18,8 @@
 #include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
 #include "storage/bufpage.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -369,7 +371,7 @@ init_page(Page page, uint16 flags)
 /* Initialise a metapage for an empty graph. */
 void
 HnswInitMetaPage(Page page, uint32 dims, int m, int efc, VsMetric metric,
-				 uint32 seed)
+				 uint32 seed, int codes)
 {
 	HnswMetaPageData *meta;
 
@@ -383,7 +385,9 @@ HnswInitMetaPage(Page page, uint32 dims, int m, int efc, VsMetric metric,
 	meta->ef_construction = efc;
 	meta->metric = metric;
 	meta->seed = seed;
-	meta->slot_size = dims > 0 ? HNSW_SLOT_SIZE(m, dims) : 0;
+	meta->codes = codes;
+	meta->code_bytes = HnswCodeBytes(codes, dims);
+	meta->slot_size = dims > 0 ? HNSW_SLOT_SIZE(m, dims, meta->code_bytes) : 0;
 	meta->next_slot = 0;
 	meta->entry_id = HNSW_INVALID_ID;
 	meta->entry_level = -1;
@@ -467,7 +471,8 @@ HnswUpdateMetaPage(Relation index, Buffer metabuf, const HnswMetaUpdate *u)
 	{
 		Assert(meta->dims == 0);
 		meta->dims = u->dims;
-		meta->slot_size = HNSW_SLOT_SIZE(meta->m, u->dims);
+		meta->code_bytes = HnswCodeBytes(meta->codes, u->dims);
+		meta->slot_size = HNSW_SLOT_SIZE(meta->m, u->dims, meta->code_bytes);
 	}
 	if (u->set_next_slot)
 	{
@@ -568,10 +573,18 @@ HnswMetaProblem(const HnswMetaPageData *meta, BlockNumber nblocks, char *buf,
 	if (meta->dims > VECTOR_MAX_DIM)
 		META_PROBLEM("metapage has %u dimensions, expected at most %d",
 					 meta->dims, VECTOR_MAX_DIM);
-	want = meta->dims > 0 ? (uint32) HNSW_SLOT_SIZE(meta->m, meta->dims) : 0;
+	if (meta->codes != HNSW_CODES_NONE && meta->codes != HNSW_CODES_SQ8)
+		META_PROBLEM("metapage codes kind is %u, expected %d or %d",
+					 meta->codes, HNSW_CODES_NONE, HNSW_CODES_SQ8);
+	if (meta->code_bytes != HnswCodeBytes(meta->codes, meta->dims))
+		META_PROBLEM("metapage code size is %u, expected %u for %s codes of %u dimensions",
+					 meta->code_bytes, HnswCodeBytes(meta->codes, meta->dims),
+					 HnswCodesName(meta->codes), meta->dims);
+	want = meta->dims > 0 ?
+		(uint32) HNSW_SLOT_SIZE(meta->m, meta->dims, meta->code_bytes) : 0;
 	if (meta->slot_size != want)
-		META_PROBLEM("metapage slot size is %u, expected %u for m %u and %u dimensions",
-					 meta->slot_size, want, meta->m, meta->dims);
+		META_PROBLEM("metapage slot size is %u, expected %u for m %u, %u dimensions and %u code bytes",
+					 meta->slot_size, want, meta->m, meta->dims, meta->code_bytes);
 	if (nblocks == 0)
 		META_PROBLEM("index has no metapage");
 	room = want > 0 ? (uint64) (nblocks - 1) * HNSW_PAGE_DATA / want : 0;
@@ -613,6 +626,25 @@ HnswMetaProblem(const HnswMetaPageData *meta, BlockNumber nblocks, char *buf,
 }
 
 /*
+ * HnswCheckVersion: an index of format 1 (vecsearch 0.1: no codes, another
+ * slot layout) is not damaged but cannot be read: say so, and how to get a
+ * readable one.  Anything else not HNSW_VERSION is left to HnswMetaProblem.
+ */
+void
+HnswCheckVersion(Relation index, const HnswMetaPageData *meta)
+{
+	if (meta->magic == HNSW_MAGIC && meta->version == 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("hnsw index \"%s\" has on-disk format 1, and this version of vecsearch reads format %d",
+						RelationGetRelationName(index), HNSW_VERSION),
+				 errdetail("Format 1 was written by vecsearch 0.1; format 2 stores codes for the graph walk."),
+				 errhint("REINDEX INDEX %s;",
+						 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(index)),
+													RelationGetRelationName(index)))));
+}
+
+/*
  * Copy of the metapage contents (share lock held briefly), validated by
  * HnswMetaProblem against the relation size (read after the copy: the index
  * only grows, and slots are allocated after the relation is extended).
@@ -627,6 +659,7 @@ HnswReadMeta(Relation index)
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	meta = *HnswPageGetMeta(BufferGetPage(buf));
 	UnlockReleaseBuffer(buf);
+	HnswCheckVersion(index, &meta);
 	if (HnswMetaProblem(&meta, RelationGetNumberOfBlocks(index), problem, sizeof(problem)))
 		HnswCorrupt(index, "%s", problem);
 	return meta;
@@ -674,7 +707,11 @@ HnswReaderInit(HnswReader *r, Relation index, const HnswMetaPageData *meta)
 	r->dims = meta->dims;
 	r->metric = meta->metric;
 	r->slot_size = meta->slot_size;
+	r->codes = meta->codes;
+	r->code_bytes = meta->code_bytes;
+	r->vec_off = HNSW_VECTOR_OFFSET(meta->m, meta->code_bytes);
 	r->dist = HnswDistance(meta->metric);
+	r->wq = NULL;
 	r->nfetched = 0;
 	r->nblocks = 0;				/* learnt on the first access */
 	r->maxslots = 0;
@@ -782,7 +819,7 @@ HnswReadBytes(HnswReader *r, uint64 off, void *dst, Size len)
 float
 HnswSlotDistance(HnswReader *r, uint32 id, const float *q)
 {
-	uint64		off = (uint64) id * r->slot_size + HNSW_VECTOR_OFFSET(r->m);
+	uint64		off = (uint64) id * r->slot_size + r->vec_off;
 	int			left = r->dims;
 	float		sum = 0;
 
@@ -903,6 +940,134 @@ HnswReadListRaw(HnswReader *r, uint32 id, int layer, uint32 *out)
 }
 
 /*
+ * batch_distances: out[i] = distance of q to slot ids[i], for n ids, on the
+ * codes (exact false, in an index with codes) or on the vectors.  A pin is
+ * an atomic read-modify-write on the buffer header, which also orders the
+ * loads around it: one pin per element, taken just before its bytes are
+ * read, serializes the cache misses of the walk.  So the CPU is first
+ * hinted at every buffer header and code or vector of the call (through
+ * the buffers remembered for their blocks), then the pins of a batch are
+ * taken, then its elements measured; a batch stays within the backend's
+ * small array of pinned buffers.  What straddles two pages is copied out.
+ */
+#define HNSW_PIN_BATCH 6
+
+static void
+batch_distances(HnswReader *r, const uint32 *ids, int n, const float *q,
+				float *out, bool exact)
+{
+	bool		codes = !exact && r->codes != HNSW_CODES_NONE;
+	uint32		area = codes ? HNSW_CODE_OFFSET(r->m) : r->vec_off;
+	Size		bytes = codes ? r->code_bytes : (Size) r->dims * sizeof(float);
+	HnswRelCache *rc = (HnswRelCache *) r->index->rd_amcache;
+
+	for (int i = 0; rc != NULL && i < n; i++)
+	{
+		uint64		off = (uint64) ids[i] * r->slot_size + area;
+		BlockNumber blk = HNSW_STREAM_BLOCK(off);
+		uint32		in = HNSW_STREAM_INPAGE(off);
+		Buffer		buf;
+		const char *p;
+
+		if (blk >= rc->nrecent || rc->recent[blk] <= 0)
+			continue;
+		buf = rc->recent[blk];
+		__builtin_prefetch(GetBufferDescriptor(buf - 1));
+		p = (const char *) BufferGetBlock(buf) + HNSW_PAGE_DATA_START + in;
+		for (Size o = 0; o < bytes && in + o < HNSW_PAGE_DATA; o += 64)
+			__builtin_prefetch(p + o);
+	}
+
+	for (int start = 0; start < n; start += HNSW_PIN_BATCH)
+	{
+		int			nb = Min(HNSW_PIN_BATCH, n - start);
+		Buffer		bufs[HNSW_PIN_BATCH];
+		const char *ptrs[HNSW_PIN_BATCH];
+
+		for (int i = 0; i < nb; i++)
+		{
+			uint64		off = (uint64) ids[start + i] * r->slot_size + area;
+			uint32		in = HNSW_STREAM_INPAGE(off);
+
+			bufs[i] = InvalidBuffer;
+			if (in + bytes > HNSW_PAGE_DATA)
+				continue;
+			bufs[i] = HnswPinBlock(r, HNSW_STREAM_BLOCK(off));
+			ptrs[i] = (const char *) BufferGetPage(bufs[i]) + HNSW_PAGE_DATA_START + in;
+		}
+
+		/*
+		 * No content lock: a code and a vector are written before any list
+		 * links to their element (see HnswSlotDistance).
+		 */
+		for (int i = 0; i < nb; i++)
+		{
+			uint32		id = ids[start + i];
+
+			if (!codes)
+				out[start + i] = BufferIsValid(bufs[i]) ?
+					(r->nfetched++, r->dist(q, (const float *) ptrs[i], r->dims)) :
+					HnswSlotDistance(r, id, q);
+			else if (BufferIsValid(bufs[i]))
+			{
+				r->nfetched++;
+				out[start + i] = HnswCodeDistance(r, q, ptrs[i]);
+			}
+			else
+			{
+				char	   *code = palloc(bytes);
+
+				r->nfetched++;
+				HnswReadBytes(r, (uint64) id * r->slot_size + area, code, bytes);
+				out[start + i] = HnswCodeDistance(r, q, code);
+				pfree(code);
+			}
+		}
+		for (int i = 0; i < nb; i++)
+			if (BufferIsValid(bufs[i]))
+				ReleaseBuffer(bufs[i]);
+	}
+}
+
+/*
+ * HnswRerank: the walk measured codes; give the n candidates their exact
+ * distances to q from the vectors, and sort them nearest first.
+ */
+void
+HnswRerank(HnswReader *r, const float *q, HnswCand *cands, int n)
+{
+	uint32	   *ids;
+	float	   *d;
+
+	if (n <= 0)
+		return;
+	ids = palloc(sizeof(uint32) * n);
+	d = palloc(sizeof(float) * n);
+	for (int i = 0; i < n; i++)
+		ids[i] = cands[i].id;
+	batch_distances(r, ids, n, q, d, true);
+	for (int i = 0; i < n; i++)
+		cands[i].dist = d[i];
+	qsort(cands, n, sizeof(HnswCand), HnswCandCmp);
+	pfree(ids);
+	pfree(d);
+}
+
+/*
+ * HnswWalkDistance: the distance the walk uses from q to slot id (on its
+ * code when the index has codes).  Prepares the reader for q.
+ */
+float
+HnswWalkDistance(HnswReader *r, uint32 id, const float *q)
+{
+	float		d;
+
+	HnswWalkQuery(r, q);
+	batch_distances(r, &id, 1, q, &d, false);
+	return d;
+}
+
+/*
  * HnswDescendDisk: greedy search with ef = 1 (HNSW paper Alg. 5 lines 1-4)
  * from layer fromlevel down to layer tolevel + 1.  *ep and *epdist are the
  * current nearest element and its distance, updated in place.
@@ -912,7 +1077,9 @@ HnswDescendDisk(HnswReader *r, const float *q, uint32 *ep, float *epdist,
 				int fromlevel, int tolevel)
 {
 	uint32	   *list = palloc(sizeof(uint32) * 2 * r->m);
+	float	   *dists = palloc(sizeof(float) * 2 * r->m);
 
+	HnswWalkQuery(r, q);
 	for (int layer = fromlevel; layer > tolevel; layer--)
 	{
 		bool		changed = true;
@@ -929,9 +1096,10 @@ HnswDescendDisk(HnswReader *r, const float *q, uint32 *ep, float *epdist,
 			n = HnswReadList(r, *ep, layer, list);
 
 			changed = false;
+			batch_distances(r, list, n, q, dists, false);
 			for (int i = 0; i < n; i++)
 			{
-				float		d = HnswSlotDistance(r, list[i], q);
+				float		d = dists[i];
 
 				if (d < *epdist)
 				{
@@ -942,36 +1110,10 @@ HnswDescendDisk(HnswReader *r, const float *q, uint32 *ep, float *epdist,
 			}
 		}
 	}
+	pfree(dists);
 	pfree(list);
 }
 
-/*
- * prefetch_vector: hint the CPU to fetch the vector of element id and the
- * descriptor of its buffer, through the buffer this backend last saw for its
- * block, while the previous distance is computed (hnswlib prefetches the next
- * candidate the same way).  Only a hint: the buffer may hold another page by
- * now, which costs nothing but the hint.
- */
-static inline void
-prefetch_vector(HnswReader *r, HnswRelCache *c, uint32 id)
-{
-	uint64		off = (uint64) id * r->slot_size + HNSW_VECTOR_OFFSET(r->m);
-	BlockNumber blk = HNSW_STREAM_BLOCK(off);
-	Buffer		buf;
-	const char *p;
-	uint32		in;
-	Size		len;
-
-	if (c == NULL || blk >= c->nrecent || c->recent[blk] <= 0)
-		return;
-	buf = c->recent[blk];
-	__builtin_prefetch(GetBufferDescriptor(buf - 1));
-	in = HNSW_STREAM_INPAGE(off);
-	p = (const char *) BufferGetBlock(buf) + HNSW_PAGE_DATA_START + in;
-	len = Min((Size) r->dims * sizeof(float), (Size) (HNSW_PAGE_DATA - in));
-	for (Size o = 0; o < len; o += 64)
-		__builtin_prefetch(p + o);
-}
 
 /*
  * HnswSearchLayerDisk: HNSW paper Alg. 2 (SEARCH-LAYER) on the index pages.
@@ -988,7 +1130,9 @@ HnswSearchLayerDisk(HnswReader *r, const float *q, HnswHeap *W, HnswHeap *C,
 {
 	int			cap = layer == 0 ? 2 * r->m : r->m;
 	uint32	   *list = palloc(sizeof(uint32) * cap);
+	float	   *dists = palloc(sizeof(float) * cap);
 
+	HnswWalkQuery(r, q);
 	while (C->n > 0)
 	{
 		HnswCand	c;
@@ -1020,29 +1164,13 @@ HnswSearchLayerDisk(HnswReader *r, const float *q, HnswHeap *W, HnswHeap *C,
 			}
 			n = k;
 		}
-		/* buffer descriptors of all of them, then the first vector */
-		{
-			HnswRelCache *rc = (HnswRelCache *) r->index->rd_amcache;
-
-			for (int i = 0; rc != NULL && i < n; i++)
-			{
-				BlockNumber blk = HNSW_STREAM_BLOCK((uint64) list[i] * r->slot_size +
-													HNSW_VECTOR_OFFSET(r->m));
-
-				if (blk < rc->nrecent && rc->recent[blk] > 0)
-					__builtin_prefetch(GetBufferDescriptor(rc->recent[blk] - 1));
-			}
-		}
-		if (n > 0)
-			prefetch_vector(r, (HnswRelCache *) r->index->rd_amcache, list[0]);
+		/* the distances of all of them, in batches that share the pins */
+		batch_distances(r, list, n, q, dists, false);
 		for (int i = 0; i < n; i++)
 		{
 			uint32		e = list[i];
-			float		d;
+			float		d = dists[i];
 
-			if (i + 1 < n)
-				prefetch_vector(r, (HnswRelCache *) r->index->rd_amcache, list[i + 1]);
-			d = HnswSlotDistance(r, e, q);
 			if (W->n < ef || d < HnswHeapTop(W).dist)
 			{
 				HnswHeapPush(C, d, e);
@@ -1059,6 +1187,7 @@ HnswSearchLayerDisk(HnswReader *r, const float *q, HnswHeap *W, HnswHeap *C,
 				HnswHeapPush(discarded, d, e);
 		}
 	}
+	pfree(dists);
 	pfree(list);
 }
 
@@ -1070,7 +1199,7 @@ HnswPairDistDisk(void *arg, uint32 a, uint32 b)
 
 	if (ps->cached != a)
 	{
-		HnswReadBytes(ps->r, (uint64) a * ps->r->slot_size + HNSW_VECTOR_OFFSET(ps->r->m),
+		HnswReadBytes(ps->r, (uint64) a * ps->r->slot_size + ps->r->vec_off,
 					  ps->vec, sizeof(float) * ps->r->dims);
 		ps->cached = a;
 	}

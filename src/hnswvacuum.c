@@ -54,7 +54,7 @@ repair_list(HnswReader *r, uint32 id, int layer, bool *dead,
 	ps.r = r;
 	ps.cached = HNSW_INVALID_ID;
 	ps.vec = palloc(sizeof(float) * r->dims);
-	HnswReadBytes(r, (uint64) id * r->slot_size + HNSW_VECTOR_OFFSET(r->m),
+	HnswReadBytes(r, (uint64) id * r->slot_size + r->vec_off,
 				  vec, sizeof(float) * r->dims);
 
 	for (int attempt = 0; attempt < 5; attempt++)
@@ -174,7 +174,7 @@ link_orphan(HnswReader *r, uint32 nb, uint32 u, uint32 *indeg, uint32 nslots)
 	bool		linked = false;
 
 	Assert(nb != u && nb < nslots && u < nslots);
-	HnswReadBytes(r, (uint64) nb * r->slot_size + HNSW_VECTOR_OFFSET(r->m),
+	HnswReadBytes(r, (uint64) nb * r->slot_size + r->vec_off,
 				  nbvec, sizeof(float) * r->dims);
 	for (int attempt = 0; attempt < 5 && !linked; attempt++)
 	{
@@ -263,19 +263,26 @@ link_from_search(HnswVacuumState *vs, uint32 entry, uint32 u, const bool *seen,
 	HnswCand   *found;
 	bool		linked = false;
 
-	HnswReadBytes(r, (uint64) u * r->slot_size + HNSW_VECTOR_OFFSET(r->m),
+	HnswReadBytes(r, (uint64) u * r->slot_size + r->vec_off,
 				  vec, sizeof(float) * r->dims);
 	HnswHeapInit(&W, ef + 2, true);
 	HnswHeapInit(&C, ef * 4, false);
 	HnswVisitedSet(v, entry);
-	HnswHeapPush(&W, HnswSlotDistance(r, entry, vec), entry);
-	HnswHeapPush(&C, HnswSlotDistance(r, entry, vec), entry);
+	{
+		float		d = HnswWalkDistance(r, entry, vec);
+
+		HnswHeapPush(&W, d, entry);
+		HnswHeapPush(&C, d, entry);
+	}
 	HnswSearchLayerDisk(r, vec, &W, &C, v, ef, 0, NULL);
 	HnswVisitedRelease(v);
 	nw = W.n;
 	found = palloc(sizeof(HnswCand) * Max(nw, 1));
 	for (int i = nw - 1; i >= 0; i--)
 		found[i] = HnswHeapPop(&W);
+	/* the walk measured codes: nearest first by the vectors */
+	if (r->codes != HNSW_CODES_NONE)
+		HnswRerank(r, vec, found, nw);
 	for (int i = 0; i < nw && !linked; i++)
 		if (found[i].id < vs->nslots && found[i].id != u && seen[found[i].id] &&
 			!vs->dead[found[i].id])

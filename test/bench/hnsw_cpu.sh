@@ -13,6 +13,7 @@
 #   bash test/bench/hnsw_cpu.sh             scratch cluster (VS_SANDBOX honoured)
 #   BENCH_REUSE=1                           use the cluster in $PGHOST as it is (data loaded)
 #   BENCH_EF="10 40"  BENCH_PASSES=3  BENCH_BUILDS=1  BENCH_WORKERS="0 2"
+#   BENCH_WITH="codes = none"              more index options
 set -euo pipefail
 VS_ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$VS_ROOT/test/bench/lib.sh"
@@ -37,7 +38,7 @@ for w in $WORKERS; do
 			SET max_parallel_maintenance_workers = $w;
 			CREATE TEMP TABLE _t0 AS SELECT clock_timestamp() AS t,
 				split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)::bigint AS cpu;
-			CREATE INDEX fm_hnsw ON fmnist_train USING hnsw (embedding vector_l2_ops) WITH (m = 16, ef_construction = 64);
+			CREATE INDEX fm_hnsw ON fmnist_train USING hnsw (embedding vector_l2_ops) WITH (m = 16, ef_construction = 64${BENCH_WITH:+, $BENCH_WITH});
 			SELECT 'workers requested $w: build ' || round(extract(epoch FROM clock_timestamp() - t) * 1000) ||
 				' ms wall, ' || (split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)::bigint - cpu) / 1000000 ||
 				' ms backend CPU' FROM _t0;

@@ -201,6 +201,35 @@ check_vectors(const VsKernels *v, int n, int off_a, int off_b, double offset)
 		else
 			check(ok, "%s cosparts %s n=%d (bb)", v->name, what, n, bb, rbb, tbb);
 	}
+
+	/*
+	 * the SQ8 kernels: a's floats against bytes taken from b, at byte offset
+	 * off_b
+	 */
+	{
+		unsigned char *cbuf = malloc(n + 8);
+		unsigned char *c = cbuf + off_b;
+		double		rd = 0,
+					sd = 0,
+					rl = 0,
+					sl = 0;
+		float		lo = -0.7f,
+					delta = 0.011f;
+
+		for (int i = 0; i < n; i++)
+		{
+			c[i] = (unsigned char) ((i * 37 + (int) (fabs(b[i]) * 1000)) & 255);
+			rd += (double) a[i] * c[i];
+			sd += fabs((double) a[i] * c[i]);
+			rl += fabs((double) a[i] - ((double) lo + (double) delta * c[i]));
+			sl += fabs((double) a[i]) + fabs((double) lo) + (double) delta * c[i];
+		}
+		got = v->dot_u8(a, c, n);
+		check(fabs(got - rd) <= tolerance(n, sd), "%s dot_u8 %s n=%d", v->name, what, n, got, rd, tolerance(n, sd));
+		got = v->l1_u8(a, c, lo, delta, n);
+		check(fabs(got - rl) <= tolerance(n, sl), "%s l1_u8 %s n=%d", v->name, what, n, got, rl, tolerance(n, sl));
+		free(cbuf);
+	}
 	free(bufa);
 	free(bufb);
 }

@@ -108,7 +108,8 @@ my @mfields = (
 	[ 'ef_construction', 14, 'S' ], [ 'metric', 16, 'L' ], [ 'seed', 20, 'L' ],
 	[ 'slot_size', 24, 'L' ], [ 'next_slot', 28, 'L' ], [ 'entry_id', 32, 'L' ],
 	[ 'entry_level', 36, 'l' ], [ 'nelements', 40, 'L' ], [ 'packed_start', 44, 'L' ],
-	[ 'packed_end', 48, 'L' ], [ 'free_head', 52, 'L' ]);
+	[ 'packed_end', 48, 'L' ], [ 'free_head', 52, 'L' ], [ 'codes', 160, 'L' ],
+	[ 'code_bytes', 164, 'L' ]);
 my $META = 24;
 my $PAGE_DATA = 8160;
 
@@ -177,7 +178,9 @@ sub bad_value
 	return pick($meta->{next_slot} + 1, 0xFFFFFFF0) if $field eq 'packed_end';
 	return pick($meta->{next_slot}, 0x7FFFFFFF, $meta->{packed_start}) if $field eq 'free_head';
 	return pick(0x12345678, 0) if $field eq 'magic';
-	return pick(2, 0xFFFFFFFF) if $field eq 'version';
+	return pick(3, 0xFFFFFFFF) if $field eq 'version';
+	return pick(2, 255, $meta->{codes} ? 0 : 1) if $field eq 'codes';
+	return pick(0, 4, $meta->{code_bytes} + 4, 0xFFFFFFFF) if $field eq 'code_bytes';
 	die $field;
 }
 
@@ -190,11 +193,11 @@ sub damage
 	my $nblocks = length($img) / 8192;
 	my $meta = meta_of($img);
 	my $kind = pick(qw(patch patch patch meta_bytes file_bytes list list header header
-		count vector upper freelink));
+		count vector code upper freelink));
 	if ($kind eq 'patch')
 	{
 		my $field = pick(qw(m m ef_construction metric dims slot_size slot_size next_slot
-			entry_id entry_level entry_level packed_end free_head magic version));
+			entry_id entry_level entry_level packed_end free_head magic version codes code_bytes));
 		return if $field eq 'entry_id' && $meta->{packed_start} == $meta->{packed_end};
 		my ($fl) = grep { $_->[0] eq $field } @mfields;
 		my $val = bad_value($meta, $field, $nblocks);
@@ -256,8 +259,20 @@ sub damage
 	{
 		my $i = int(rand($meta->{dims}));
 		my $val = pick('7fc00000', '7f800000', 'ff800000', '7f7fffff');
-		put_slot_bytes($f, $meta, $id, 16 + 8 * $meta->{m} + 4 * $i, pack('V', hex($val)));
+		# the vector ends the slot (src/hnsw.h)
+		put_slot_bytes($f, $meta, $id, $meta->{slot_size} - 4 * $meta->{dims} + 4 * $i, pack('V', hex($val)));
 		return ("slot $id vector element $i -> 0x$val", 0);
+	}
+	if ($kind eq 'code')
+	{
+		# any byte of the code (header, outliers, one byte per dimension), inverted:
+		# the walk goes astray, answers stay exact, and the checker sees the mismatch
+		return unless $meta->{code_bytes} > 0 && $meta->{packed_start} > 0;
+		my $k = int(rand($meta->{code_bytes}));
+		my $at = 16 + 8 * $meta->{m} + $k;
+		my $old = ord(substr(readfile($f), slot_byte($meta, $id, $at), 1));
+		put_slot_bytes($f, $meta, $id, $at, chr($old ^ 0xFF));
+		return ("slot $id code byte $k", 0);
 	}
 	if ($kind eq 'list')
 	{

@@ -6,8 +6,8 @@
 # cycle); the same rows, 30% deleted at random and as many new rows inserted; 2,000 rows
 # of 4 dims with m = 2, whose upper records can span several slots, fully churned.  The
 # size after cycle 10 must be within 5% of the size after cycle 1 (before the fix: +104%,
-# +33% and +379%).  Then: an index whose metapage predates the per-level free lists keeps
-# reusing across crash recovery; the exact scan is not sized by the count of inserts ever
+# +33% and +379%).  Then: an index of on-disk format 1 is refused with a REINDEX hint;
+# slots are reused across crash recovery (under wal_consistency_checking); the exact scan is not sized by the count of inserts ever
 # made; and VACUUM repairs, even without dead rows, what concurrent inserts can leave
 # (made here by editing the index file): a link to a deleted element, an element without
 # an incoming link, an element above the entry point.
@@ -92,18 +92,26 @@ is($node->safe_psql('postgres', q{SET enable_seqscan = off; SET vecsearch.exact_
 	SELECT count(*) FROM (SELECT id FROM part_churn ORDER BY v <-> (SELECT v FROM src LIMIT 1) LIMIT 1000000) s}),
 	'3000', 'partial churn: the index holds every live row once');
 
-# An index written before the per-level free lists existed: its metapage ends before
-# free_upper (pd_lower 24 + 64 = 88) and those bytes are page hole, zero.  Emulated by
-# patching full_hnsw's metapage; a full cycle with crash recovery in the middle (under
-# wal_consistency_checking) must still reuse every slot: the write of a list head raises
-# pd_lower, or the head would be lost at replay as part of the hole.
+# An index of on-disk format 1 (vecsearch 0.1): emulated by setting the version field of
+# full_hnsw's metapage to 1; every use is refused with 55000, naming the format and the
+# REINDEX command.  The field set back, a full cycle with crash recovery in the middle
+# (under wal_consistency_checking) must still reuse every slot.
 my $file = $node->data_dir . '/' . $node->safe_psql('postgres', "SELECT pg_relation_filepath('full_hnsw')");
 $node->stop;
 open(my $fh, '+<:raw', $file) or die "open $file: $!";
-sysseek($fh, 12, 0) or die;
-syswrite($fh, pack('v', 88)) == 2 or die;
-sysseek($fh, 88, 0) or die;
-syswrite($fh, "\0" x 96) == 96 or die;
+sysseek($fh, 24 + 4, 0) or die;
+syswrite($fh, pack('V', 1)) == 4 or die;
+close($fh);
+$node->start;
+my ($rc, $out, $err) = $node->psql('postgres', "\\set VERBOSITY verbose\nSET enable_seqscan = off; SELECT id FROM full_churn ORDER BY v <-> (SELECT v FROM src LIMIT 1) LIMIT 1");
+like($err, qr/ERROR:  55000: hnsw index "full_hnsw" has on-disk format 1, and this version of vecsearch reads format 2\n.*\n?HINT:  REINDEX INDEX public\.full_hnsw;/,
+	'format 1: a scan is refused with 55000, the index named and a REINDEX hint');
+($rc, $out, $err) = $node->psql('postgres', "\\set VERBOSITY verbose\nINSERT INTO full_churn SELECT * FROM src LIMIT 1");
+like($err, qr/ERROR:  55000: hnsw index "full_hnsw" has on-disk format 1/, 'format 1: an insert is refused the same way');
+$node->stop;
+open($fh, '+<:raw', $file) or die "open $file: $!";
+sysseek($fh, 24 + 4, 0) or die;
+syswrite($fh, pack('V', 2)) == 4 or die;
 # and the count of inserts ever made (nelements) as after 200 million inserts of churn (8 bytes each were allocated)
 sysseek($fh, 24 + 40, 0) or die;
 syswrite($fh, pack('V', 200_000_000)) == 4 or die;
@@ -115,8 +123,8 @@ $node->safe_psql('postgres', 'DELETE FROM full_churn; VACUUM full_churn');
 $node->stop('immediate');
 $node->start;
 $node->safe_psql('postgres', 'INSERT INTO full_churn SELECT * FROM src');
-is(size('full_hnsw'), $before, 'metapage from before the per-level free lists: a full cycle across crash recovery reuses every slot');
-is(problems('full_hnsw'), 'none', 'metapage from before the per-level free lists: checker clean');
+is(size('full_hnsw'), $before, 'a full cycle across crash recovery reuses every slot');
+is(problems('full_hnsw'), 'none', 'after crash recovery: checker clean');
 is($node->safe_psql('postgres', q{SET enable_seqscan = off; SET vecsearch.exact_scan = on;
 	SELECT count(*) FROM (SELECT id FROM full_churn ORDER BY v <-> (SELECT v FROM src LIMIT 1) LIMIT 1000000) s}),
 	'3000', 'exact scan after 200 million inserts of churn: memory by the slots, every row');
