@@ -20,9 +20,10 @@ typedef struct SparseVector
 {
 	int32		vl_len_;		/* varlena header (do not touch directly) */
 	int32		dim;			/* number of dimensions, 1..SPARSEVEC_MAX_DIM */
-	int32		nnz;			/* stored elements, 0..Min(dim, SPARSEVEC_MAX_NNZ) */
+	int32		nnz;			/* elements, at most dim and MAX_NNZ */
 	int32		unused;			/* reserved, always 0 */
-	int32		indices[FLEXIBLE_ARRAY_MEMBER]; /* nnz indices, then nnz float4 */
+	/* nnz indices, then nnz float4 values */
+	int32		indices[FLEXIBLE_ARRAY_MEMBER];
 } SparseVector;
 
 /* The size of a sparsevec of nnz elements (nnz <= SPARSEVEC_MAX_NNZ: no overflow). */
