@@ -242,6 +242,16 @@ SELECT count(DISTINCT s) AS values, min(l2_norm(s)) AS min_norm, max(l2_norm(s))
 	count(*) FILTER (WHERE s::vector::sparsevec <> s) AS round_trip_off
 FROM sv;
 
+-- the same for the order of values of different dimensions (prefixes of the rows, which
+-- tie over their common dimensions with the longer prefixes of the same row)
+WITH c AS (
+	SELECT subvector(s::vector, 1, len)::sparsevec AS s
+	FROM sv, (VALUES (120), (160), (200)) l(len)
+)
+SELECT count(*) AS pairs,
+	count(*) FILTER (WHERE sign(sparsevec_cmp(a.s, b.s)) <> sign(vector_cmp(a.s::vector, b.s::vector))) AS cmp_off
+FROM c a, c b;
+
 -- comparison: as dense vectors (elementwise, then by dimensions), and a btree index
 SELECT '{1:1,2:2}/2'::sparsevec < '{1:1,2:2}/3' AS shorter_first,
 	'{2:1}/3'::sparsevec < '{1:1}/3' AS lt_zero_first,

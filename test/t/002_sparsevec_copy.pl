@@ -17,6 +17,16 @@ for my $db ('src', 'dst') {
 	$node->safe_psql($db, 'CREATE TABLE items (id int, s sparsevec(1000), t sparsevec)');
 }
 
+# The bytes of one value are pgvector's format exactly.
+$node->safe_psql('src', q{CREATE TABLE one_out AS SELECT '{2:1.5,5:-2}/7'::sparsevec AS s});
+my $one = $node->basedir . '/one_out.bin';
+$node->safe_psql('src', "COPY one_out TO '$one' (FORMAT binary)");
+my $bytes = do { local $/; open(my $fh, '<:raw', $one) or die $!; <$fh> };
+my $field = pack('N N N N N f> f>', 7, 2, 0, 1, 4, 1.5, -2);
+my $expect = "PGCOPY\n\377\r\n\0" . pack('N N', 0, 0)
+  . pack('n', 1) . pack('N', length $field) . $field . pack('n', 0xffff);
+is(unpack('H*', $bytes), unpack('H*', $expect), 'binary form is int32 dim, nnz, unused, 0-based indices, float4 values');
+
 # Seeded values: random supports, float4 extremes and denormals, empty values, the largest
 # dimensions and a NULL.
 $node->safe_psql('src', q{
@@ -38,16 +48,6 @@ my $b = $node->safe_psql('dst', $q);
 is($node->safe_psql('dst', 'SELECT count(*) FROM items'), '502', 'all rows copied');
 ok($a eq $b, 'binary COPY round-trips every sparsevec exactly');
 is($node->safe_psql('src', 'SELECT count(DISTINCT s) FROM items'), '501', 'the values differ');
-
-# The bytes of one value are pgvector's format exactly.
-$node->safe_psql('src', q{CREATE TABLE one_out AS SELECT '{2:1.5,5:-2}/7'::sparsevec AS s});
-my $one = $node->basedir . '/one_out.bin';
-$node->safe_psql('src', "COPY one_out TO '$one' (FORMAT binary)");
-my $bytes = do { local $/; open(my $fh, '<:raw', $one) or die $!; <$fh> };
-my $field = pack('N N N N N f> f>', 7, 2, 0, 1, 4, 1.5, -2);
-my $expect = "PGCOPY\n\377\r\n\0" . pack('N N', 0, 0)
-  . pack('n', 1) . pack('N', length $field) . $field . pack('n', 0xffff);
-is(unpack('H*', $bytes), unpack('H*', $expect), 'binary form is int32 dim, nnz, unused, 0-based indices, float4 values');
 
 # Write a binary COPY file holding one row with one sparsevec field of the given bytes.
 sub copy_file_with_field {
