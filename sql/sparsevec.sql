@@ -264,6 +264,8 @@ SELECT '{1:1,2:2}/2'::sparsevec < '{1:1,2:2}/3' AS shorter_first,
 	'{1:2}/2'::sparsevec >= '{1:1}/2' AS ge;
 SELECT sparsevec_cmp('{1:1}/2', '{1:1}/2'), sparsevec_cmp('{}/2', '{2:-1}/2'),
 	sparsevec_cmp('{}/2', '{2:1}/2');
+ANALYZE sv;
+SELECT null_frac, n_distinct FROM pg_stats WHERE tablename = 'sv' AND attname = 's';
 CREATE INDEX sv_btree ON sv (s);
 SET enable_seqscan = off;
 EXPLAIN (COSTS OFF) SELECT id FROM sv WHERE s = '{}/200';
@@ -272,6 +274,13 @@ RESET enable_seqscan;
 SELECT count(*) AS misordered FROM (
 	SELECT s, lag(s) OVER (ORDER BY s) AS prev FROM sv
 ) o WHERE prev::vector > s::vector;
+-- no hnsw operator class for sparsevec yet: an hnsw index on one is refused
+\set VERBOSITY terse
+CREATE INDEX ON sv USING hnsw (s);
+\echo :SQLSTATE
+CREATE INDEX ON sv USING hnsw (s vector_l2_ops);
+\echo :SQLSTATE
+\set VERBOSITY default
 DROP TABLE sv;
 
 -- send: pgvector's wire format (int32 dim, nnz, unused, 0-based indices, float4 values)
