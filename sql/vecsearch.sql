@@ -14,6 +14,8 @@
 --   table and index functions   exact KNN, index check
 --   recall research             LID, recall reports, tuning, synthetic data
 --   multi-vector retrieval      MUVERA encodings and max_sim
+--   sparsevec                   the type, its functions, casts, operators and btree
+--                               operator class (pgvector's surface)
 --
 -- Conventions: types are spelled as PostgreSQL prints them (integer, bigint, real,
 -- double precision, boolean); every function states its volatility, its parallel label
