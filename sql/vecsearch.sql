@@ -16,6 +16,8 @@
 --   multi-vector retrieval      MUVERA encodings and max_sim
 --   ==== new in 0.2.0           everything after this line is also the new part of
 --                               the upgrade script from 0.1.0 (see the Makefile)
+--   sparsevec                   the type, its functions, casts, operators and btree
+--                               operator class (pgvector's surface)
 --
 -- Conventions: types are spelled as PostgreSQL prints them (integer, bigint, real,
 -- double precision, boolean); every function states its volatility, its parallel label
@@ -528,3 +530,249 @@ COMMENT ON FUNCTION fde_document(vector[], integer, integer, integer, integer, i
 
 -- ==== new in 0.2.0: the objects below are created by CREATE EXTENSION and by
 -- ALTER EXTENSION vecsearch UPDATE from 0.1.0 alike.
+-- ===================================================================================
+-- sparsevec
+-- ===================================================================================
+
+-- The sparsevec type, with pgvector's names, argument types and casts so that pgvector
+-- dumps restore unchanged.  Text form {1:1.5,3:2}/5 (1-based indices), binary form int32
+-- dim, nnz, unused, then nnz 0-based int32 indices and nnz float4 values.  The hnsw
+-- operator classes and the halfvec casts are not here yet.
+
+CREATE TYPE sparsevec;
+
+CREATE FUNCTION sparsevec_in(cstring, oid, integer) RETURNS sparsevec
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION sparsevec_in(cstring, oid, integer) IS 'text input of sparsevec';
+
+CREATE FUNCTION sparsevec_out(sparsevec) RETURNS cstring
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION sparsevec_out(sparsevec) IS 'text output of sparsevec (shortest exact float4 form)';
+
+CREATE FUNCTION sparsevec_typmod_in(cstring[]) RETURNS integer
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION sparsevec_typmod_in(cstring[]) IS 'typmod of sparsevec(n): its dimensions';
+
+CREATE FUNCTION sparsevec_recv(internal, oid, integer) RETURNS sparsevec
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION sparsevec_recv(internal, oid, integer) IS 'binary input of sparsevec (pgvector wire format)';
+
+CREATE FUNCTION sparsevec_send(sparsevec) RETURNS bytea
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION sparsevec_send(sparsevec) IS 'binary output of sparsevec (pgvector wire format)';
+
+-- struct SparseVector (src/sparsevec.h): the length word, dim, nnz, a reserved int32,
+-- then the indices and the values.  STORAGE = main, as for vector: values stay inline in
+-- the heap row up to the page size (pgvector uses external, which moves every row over
+-- 2 KB, about 250 elements, to the TOAST table).
+CREATE TYPE sparsevec (
+	INPUT          = sparsevec_in,
+	OUTPUT         = sparsevec_out,
+	TYPMOD_IN      = sparsevec_typmod_in,
+	RECEIVE        = sparsevec_recv,
+	SEND           = sparsevec_send,
+	INTERNALLENGTH = VARIABLE,
+	ALIGNMENT      = int4,
+	STORAGE        = main
+);
+COMMENT ON TYPE sparsevec IS 'sparse float4 vector of 1 to 1000000000 dimensions and up to 16000 nonzero elements, text form {1:1.5,3:2}/5';
+
+-- distances, norm and normalisation
+
+CREATE FUNCTION l2_distance(sparsevec, sparsevec) RETURNS double precision
+	AS 'MODULE_PATHNAME', 'sparsevec_l2_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION l2_distance(sparsevec, sparsevec) IS 'Euclidean (L2) distance';
+
+CREATE FUNCTION inner_product(sparsevec, sparsevec) RETURNS double precision
+	AS 'MODULE_PATHNAME', 'sparsevec_inner_product' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION inner_product(sparsevec, sparsevec) IS 'inner product';
+
+CREATE FUNCTION cosine_distance(sparsevec, sparsevec) RETURNS double precision
+	AS 'MODULE_PATHNAME', 'sparsevec_cosine_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION cosine_distance(sparsevec, sparsevec) IS '1 - cosine similarity (NaN for a zero vector)';
+
+CREATE FUNCTION l1_distance(sparsevec, sparsevec) RETURNS double precision
+	AS 'MODULE_PATHNAME', 'sparsevec_l1_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION l1_distance(sparsevec, sparsevec) IS 'taxicab (L1) distance';
+
+CREATE FUNCTION l2_norm(sparsevec) RETURNS double precision
+	AS 'MODULE_PATHNAME', 'sparsevec_l2_norm' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION l2_norm(sparsevec) IS 'Euclidean norm';
+
+CREATE FUNCTION l2_normalize(sparsevec) RETURNS sparsevec
+	AS 'MODULE_PATHNAME', 'sparsevec_l2_normalize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION l2_normalize(sparsevec) IS 'unit vector in the same direction (a zero vector stays zero)';
+
+-- behind the operators and the btree operator class
+
+CREATE FUNCTION sparsevec_l2_squared_distance(sparsevec, sparsevec) RETURNS double precision
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION sparsevec_l2_squared_distance(sparsevec, sparsevec) IS 'squared L2 distance';
+
+CREATE FUNCTION sparsevec_negative_inner_product(sparsevec, sparsevec) RETURNS double precision
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION sparsevec_negative_inner_product(sparsevec, sparsevec) IS 'negative inner product, the <#> operator';
+
+CREATE FUNCTION sparsevec_lt(sparsevec, sparsevec) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION sparsevec_lt(sparsevec, sparsevec) IS 'less than (as dense vectors: elementwise, then by dimensions)';
+
+CREATE FUNCTION sparsevec_le(sparsevec, sparsevec) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION sparsevec_le(sparsevec, sparsevec) IS 'less than or equal';
+
+CREATE FUNCTION sparsevec_eq(sparsevec, sparsevec) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION sparsevec_eq(sparsevec, sparsevec) IS 'equal';
+
+CREATE FUNCTION sparsevec_ne(sparsevec, sparsevec) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION sparsevec_ne(sparsevec, sparsevec) IS 'not equal';
+
+CREATE FUNCTION sparsevec_ge(sparsevec, sparsevec) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION sparsevec_ge(sparsevec, sparsevec) IS 'greater than or equal';
+
+CREATE FUNCTION sparsevec_gt(sparsevec, sparsevec) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION sparsevec_gt(sparsevec, sparsevec) IS 'greater than';
+
+CREATE FUNCTION sparsevec_cmp(sparsevec, sparsevec) RETURNS integer
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION sparsevec_cmp(sparsevec, sparsevec) IS 'btree comparison support';
+
+-- casts
+
+CREATE FUNCTION sparsevec(sparsevec, integer, boolean) RETURNS sparsevec
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION sparsevec(sparsevec, integer, boolean) IS 'checks a sparsevec against a sparsevec(n) typmod';
+
+CREATE FUNCTION vector_to_sparsevec(vector, integer, boolean) RETURNS sparsevec
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION vector_to_sparsevec(vector, integer, boolean) IS 'cast vector to sparsevec';
+
+CREATE FUNCTION sparsevec_to_vector(sparsevec, integer, boolean) RETURNS vector
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION sparsevec_to_vector(sparsevec, integer, boolean) IS 'cast sparsevec to vector (at most 16000 dimensions)';
+
+CREATE FUNCTION array_to_sparsevec(integer[], integer, boolean) RETURNS sparsevec
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION array_to_sparsevec(integer[], integer, boolean) IS 'cast integer[] to sparsevec';
+
+CREATE FUNCTION array_to_sparsevec(real[], integer, boolean) RETURNS sparsevec
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION array_to_sparsevec(real[], integer, boolean) IS 'cast real[] to sparsevec';
+
+CREATE FUNCTION array_to_sparsevec(double precision[], integer, boolean) RETURNS sparsevec
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION array_to_sparsevec(double precision[], integer, boolean) IS 'cast double precision[] to sparsevec';
+
+CREATE FUNCTION array_to_sparsevec(numeric[], integer, boolean) RETURNS sparsevec
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION array_to_sparsevec(numeric[], integer, boolean) IS 'cast numeric[] to sparsevec';
+
+CREATE CAST (sparsevec AS sparsevec)
+	WITH FUNCTION sparsevec(sparsevec, integer, boolean) AS IMPLICIT;
+COMMENT ON CAST (sparsevec AS sparsevec) IS 'length coercion to sparsevec(n)';
+
+CREATE CAST (sparsevec AS vector)
+	WITH FUNCTION sparsevec_to_vector(sparsevec, integer, boolean) AS ASSIGNMENT;
+COMMENT ON CAST (sparsevec AS vector) IS 'sparsevec to vector (on assignment)';
+
+CREATE CAST (vector AS sparsevec)
+	WITH FUNCTION vector_to_sparsevec(vector, integer, boolean) AS IMPLICIT;
+COMMENT ON CAST (vector AS sparsevec) IS 'vector to sparsevec (implicit)';
+
+CREATE CAST (integer[] AS sparsevec)
+	WITH FUNCTION array_to_sparsevec(integer[], integer, boolean) AS ASSIGNMENT;
+COMMENT ON CAST (integer[] AS sparsevec) IS 'integer[] to sparsevec (on assignment)';
+
+CREATE CAST (real[] AS sparsevec)
+	WITH FUNCTION array_to_sparsevec(real[], integer, boolean) AS ASSIGNMENT;
+COMMENT ON CAST (real[] AS sparsevec) IS 'real[] to sparsevec (on assignment)';
+
+CREATE CAST (double precision[] AS sparsevec)
+	WITH FUNCTION array_to_sparsevec(double precision[], integer, boolean) AS ASSIGNMENT;
+COMMENT ON CAST (double precision[] AS sparsevec) IS 'double precision[] to sparsevec (on assignment)';
+
+CREATE CAST (numeric[] AS sparsevec)
+	WITH FUNCTION array_to_sparsevec(numeric[], integer, boolean) AS ASSIGNMENT;
+COMMENT ON CAST (numeric[] AS sparsevec) IS 'numeric[] to sparsevec (on assignment)';
+
+-- operators
+
+CREATE OPERATOR <-> (
+	LEFTARG = sparsevec, RIGHTARG = sparsevec, FUNCTION = l2_distance,
+	COMMUTATOR = '<->'
+);
+COMMENT ON OPERATOR <->(sparsevec, sparsevec) IS 'L2 distance';
+
+CREATE OPERATOR <#> (
+	LEFTARG = sparsevec, RIGHTARG = sparsevec, FUNCTION = sparsevec_negative_inner_product,
+	COMMUTATOR = '<#>'
+);
+COMMENT ON OPERATOR <#>(sparsevec, sparsevec) IS 'negative inner product';
+
+CREATE OPERATOR <=> (
+	LEFTARG = sparsevec, RIGHTARG = sparsevec, FUNCTION = cosine_distance,
+	COMMUTATOR = '<=>'
+);
+COMMENT ON OPERATOR <=>(sparsevec, sparsevec) IS 'cosine distance';
+
+CREATE OPERATOR <+> (
+	LEFTARG = sparsevec, RIGHTARG = sparsevec, FUNCTION = l1_distance,
+	COMMUTATOR = '<+>'
+);
+COMMENT ON OPERATOR <+>(sparsevec, sparsevec) IS 'L1 distance';
+
+CREATE OPERATOR < (
+	LEFTARG = sparsevec, RIGHTARG = sparsevec, FUNCTION = sparsevec_lt,
+	COMMUTATOR = '>', NEGATOR = '>=',
+	RESTRICT = scalarltsel, JOIN = scalarltjoinsel
+);
+COMMENT ON OPERATOR <(sparsevec, sparsevec) IS 'less than';
+
+CREATE OPERATOR <= (
+	LEFTARG = sparsevec, RIGHTARG = sparsevec, FUNCTION = sparsevec_le,
+	COMMUTATOR = '>=', NEGATOR = '>',
+	RESTRICT = scalarlesel, JOIN = scalarlejoinsel
+);
+COMMENT ON OPERATOR <=(sparsevec, sparsevec) IS 'less than or equal';
+
+CREATE OPERATOR = (
+	LEFTARG = sparsevec, RIGHTARG = sparsevec, FUNCTION = sparsevec_eq,
+	COMMUTATOR = '=', NEGATOR = '<>',
+	RESTRICT = eqsel, JOIN = eqjoinsel
+);
+COMMENT ON OPERATOR =(sparsevec, sparsevec) IS 'equal';
+
+CREATE OPERATOR <> (
+	LEFTARG = sparsevec, RIGHTARG = sparsevec, FUNCTION = sparsevec_ne,
+	COMMUTATOR = '<>', NEGATOR = '=',
+	RESTRICT = eqsel, JOIN = eqjoinsel
+);
+COMMENT ON OPERATOR <>(sparsevec, sparsevec) IS 'not equal';
+
+CREATE OPERATOR >= (
+	LEFTARG = sparsevec, RIGHTARG = sparsevec, FUNCTION = sparsevec_ge,
+	COMMUTATOR = '<=', NEGATOR = '<',
+	RESTRICT = scalargesel, JOIN = scalargejoinsel
+);
+COMMENT ON OPERATOR >=(sparsevec, sparsevec) IS 'greater than or equal';
+
+CREATE OPERATOR > (
+	LEFTARG = sparsevec, RIGHTARG = sparsevec, FUNCTION = sparsevec_gt,
+	COMMUTATOR = '<', NEGATOR = '<=',
+	RESTRICT = scalargtsel, JOIN = scalargtjoinsel
+);
+COMMENT ON OPERATOR >(sparsevec, sparsevec) IS 'greater than';
+
+CREATE OPERATOR CLASS sparsevec_ops
+	DEFAULT FOR TYPE sparsevec USING btree AS
+	OPERATOR 1 < ,
+	OPERATOR 2 <= ,
+	OPERATOR 3 = ,
+	OPERATOR 4 >= ,
+	OPERATOR 5 > ,
+	FUNCTION 1 sparsevec_cmp(sparsevec, sparsevec);
+COMMENT ON OPERATOR CLASS sparsevec_ops USING btree IS 'btree ordering of sparse vectors (as dense vectors: elementwise, then by dimensions)';
