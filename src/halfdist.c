@@ -20,6 +20,7 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #define VS_X86 1
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -467,10 +468,29 @@ VsHalfKernels vs_half_kernels = {
 static VsHalfKernels vs_half_variants[3];
 static int	vs_half_nvariants = 0;
 
+#ifdef VS_X86
+/*
+ * F16C, from CPUID leaf 1 (ECX bit 29): clang's __builtin_cpu_supports has no "f16c".
+ * Its instructions use the ymm registers, whose saving by the OS the "avx2" check
+ * already covers.
+ */
+static int
+cpu_has_f16c(void)
+{
+	unsigned int eax,
+				ebx,
+				ecx,
+				edx;
+
+	if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx))
+		return 0;
+	return (ecx & (1u << 29)) != 0;
+}
+#endif
+
 /*
  * What this CPU and OS can run (__builtin_cpu_supports checks CPUID and, for AVX and
- * AVX-512, that the OS saves the registers; see distance.c).  Every CPU with AVX-512F
- * also has F16C, but each variant is checked on its own.
+ * AVX-512, that the OS saves the registers; see distance.c).
  */
 static void
 detect_variants(void)
@@ -483,7 +503,7 @@ detect_variants(void)
 #ifdef VS_X86
 	__builtin_cpu_init();
 	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-		__builtin_cpu_supports("f16c"))
+		cpu_has_f16c())
 		vs_half_variants[nv++] = vs_half_f16c;
 	if (__builtin_cpu_supports("avx512f"))
 		vs_half_variants[nv++] = vs_half_avx512;
