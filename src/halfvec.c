@@ -768,12 +768,12 @@ halfvec_arith(HalfVector *a, HalfVector *b, HalfArith op)
 		r->x[i] = VsFloatToHalf(z);
 		if (unlikely(VsHalfIsNonFinite(r->x[i])))
 		{
-			/* an operand read from storage held NaN or infinity, or an overflow */
+			/* a stored NaN or infinity, or an overflow */
 			check_halves_finite(a);
 			check_halves_finite(b);
 			check_result(r->x[i]);
 		}
-		/* a product of nonzero values that underflows to 0 is a silent wrong answer */
+		/* a nonzero product rounded to 0 would be a silent wrong answer */
 		if (op == HALF_MUL && (r->x[i] & 0x7fff) == 0 && x != 0 && y != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
@@ -809,7 +809,7 @@ halfvec_concat(PG_FUNCTION_ARGS)
 {
 	HalfVector *a = PG_GETARG_HALFVEC_P(0);
 	HalfVector *b = PG_GETARG_HALFVEC_P(1);
-	HalfVector *r = InitHalfVector(a->dim + b->dim);	/* at most 32000: checked */
+	HalfVector *r = InitHalfVector(a->dim + b->dim);	/* checks the sum */
 
 	memcpy(r->x, a->x, sizeof(uint16) * a->dim);
 	memcpy(r->x + a->dim, b->x, sizeof(uint16) * b->dim);

@@ -1167,7 +1167,7 @@ VsAvgStateRead(ArrayType *a, const char *type, AvgState *st)
  * A new state {count, sum_1 .. sum_dim}, built in place (one allocation per row of the
  * aggregate): the caller fills the dim sums at VsAvgStateSums().
  */
-ArrayType *
+ArrayType  *
 VsAvgStateNew(double count, int dim)
 {
 	Size		size = ARR_OVERHEAD_NONULLS(1) + sizeof(float8) * (Size) (dim + 1);
@@ -1240,7 +1240,7 @@ vector_accum(PG_FUNCTION_ARGS)
  * '{0}': parallel workers that saw no rows hand in '{0}', and the leader's state starts
  * as '{0}'.
  */
-ArrayType *
+ArrayType  *
 VsAvgStateCombine(ArrayType *sa, ArrayType *sb, const char *type)
 {
 	AvgState	a,

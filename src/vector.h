@@ -123,7 +123,8 @@ extern Vector *DatumGetRowVector(Datum d, Relation rel, ItemPointer tid, bool fi
  * The state of avg(vector) and avg(halfvec): float8[] {count, sum_1 .. sum_dim} (see
  * vector.c).  type ("vector", "halfvec") names the aggregate in errors.
  */
-#define AVG_COUNT_MAX	9007199254740991.0	/* 2^53 - 1: past it, count + 1 == count */
+/* the largest row count a float8 holds exactly (2^53 - 1) */
+#define AVG_COUNT_MAX	9007199254740991.0
 
 typedef struct AvgState
 {

@@ -36,7 +36,7 @@ static int	ntests = 0;
 static int	nfailed = 0;
 
 static void
-report(int ok, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+			report(int ok, const char *fmt,...) __attribute__((format(printf, 2, 3)));
 
 static void
 report(int ok, const char *fmt,...)
@@ -220,7 +220,7 @@ check_conversions(void)
 
 /* Memory of n elements of size sz ending at a PROT_NONE page. */
 static void *
-alloc_before_guard(size_t n, size_t sz, void **base_out, size_t *len_out)
+alloc_before_guard(size_t n, size_t sz, void **base_out, size_t * len_out)
 {
 	size_t		page = (size_t) sysconf(_SC_PAGESIZE);
 	size_t		data = (n * sz + page - 1) / page * page;
