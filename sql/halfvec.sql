@@ -125,6 +125,23 @@ FROM (SELECT n,
 		(SELECT array_agg(sin(i * 1.7 + n))::real[]::halfvec::vector FROM generate_series(1, n) i) AS a,
 		(SELECT array_agg(cos(i * 0.3 - n))::real[]::halfvec::vector FROM generate_series(1, n) i) AS b
 	FROM generate_series(1, 300) n) s;
+-- planner support: a distance call is priced by the dimensions (and the TOAST fetch of
+-- an out-of-line column), as for vector; without it each call would cost COST 10
+CREATE TABLE hcost (v halfvec(6400));
+INSERT INTO hcost SELECT array_fill(1, ARRAY[6400])::halfvec FROM generate_series(1, 100);
+ANALYZE hcost;
+CREATE FUNCTION pg_temp.plan_cost(q text) RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE
+	j json;
+BEGIN
+	EXECUTE 'EXPLAIN (FORMAT JSON) ' || q INTO j;
+	RETURN (j -> 0 -> 'Plan' ->> 'Total Cost')::float8;
+END $$;
+SELECT (pg_temp.plan_cost('SELECT v <-> v FROM hcost') - pg_temp.plan_cost('SELECT v = v FROM hcost'))
+	/ 100 > 0.2 AS priced_by_dimensions,
+	(pg_temp.plan_cost('SELECT l1_distance(v, v) FROM hcost') - pg_temp.plan_cost('SELECT v = v FROM hcost'))
+	/ 100 > 0.2 AS function_priced_too;
+DROP TABLE hcost;
 \set VERBOSITY terse
 SELECT '[1,2]'::halfvec <-> '[1,2,3]';
 \echo :SQLSTATE

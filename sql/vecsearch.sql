@@ -569,14 +569,22 @@ CREATE TYPE halfvec (
 );
 COMMENT ON TYPE halfvec IS 'half-precision (float2) vector of 1 to 16000 dimensions, text form [1,2,3]';
 
+-- planner support: vector_distance_support's pricing for 2-byte elements
+
+CREATE FUNCTION halfvec_distance_support(internal) RETURNS internal
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION halfvec_distance_support(internal) IS 'planner support: the cost of a halfvec distance call from the dimensions';
+
 -- distances behind the operators
 
 CREATE FUNCTION halfvec_l2_squared_distance(halfvec, halfvec) RETURNS double precision
-	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10;
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10
+	SUPPORT halfvec_distance_support;
 COMMENT ON FUNCTION halfvec_l2_squared_distance(halfvec, halfvec) IS 'squared L2 distance';
 
 CREATE FUNCTION halfvec_negative_inner_product(halfvec, halfvec) RETURNS double precision
-	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10;
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10
+	SUPPORT halfvec_distance_support;
 COMMENT ON FUNCTION halfvec_negative_inner_product(halfvec, halfvec) IS 'negative inner product, the <#> operator';
 
 -- arithmetic behind the operators (halfvec_add is also the sum(halfvec) step)
@@ -644,19 +652,23 @@ COMMENT ON FUNCTION halfvec_avg(double precision[]) IS 'avg(halfvec) final funct
 -- functions
 
 CREATE FUNCTION l2_distance(halfvec, halfvec) RETURNS double precision
-	AS 'MODULE_PATHNAME', 'halfvec_l2_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10;
+	AS 'MODULE_PATHNAME', 'halfvec_l2_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10
+	SUPPORT halfvec_distance_support;
 COMMENT ON FUNCTION l2_distance(halfvec, halfvec) IS 'Euclidean (L2) distance';
 
 CREATE FUNCTION inner_product(halfvec, halfvec) RETURNS double precision
-	AS 'MODULE_PATHNAME', 'halfvec_inner_product' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10;
+	AS 'MODULE_PATHNAME', 'halfvec_inner_product' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10
+	SUPPORT halfvec_distance_support;
 COMMENT ON FUNCTION inner_product(halfvec, halfvec) IS 'inner product';
 
 CREATE FUNCTION cosine_distance(halfvec, halfvec) RETURNS double precision
-	AS 'MODULE_PATHNAME', 'halfvec_cosine_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10;
+	AS 'MODULE_PATHNAME', 'halfvec_cosine_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10
+	SUPPORT halfvec_distance_support;
 COMMENT ON FUNCTION cosine_distance(halfvec, halfvec) IS '1 - cosine similarity (NaN for a zero vector)';
 
 CREATE FUNCTION l1_distance(halfvec, halfvec) RETURNS double precision
-	AS 'MODULE_PATHNAME', 'halfvec_l1_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10;
+	AS 'MODULE_PATHNAME', 'halfvec_l1_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 10
+	SUPPORT halfvec_distance_support;
 COMMENT ON FUNCTION l1_distance(halfvec, halfvec) IS 'taxicab (L1) distance';
 
 CREATE FUNCTION vector_dims(halfvec) RETURNS integer

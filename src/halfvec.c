@@ -608,6 +608,14 @@ halfvec_l1_distance(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8((double) vs_half_kernels.l1(a->x, b->x, a->dim));
 }
 
+/* halfvec_distance_support: vector_distance_support's cost at 2 bytes per dimension. */
+PG_FUNCTION_INFO_V1(halfvec_distance_support);
+Datum
+halfvec_distance_support(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_POINTER(VsDistanceSupport((Node *) PG_GETARG_POINTER(0), sizeof(uint16)));
+}
+
 /* ------------------------------------------------------------------------
  * Other functions
  * ------------------------------------------------------------------------

@@ -735,9 +735,10 @@ l1_distance(PG_FUNCTION_ARGS)
  */
 
 /*
- * The dimensions of a vector argument as the planner sees it: the typmod of a column or
- * cast, or the length of a constant; 0 when unknown.  *is_column is set for an argument
- * evaluated afresh for every row (anything but a constant or parameter).
+ * The dimensions of a vector or halfvec argument as the planner sees it: the typmod of
+ * a column or cast, or the length of a constant; 0 when unknown.  *is_column is set for
+ * an argument evaluated afresh for every row (anything but a constant or parameter).
+ * Both types keep their dimensions at the same place (an int16 after the length word).
  */
 static int
 distance_arg_dims(Node *arg, bool *is_column)
@@ -749,27 +750,31 @@ distance_arg_dims(Node *arg, bool *is_column)
 		return typmod;
 	if (IsA(arg, Const) && !((Const *) arg)->constisnull)
 	{
-		Vector	   *v = DatumGetVector(((Const *) arg)->constvalue);
+		struct varlena *v = PG_DETOAST_DATUM(((Const *) arg)->constvalue);
+		int16		dim;
 
-		return v->dim;
+		if (VARSIZE(v) < offsetof(Vector, x))
+			return 0;
+		memcpy(&dim, VARDATA(v), sizeof(int16));
+		return dim > 0 ? dim : 0;
 	}
 	return 0;
 }
 
 /*
- * vector_distance_support: SupportRequestCost for the distance functions.  A distance
- * costs about one simple operator per 64 dimensions (the kernels' throughput; with the
- * default cost of one operator the planner keeps large exact scans serial), and a
- * column whose vectors cannot be inline (rows over a page: more than about 2,000
- * dimensions) also pays a TOAST fetch per row: its chunk pages and chunk tuples.
- * Without that, a table of large out-of-line vectors looks nearly free to scan (its heap
- * is tiny) and the planner prefers a sort of the whole table to an index scan.
+ * VsDistanceSupport: the SupportRequestCost answer of a distance function whose
+ * arguments hold elem_bytes bytes per dimension (4 for vector, 2 for halfvec), or NULL
+ * for another request.  A distance costs about one simple operator per 64 dimensions
+ * (the kernels' throughput; with the default cost of one operator the planner keeps
+ * large exact scans serial), and a column whose values cannot be inline (rows over a
+ * page: more than about 2,000 dimensions of vector, 4,000 of halfvec) also pays a
+ * TOAST fetch per row: its chunk pages and chunk tuples.  Without that, a table of
+ * large out-of-line vectors looks nearly free to scan (its heap is tiny) and the
+ * planner prefers a sort of the whole table to an index scan.
  */
-PG_FUNCTION_INFO_V1(vector_distance_support);
-Datum
-vector_distance_support(PG_FUNCTION_ARGS)
+Node *
+VsDistanceSupport(Node *rawreq, int elem_bytes)
 {
-	Node	   *rawreq = (Node *) PG_GETARG_POINTER(0);
 	SupportRequestCost *req;
 	List	   *args;
 	ListCell   *lc;
@@ -777,22 +782,22 @@ vector_distance_support(PG_FUNCTION_ARGS)
 	double		toast = 0;
 
 	if (!IsA(rawreq, SupportRequestCost))
-		PG_RETURN_POINTER(NULL);
+		return NULL;
 	req = (SupportRequestCost *) rawreq;
 	if (req->node == NULL)
-		PG_RETURN_POINTER(NULL);
+		return NULL;
 	if (IsA(req->node, OpExpr))
 		args = ((OpExpr *) req->node)->args;
 	else if (IsA(req->node, FuncExpr))
 		args = ((FuncExpr *) req->node)->args;
 	else
-		PG_RETURN_POINTER(NULL);
+		return NULL;
 
 	foreach(lc, args)
 	{
 		bool		is_column;
 		int			d = distance_arg_dims((Node *) lfirst(lc), &is_column);
-		double		bytes = (double) VECTOR_SIZE(d);
+		double		bytes = (double) offsetof(Vector, x) + (double) elem_bytes * d;
 
 		dims = Max(dims, d);
 		if (is_column && bytes > TOAST_TUPLE_TARGET_MAIN)
@@ -804,11 +809,19 @@ vector_distance_support(PG_FUNCTION_ARGS)
 		}
 	}
 	if (dims == 0)
-		PG_RETURN_POINTER(NULL);	/* unknown: the function's COST applies */
+		return NULL;			/* unknown: the function's COST applies */
 
 	req->startup = 0;
 	req->per_tuple = cpu_operator_cost * Max(1.0, dims / 64.0) + toast;
-	PG_RETURN_POINTER(req);
+	return (Node *) req;
+}
+
+/* vector_distance_support: VsDistanceSupport for the vector distance functions. */
+PG_FUNCTION_INFO_V1(vector_distance_support);
+Datum
+vector_distance_support(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_POINTER(VsDistanceSupport((Node *) PG_GETARG_POINTER(0), sizeof(float)));
 }
 
 /* ------------------------------------------------------------------------

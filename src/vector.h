@@ -11,6 +11,7 @@
 #include "postgres.h"
 #include "fmgr.h"
 #include "storage/itemptr.h"
+#include "nodes/nodes.h"
 #include "utils/array.h"
 #include "utils/relcache.h"
 
@@ -149,6 +150,12 @@ extern ArrayType *VsAvgStateCombine(ArrayType *a, ArrayType *b, const char *type
 
 /* True when all n doubles are finite (vectorized, as VectorIsFinite). */
 extern bool VsDoublesAreFinite(const double *x, int n);
+
+/*
+ * The planner support of a distance function (SupportRequestCost) whose arguments hold
+ * elem_bytes bytes per dimension; NULL for another request (vector.c).
+ */
+extern Node *VsDistanceSupport(Node *rawreq, int elem_bytes);
 
 /*
  * Note for SQL functions that need the vector type's OID (the extension is
