@@ -14,6 +14,15 @@
 #include <stdint.h>
 #include <string.h>
 
+/*
+ * AArch64 converts between half and float in hardware (fcvt, IEEE rounding to nearest
+ * even, what the portable code below does), through the __fp16 storage type of the
+ * ARM C Language Extensions; the compiler also vectorizes such loops.
+ */
+#if defined(__aarch64__)
+#define VS_HALF_FP16_STORAGE 1
+#endif
+
 /* The largest finite half, 65504 = (2 - 2^-10) * 2^15. */
 #define VS_HALF_MAX 65504.0f
 
@@ -37,6 +46,12 @@ VsHalfIsNan(uint16_t h)
 static inline float
 VsHalfToFloat(uint16_t h)
 {
+#ifdef VS_HALF_FP16_STORAGE
+	__fp16		f16;
+
+	memcpy(&f16, &h, sizeof(f16));
+	return (float) f16;
+#else
 	uint32_t	sign = (uint32_t) (h & 0x8000) << 16;
 	uint32_t	e = (h >> 10) & 0x1f;
 	uint32_t	m = h & 0x3ff;
@@ -55,6 +70,7 @@ VsHalfToFloat(uint16_t h)
 		bits = sign | ((e + 112) << 23) | (m << 13);
 	memcpy(&f, &bits, sizeof(f));
 	return f;
+#endif
 }
 
 /*
@@ -66,6 +82,13 @@ VsHalfToFloat(uint16_t h)
 static inline uint16_t
 VsFloatToHalf(float f)
 {
+#ifdef VS_HALF_FP16_STORAGE
+	__fp16		f16 = (__fp16) f;
+	uint16_t	h;
+
+	memcpy(&h, &f16, sizeof(h));
+	return h;
+#else
 	uint32_t	x;
 	uint32_t	sign;
 	uint32_t	ax;
@@ -93,6 +116,7 @@ VsFloatToHalf(float f)
 	ax += 0xfff + ((ax >> 13) & 1);
 	ax -= (uint32_t) (127 - 15) << 23;
 	return (uint16_t) (sign | (ax >> 13));
+#endif
 }
 
 /* One implementation of every kernel (scalar, f16c = AVX2+FMA+F16C, avx512 = AVX-512F). */
