@@ -231,6 +231,20 @@ SELECT halfvec_accum('{1,NaN}', '[1]');
 \echo :SQLSTATE
 \set VERBOSITY default
 
+-- the exact engine reads a halfvec column as vectors: the same answers as on a vector
+-- column holding the same values
+CREATE TABLE hknn AS SELECT i AS id, v::halfvec(8) AS h, v::halfvec(8)::vector(8) AS v
+FROM generate_series(1, 500) i, LATERAL vecsearch_synthetic(1, 8, 3, i) v;
+SELECT count(*) AS rows, count(*) FILTER (WHERE a.row_tid = b.row_tid AND a.distance = b.distance) AS same
+FROM vecsearch_knn('hknn', 'h', ARRAY(SELECT v FROM hknn WHERE id <= 5 ORDER BY id), 10, 'cosine') a
+JOIN vecsearch_knn('hknn', 'v', ARRAY(SELECT v FROM hknn WHERE id <= 5 ORDER BY id), 10, 'cosine') b
+	USING (query, rank);
+SELECT round(vecsearch_lid_of('hknn', 'h', (SELECT v FROM hknn WHERE id = 1), 20)::numeric, 6) =
+	round(vecsearch_lid_of('hknn', 'v', (SELECT v FROM hknn WHERE id = 1), 20)::numeric, 6) AS same_lid;
+SELECT count(*) FROM vecsearch_knn('hknn', 'h', ARRAY['[1,2]'::vector], 1);
+\echo :SQLSTATE
+DROP TABLE hknn;
+
 -- impossible values a reader may meet (raw bytes through a binary-coercible cast, in
 -- little-endian order): refused with 22000, never read past their end
 SET client_min_messages = warning;
@@ -253,6 +267,13 @@ SELECT '\x01000000007e'::bytea::halfvec || '[1]';
 \echo :SQLSTATE
 SELECT avg(v) FROM (VALUES ('\x01000000007c'::bytea::halfvec)) t(v);
 \echo :SQLSTATE
+\set VERBOSITY default
+CREATE TABLE hbad (h halfvec);
+INSERT INTO hbad VALUES ('[1]'), ('\x01000000007e'::bytea::halfvec);
+SELECT count(*) FROM vecsearch_knn('hbad', 'h', ARRAY['[1]'::vector], 1);
+\echo :SQLSTATE
+DROP TABLE hbad;
+\set VERBOSITY terse
 \set VERBOSITY default
 DROP CAST (bytea AS halfvec);
 

@@ -22,6 +22,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
+#include "utils/rel.h"
 #include "utils/varbit.h"
 
 #include "bitvec.h"
@@ -165,6 +166,45 @@ check_halves_finite(const HalfVector *v)
 					 VsHalfIsNan(v->x[i]) ? errmsg("NaN not allowed in halfvec") :
 					 errmsg("infinite value not allowed in halfvec"),
 					 errdetail("Element %d is %s.", i + 1, VsHalfIsNan(v->x[i]) ? "NaN" : "infinite")));
+}
+
+/* The row a DatumGetRowHalfVectorAsVector error is about. */
+typedef struct RowHalfContext
+{
+	Relation	rel;
+	ItemPointer tid;
+}			RowHalfContext;
+
+static void
+row_half_context(void *arg)
+{
+	RowHalfContext *c = (RowHalfContext *) arg;
+
+	errcontext("halfvec of row (%u,%u) of relation \"%s\"",
+			   ItemPointerGetBlockNumberNoCheck(c->tid),
+			   ItemPointerGetOffsetNumberNoCheck(c->tid),
+			   RelationGetRelationName(c->rel));
+}
+
+Vector *
+DatumGetRowHalfVectorAsVector(Datum d, Relation rel, ItemPointer tid)
+{
+	RowHalfContext c = {rel, tid};
+	ErrorContextCallback cb;
+	HalfVector *h;
+	Vector	   *v;
+
+	cb.callback = row_half_context;
+	cb.arg = &c;
+	cb.previous = error_context_stack;
+	error_context_stack = &cb;
+	h = DatumGetHalfVector(d);
+	v = InitVector(h->dim);
+	vs_half_kernels.to_float(h->x, v->x, h->dim);
+	if (unlikely(!VectorIsFinite(v->x, v->dim)))
+		check_halves_finite(h);
+	error_context_stack = cb.previous;
+	return v;
 }
 
 /* ------------------------------------------------------------------------

@@ -11,6 +11,8 @@
 
 #include "postgres.h"
 #include "fmgr.h"
+#include "storage/itemptr.h"
+#include "utils/relcache.h"
 
 #include "halfdist.h"
 
@@ -64,5 +66,15 @@ extern HalfVector *InitHalfVector(int dim);
 
 /* ereport (as InitHalfVector) unless 1 <= dim <= HALFVEC_MAX_DIM. */
 extern void CheckHalfVectorDim(int dim);
+
+/*
+ * The halfvec in d, the value of row tid of rel, as a new vector (exact): the readers
+ * of the exact engine (knnsource.c).  Errors carry the row in their context, as
+ * DatumGetRowVector's do.
+ */
+extern struct Vector *DatumGetRowHalfVectorAsVector(Datum d, Relation rel, ItemPointer tid);
+
+/* Our type's input function, to recognise the type (the extension is relocatable). */
+extern PGDLLEXPORT Datum halfvec_in(PG_FUNCTION_ARGS);
 
 #endif							/* VECSEARCH_HALFVEC_H */
