@@ -82,6 +82,11 @@ SELECT '[1,70000,3]'::vector::halfvec;
 \echo :SQLSTATE
 SELECT ARRAY[1,2,3]::halfvec, ARRAY[1.5,2.5]::real[]::halfvec,
 	ARRAY[0.1,0.2]::double precision[]::halfvec, ARRAY[1.25,3]::numeric[]::halfvec;
+-- a double is rounded to half once: 1 + 2^(-11) + 2^(-30) is just past the midpoint
+-- between 1 and 1 + 2^(-10) (through float it would land on the midpoint and go to 1)
+SELECT ARRAY[1 + 2^(-11) + 2^(-30), -(1 + 2^(-11) + 2^(-30)), 1 + 2^(-11), 1 + 3 * 2^(-11),
+	65519.99999999]::double precision[]::halfvec;
+SELECT halfvec_avg(ARRAY[2, 2, 2 + 2^(-10) + 2^(-29)]);
 SELECT '[1,2.5]'::halfvec::real[];
 SELECT ARRAY[1,70000]::halfvec;
 \echo :SQLSTATE

@@ -142,6 +142,32 @@ float_to_half_checked(float f, int i)
 	return h;
 }
 
+/*
+ * The half nearest to the double d, rounded once: d goes to float by rounding to odd
+ * (truncate, then set the last bit if anything was dropped), which keeps a value that
+ * lies off a midpoint between halves off it, so the rounding to half sees what d
+ * would give (float has 13 more significand bits than half; "round to odd" needs 2).
+ * Plain (float) d could round a value just past a midpoint onto it, and the tie would
+ * then go to even.  Out-of-range values come out infinite, as for VsFloatToHalf.
+ */
+static uint16
+double_to_half(double d)
+{
+	float		f = (float) d;
+
+	if ((double) f != d && isfinite(f))
+	{
+		uint32		bits;
+
+		if (fabs((double) f) > fabs(d))
+			f = nextafterf(f, 0.0f);
+		memcpy(&bits, &f, sizeof(bits));
+		bits |= 1;
+		memcpy(&f, &bits, sizeof(f));
+	}
+	return VsFloatToHalf(f);
+}
+
 /* An arithmetic result that is not a finite half is an overflow, never an infinity. */
 static inline void
 check_result(uint16 h)
@@ -524,15 +550,17 @@ array_to_halfvec(PG_FUNCTION_ARGS)
 				{
 					double		d = DatumGetFloat8(elems[i]);
 
-					/* beyond float range: the float would be infinite */
+					/* rounded from double directly (once), not through float */
 					if (isfinite(d) && fabs(d) >= 65520.0)
 						ereport(ERROR,
 								(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 								 errmsg("value %g is out of range for type halfvec", d),
 								 errdetail("Element %d exceeds 65504, the largest halfvec value in magnitude.", i + 1)));
-					f = (float) d;
+					check_float_for_half((float) d, i);
+					result->x[i] = double_to_half(d);
+					check_result(result->x[i]);
+					continue;	/* to the next element */
 				}
-				break;
 			case FLOAT4OID:
 				f = DatumGetFloat4(elems[i]);
 				break;
@@ -715,7 +743,7 @@ halfvec_l2_normalize(PG_FUNCTION_ARGS)
 		check_halves_finite(v);
 	if (norm > 0)
 		for (int i = 0; i < v->dim; i++)
-			result->x[i] = VsFloatToHalf((float) (VsHalfToFloat(v->x[i]) / norm));
+			result->x[i] = double_to_half(VsHalfToFloat(v->x[i]) / norm);
 	PG_RETURN_HALFVEC_P(result);
 }
 
@@ -975,7 +1003,8 @@ halfvec_avg(PG_FUNCTION_ARGS)
 		/* a state given by hand may hold sums beyond the half range */
 		if (fabs(mean) >= 65520.0)
 			check_result(0x7c00);
-		r->x[i] = VsFloatToHalf((float) mean);
+		r->x[i] = double_to_half(mean);
+		check_result(r->x[i]);
 	}
 	PG_RETURN_HALFVEC_P(r);
 }

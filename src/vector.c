@@ -1083,11 +1083,12 @@ vector_cmp(PG_FUNCTION_ARGS)
 #define AVG_STATE_FORMAT "The state of avg(%s) is a double precision array {count, sum_1, ..., sum_n}."
 
 /*
- * VsAvgStateRead: check the state array a of avg(type) and describe it in *st.  Valid: one-dimensional,
- * double precision, no NULLs, 1 + dim elements with dim <= VECTOR_MAX_DIM; a whole row
- * count, then finite sums.  Count 0 means no rows yet (the initial '{0}', or a state
- * sized for dim dimensions like '{0,0,0}') and needs every sum 0; a positive count needs
- * at least one sum.  Errors use vector_in's SQLSTATEs and messages where they apply.
+ * VsAvgStateRead: check the state array a of avg(type) (type "vector" or "halfvec",
+ * named in the errors) and describe it in *st.  Valid: one-dimensional, double
+ * precision, no NULLs, 1 + dim elements with dim <= VECTOR_MAX_DIM; a whole row count,
+ * then finite sums.  Count 0 means no rows yet (the initial '{0}', or a state sized for
+ * dim dimensions like '{0,0,0}') and needs every sum 0; a positive count needs at least
+ * one sum.  Errors use vector_in's SQLSTATEs and messages where they apply.
  */
 void
 VsAvgStateRead(ArrayType *a, const char *type, AvgState *st)
