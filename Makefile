@@ -22,7 +22,8 @@ VS_INSTALL_SQL = sql/$(EXTENSION).sql $(wildcard sql/$(EXTENSION)--*.sql)
 REGRESS = $(sort $(basename $(notdir $(filter-out $(VS_INSTALL_SQL),$(wildcard sql/*.sql)))))
 REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
-EXTRA_CLEAN = $(DATA_built) test/kernels/test_distance test/bench/kernel_bench
+EXTRA_CLEAN = $(DATA_built) test/kernels/test_distance test/kernels/test_halfdist \
+	test/bench/kernel_bench
 
 # Portable by default: SIMD variants are compiled per function with target
 # attributes and chosen at load time (src/distance.c), never -march=native.
@@ -65,9 +66,13 @@ $(VS_UPGRADE): sql/upgrade/0.1.0--$(EXTVERSION).sql sql/$(EXTENSION).sql
 	  sed -n '/^-- ==== new in $(EXTVERSION)/,$$p' sql/$(EXTENSION).sql; } >$@
 	grep -q '^-- ==== new in $(EXTVERSION)' $@
 
-# Standalone kernel test and benchmark: src/distance.c has no PostgreSQL dependency.
+# Standalone kernel tests and benchmark: src/distance.c, src/halfdist.c and src/bitdist.c
+# have no PostgreSQL dependency.
 test/kernels/test_distance: test/kernels/test_distance.c src/distance.c src/distance.h
 	$(CC) -O2 -std=gnu99 -Wall -Wextra -Isrc -o $@ test/kernels/test_distance.c src/distance.c -lm
+
+test/kernels/test_halfdist: test/kernels/test_halfdist.c src/halfdist.c src/halfdist.h src/bitdist.c src/bitdist.h
+	$(CC) -O2 -std=gnu99 -Wall -Wextra -Isrc -o $@ test/kernels/test_halfdist.c src/halfdist.c src/bitdist.c -lm
 
 test/bench/kernel_bench: test/bench/kernel_bench.c src/distance.c src/distance.h
 	$(CC) -O2 -std=gnu99 -Wall -Wextra -Isrc -o $@ test/bench/kernel_bench.c src/distance.c -lm

@@ -148,23 +148,23 @@ SELECT abs((a::vector <-> b::vector) -
 FROM v;
 
 -- functions
-SELECT vector_dims('[1,2,3]');
+SELECT vector_dims('[1,2,3]'::vector);
 SELECT vector_norm('[3,4]');
 SELECT l2_normalize('[3,4]'::vector);
 SELECT l2_normalize('[0,0]'::vector);
-SELECT subvector('[1,2,3,4,5]', 2, 3);
-SELECT subvector('[1,2,3,4,5]', -1, 3);
-SELECT subvector('[1,2,3,4,5]', 4, 10);
-SELECT subvector('[1,2,3,4,5]', 1, 2147483647);
-SELECT subvector('[1,2,3,4,5]', 6, 1);
+SELECT subvector('[1,2,3,4,5]'::vector, 2, 3);
+SELECT subvector('[1,2,3,4,5]'::vector, -1, 3);
+SELECT subvector('[1,2,3,4,5]'::vector, 4, 10);
+SELECT subvector('[1,2,3,4,5]'::vector, 1, 2147483647);
+SELECT subvector('[1,2,3,4,5]'::vector, 6, 1);
 \echo :SQLSTATE
-SELECT subvector('[1,2,3,4,5]', 2147483647, 2147483647);
+SELECT subvector('[1,2,3,4,5]'::vector, 2147483647, 2147483647);
 \echo :SQLSTATE
-SELECT subvector('[1,2,3,4,5]', 3, 0);
+SELECT subvector('[1,2,3,4,5]'::vector, 3, 0);
 \echo :SQLSTATE
-SELECT subvector('[1,2,3,4,5]', 2, -5);
+SELECT subvector('[1,2,3,4,5]'::vector, 2, -5);
 \echo :SQLSTATE
-SELECT subvector('[1,2,3,4,5]', -2147483648, 2);
+SELECT subvector('[1,2,3,4,5]'::vector, -2147483648, 2);
 \echo :SQLSTATE
 
 -- arithmetic

@@ -45,10 +45,10 @@ typedef struct Sq8View
 	const char *vals;			/* k float4, unaligned */
 	const char *pos;			/* k uint16, unaligned */
 	const uint8 *c;				/* dims bytes */
-}			Sq8View;
+} Sq8View;
 
 static void
-sq8_view(const void *code, uint32 dims, Sq8View * v)
+sq8_view(const void *code, uint32 dims, Sq8View *v)
 {
 	const char *p = code;
 

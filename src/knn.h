@@ -111,7 +111,7 @@ extern float *VsAllocAlignedFloats(Size n, bool zero, void **raw);
  * partitioned table is 42809), that the column exists, SELECT privilege on it (42501),
  * that row-level security does not apply, and that the column's type, domains looked
  * through, is vectype's (42804; vectype InvalidOid means "our vector type", recognised
- * by its input function).  Then what SELECT would say or do: a materialized view never
+ * by its input function) or halfvec for vector queries (read as vectors).  Then what SELECT would say or do: a materialized view never
  * refreshed is SELECT's 55000, and a table with inheritance children is refused
  * (0A000: SELECT would read the children, and TIDs name rows of one table only).
  * Returns the open relation (close with table_close(rel, AccessShareLock)).
@@ -124,7 +124,7 @@ extern Relation VsOpenVectorColumn(Oid relid, const char *colname, Oid vectype,
  * VsRowReaderNext returns the next vector (valid until the next call) and its TID, or
  * NULL at the end; it checks the stored value (DatumGetRowVector: an impossible value,
  * 0 dimensions or NaN is an error naming the row) and the dimensions against dim (0:
- * take the first row's).
+ * take the first row's).  A halfvec column's rows come converted to vectors (exact).
  */
 typedef struct VsRowReader
 {
@@ -135,6 +135,7 @@ typedef struct VsRowReader
 	MemoryContext tmpcxt;
 	int			dim;			/* expected dimensions, 0 = take the first
 								 * row's */
+	bool		half;			/* a halfvec column: rows are converted */
 } VsRowReader;
 
 extern void VsRowReaderBegin(VsRowReader *rd, Relation rel, AttrNumber attnum, int dim);

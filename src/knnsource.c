@@ -27,6 +27,7 @@
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
 
+#include "halfvec.h"
 #include "knn.h"
 #include "vector.h"
 #include "vsrandom.h"
@@ -38,9 +39,9 @@ extern PGDLLEXPORT Datum vector_in(PG_FUNCTION_ARGS);
  * Opening a table's vector column with the caller's privileges
  * --------------------------------------------------------------------------------- */
 
-/* Is typid (a base type) our vector type?  Recognised by its input function. */
+/* Is typid (a base type) the type whose input function is fn?  (vector_in, halfvec_in) */
 static bool
-is_vector_type(Oid typid)
+has_input_function(Oid typid, PGFunction fn)
 {
 	Oid			typinput,
 				typioparam;
@@ -48,7 +49,14 @@ is_vector_type(Oid typid)
 
 	getTypeInputInfo(typid, &typinput, &typioparam);
 	fmgr_info(typinput, &finfo);
-	return finfo.fn_addr == vector_in;
+	return finfo.fn_addr == fn;
+}
+
+/* Is typid (a base type) our vector type?  Recognised by its input function. */
+static bool
+is_vector_type(Oid typid)
+{
+	return has_input_function(typid, vector_in);
 }
 
 Relation
@@ -113,7 +121,15 @@ VsOpenVectorColumn(Oid relid, const char *colname, Oid vectype, AttrNumber *attn
 	 */
 	atttype = get_atttype(relid, att);
 	basetype = getBaseType(atttype);
-	if (OidIsValid(vectype) ? (basetype != getBaseType(vectype)) : !is_vector_type(basetype))
+
+	/*
+	 * a halfvec column is read as vectors (VsRowReaderNext converts its rows)
+	 * for queries of type vector
+	 */
+	if (has_input_function(basetype, halfvec_in) &&
+		(!OidIsValid(vectype) || is_vector_type(getBaseType(vectype))))
+		;
+	else if (OidIsValid(vectype) ? (basetype != getBaseType(vectype)) : !is_vector_type(basetype))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("column \"%s\" of relation \"%s\" is of type %s, not vector",
@@ -166,6 +182,8 @@ VsRowReaderBegin(VsRowReader *rd, Relation rel, AttrNumber attnum, int dim)
 	rd->rel = rel;
 	rd->attnum = attnum;
 	rd->dim = dim;
+	rd->half = has_input_function(getBaseType(TupleDescAttr(RelationGetDescr(rel), attnum - 1)->atttypid),
+								  halfvec_in);
 	/* no synchronized scan: rows come in TID order from block 0 */
 	rd->scan = table_beginscan_strat(rel, GetActiveSnapshot(), 0, NULL, true, false);
 	rd->slot = table_slot_create(rel, NULL);
@@ -191,7 +209,8 @@ VsRowReaderNext(VsRowReader *rd, ItemPointerData *tid)
 		*tid = rd->slot->tts_tid;
 		MemoryContextReset(rd->tmpcxt);
 		old = MemoryContextSwitchTo(rd->tmpcxt);
-		v = DatumGetRowVector(d, rd->rel, tid, true);
+		v = rd->half ? DatumGetRowHalfVectorAsVector(d, rd->rel, tid) :
+			DatumGetRowVector(d, rd->rel, tid, true);
 		MemoryContextSwitchTo(old);
 		if (rd->dim == 0)
 			rd->dim = v->dim;

@@ -177,8 +177,8 @@ VectorIsFinite(const float *x, int dim)
 typedef uint64 VecU2 __attribute__((vector_size(16)));
 typedef int64 VecI2 __attribute__((vector_size(16)));
 
-static bool
-doubles_are_finite(const double *x, int n)
+bool
+VsDoublesAreFinite(const double *x, int n)
 {
 	const VecU2 expo = {UINT64CONST(0x7ff0000000000000), UINT64CONST(0x7ff0000000000000)};
 	VecI2		bad = {0, 0};
@@ -735,9 +735,10 @@ l1_distance(PG_FUNCTION_ARGS)
  */
 
 /*
- * The dimensions of a vector argument as the planner sees it: the typmod of a column or
- * cast, or the length of a constant; 0 when unknown.  *is_column is set for an argument
- * evaluated afresh for every row (anything but a constant or parameter).
+ * The dimensions of a vector or halfvec argument as the planner sees it: the typmod of
+ * a column or cast, or the length of a constant; 0 when unknown.  *is_column is set for
+ * an argument evaluated afresh for every row (anything but a constant or parameter).
+ * Both types keep their dimensions at the same place (an int16 after the length word).
  */
 static int
 distance_arg_dims(Node *arg, bool *is_column)
@@ -749,27 +750,31 @@ distance_arg_dims(Node *arg, bool *is_column)
 		return typmod;
 	if (IsA(arg, Const) && !((Const *) arg)->constisnull)
 	{
-		Vector	   *v = DatumGetVector(((Const *) arg)->constvalue);
+		struct varlena *v = PG_DETOAST_DATUM(((Const *) arg)->constvalue);
+		int16		dim;
 
-		return v->dim;
+		if (VARSIZE(v) < offsetof(Vector, x))
+			return 0;
+		memcpy(&dim, VARDATA(v), sizeof(int16));
+		return dim > 0 ? dim : 0;
 	}
 	return 0;
 }
 
 /*
- * vector_distance_support: SupportRequestCost for the distance functions.  A distance
- * costs about one simple operator per 64 dimensions (the kernels' throughput; with the
- * default cost of one operator the planner keeps large exact scans serial), and a
- * column whose vectors cannot be inline (rows over a page: more than about 2,000
- * dimensions) also pays a TOAST fetch per row: its chunk pages and chunk tuples.
- * Without that, a table of large out-of-line vectors looks nearly free to scan (its heap
- * is tiny) and the planner prefers a sort of the whole table to an index scan.
+ * VsDistanceSupport: the SupportRequestCost answer of a distance function whose
+ * arguments hold elem_bytes bytes per dimension (4 for vector, 2 for halfvec), or NULL
+ * for another request.  A distance costs about one simple operator per 64 dimensions
+ * (the kernels' throughput; with the default cost of one operator the planner keeps
+ * large exact scans serial), and a column whose values cannot be inline (rows over a
+ * page: more than about 2,000 dimensions of vector, 4,000 of halfvec) also pays a
+ * TOAST fetch per row: its chunk pages and chunk tuples.  Without that, a table of
+ * large out-of-line vectors looks nearly free to scan (its heap is tiny) and the
+ * planner prefers a sort of the whole table to an index scan.
  */
-PG_FUNCTION_INFO_V1(vector_distance_support);
-Datum
-vector_distance_support(PG_FUNCTION_ARGS)
+Node *
+VsDistanceSupport(Node *rawreq, int elem_bytes)
 {
-	Node	   *rawreq = (Node *) PG_GETARG_POINTER(0);
 	SupportRequestCost *req;
 	List	   *args;
 	ListCell   *lc;
@@ -777,22 +782,22 @@ vector_distance_support(PG_FUNCTION_ARGS)
 	double		toast = 0;
 
 	if (!IsA(rawreq, SupportRequestCost))
-		PG_RETURN_POINTER(NULL);
+		return NULL;
 	req = (SupportRequestCost *) rawreq;
 	if (req->node == NULL)
-		PG_RETURN_POINTER(NULL);
+		return NULL;
 	if (IsA(req->node, OpExpr))
 		args = ((OpExpr *) req->node)->args;
 	else if (IsA(req->node, FuncExpr))
 		args = ((FuncExpr *) req->node)->args;
 	else
-		PG_RETURN_POINTER(NULL);
+		return NULL;
 
 	foreach(lc, args)
 	{
 		bool		is_column;
 		int			d = distance_arg_dims((Node *) lfirst(lc), &is_column);
-		double		bytes = (double) VECTOR_SIZE(d);
+		double		bytes = (double) offsetof(Vector, x) + (double) elem_bytes * d;
 
 		dims = Max(dims, d);
 		if (is_column && bytes > TOAST_TUPLE_TARGET_MAIN)
@@ -804,11 +809,19 @@ vector_distance_support(PG_FUNCTION_ARGS)
 		}
 	}
 	if (dims == 0)
-		PG_RETURN_POINTER(NULL);	/* unknown: the function's COST applies */
+		return NULL;			/* unknown: the function's COST applies */
 
 	req->startup = 0;
 	req->per_tuple = cpu_operator_cost * Max(1.0, dims / 64.0) + toast;
-	PG_RETURN_POINTER(req);
+	return (Node *) req;
+}
+
+/* vector_distance_support: VsDistanceSupport for the vector distance functions. */
+PG_FUNCTION_INFO_V1(vector_distance_support);
+Datum
+vector_distance_support(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_POINTER(VsDistanceSupport((Node *) PG_GETARG_POINTER(0), sizeof(float)));
 }
 
 /* ------------------------------------------------------------------------
@@ -1062,31 +1075,23 @@ vector_cmp(PG_FUNCTION_ARGS)
  * vector_add as transition and combine function.
  *
  * The state functions can be called directly, and a user's aggregate can give them any
- * INITCOND, so a state is input like any other: avg_state_read checks all of it before
+ * INITCOND, so a state is input like any other: VsAvgStateRead checks all of it before
  * it is used, and a final vector passes InitVector and the float4 range check.
  * ------------------------------------------------------------------------
  */
 
-/* The largest row count a float8 holds exactly (2^53 - 1): past it, count + 1 == count. */
-#define AVG_COUNT_MAX	9007199254740991.0
-#define AVG_STATE_FORMAT "The state of avg(vector) is a double precision array {count, sum_1, ..., sum_n}."
-
-typedef struct AvgState
-{
-	double		count;			/* rows: a whole number, 0 .. AVG_COUNT_MAX */
-	int			dim;			/* number of sums, 0 .. VECTOR_MAX_DIM */
-	const float8 *sum;			/* dim finite sums; all 0 when count is 0 */
-} AvgState;
+#define AVG_STATE_FORMAT "The state of avg(%s) is a double precision array {count, sum_1, ..., sum_n}."
 
 /*
- * avg_state_read: check the state array a and describe it in *st.  Valid: one-dimensional,
- * double precision, no NULLs, 1 + dim elements with dim <= VECTOR_MAX_DIM; a whole row
- * count, then finite sums.  Count 0 means no rows yet (the initial '{0}', or a state
- * sized for dim dimensions like '{0,0,0}') and needs every sum 0; a positive count needs
- * at least one sum.  Errors use vector_in's SQLSTATEs and messages where they apply.
+ * VsAvgStateRead: check the state array a of avg(type) (type "vector" or "halfvec",
+ * named in the errors) and describe it in *st.  Valid: one-dimensional, double
+ * precision, no NULLs, 1 + dim elements with dim <= VECTOR_MAX_DIM; a whole row count,
+ * then finite sums.  Count 0 means no rows yet (the initial '{0}', or a state sized for
+ * dim dimensions like '{0,0,0}') and needs every sum 0; a positive count needs at least
+ * one sum.  Errors use vector_in's SQLSTATEs and messages where they apply.
  */
-static void
-avg_state_read(ArrayType *a, AvgState *st)
+void
+VsAvgStateRead(ArrayType *a, const char *type, AvgState *st)
 {
 	int			n;
 	const float8 *s;
@@ -1094,19 +1099,19 @@ avg_state_read(ArrayType *a, AvgState *st)
 	if (ARR_NDIM(a) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("avg(vector) state must not be empty"),
-				 errdetail(AVG_STATE_FORMAT)));
+				 errmsg("avg(%s) state must not be empty", type),
+				 errdetail(AVG_STATE_FORMAT, type)));
 	if (ARR_NDIM(a) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("avg(vector) state must be a one-dimensional array, not %d-dimensional",
-						ARR_NDIM(a)),
-				 errdetail(AVG_STATE_FORMAT)));
+				 errmsg("avg(%s) state must be a one-dimensional array, not %d-dimensional",
+						type, ARR_NDIM(a)),
+				 errdetail(AVG_STATE_FORMAT, type)));
 	if (ARR_ELEMTYPE(a) != FLOAT8OID)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("avg(vector) state must be an array of double precision, not of %s",
-						format_type_be(ARR_ELEMTYPE(a)))));
+				 errmsg("avg(%s) state must be an array of double precision, not of %s",
+						type, format_type_be(ARR_ELEMTYPE(a)))));
 	n = ARR_DIMS(a)[0];
 	if (ARR_HASNULL(a))
 	{
@@ -1116,56 +1121,56 @@ avg_state_read(ArrayType *a, AvgState *st)
 			if ((bitmap[i / 8] & (1 << (i % 8))) == 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-						 errmsg("avg(vector) state must not contain nulls"),
+						 errmsg("avg(%s) state must not contain nulls", type),
 						 errdetail("Element %d is null.", i + 1)));
 	}
 	if (n - 1 > VECTOR_MAX_DIM)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("vector cannot have more than %d dimensions, not %d",
-						VECTOR_MAX_DIM, n - 1),
-				 errdetail("The avg(vector) state has %d elements: a row count and %d sums.",
-						   n, n - 1)));
+				 errmsg("%s cannot have more than %d dimensions, not %d",
+						type, VECTOR_MAX_DIM, n - 1),
+				 errdetail("The avg(%s) state has %d elements: a row count and %d sums.",
+						   type, n, n - 1)));
 
 	s = (const float8 *) ARR_DATA_PTR(a);
 	if (!(s[0] >= 0 && s[0] <= AVG_COUNT_MAX && s[0] == floor(s[0])))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("invalid row count %.17g in avg(vector) state", s[0]),
+				 errmsg("invalid row count %.17g in avg(%s) state", s[0], type),
 				 errdetail("The first element of the state counts the rows: a whole number from 0 to 2^53 - 1.")));
 
 	/*
 	 * the usual state (rows counted, finite sums) passes in one vectorized
 	 * pass
 	 */
-	if (!(s[0] > 0 && doubles_are_finite(s + 1, n - 1)))
+	if (!(s[0] > 0 && VsDoublesAreFinite(s + 1, n - 1)))
 	{
 		for (int i = 1; i < n; i++)
 		{
 			if (isnan(s[i]))
 				ereport(ERROR,
 						(errcode(ERRCODE_DATA_EXCEPTION),
-						 errmsg("NaN not allowed in vector"),
-						 errdetail("Sum %d of the avg(vector) state is NaN.", i)));
+						 errmsg("NaN not allowed in %s", type),
+						 errdetail("Sum %d of the avg(%s) state is NaN.", i, type)));
 			if (isinf(s[i]))
 				ereport(ERROR,
 						(errcode(ERRCODE_DATA_EXCEPTION),
-						 errmsg("infinite value not allowed in vector"),
-						 errdetail("Sum %d of the avg(vector) state is infinite.", i)));
+						 errmsg("infinite value not allowed in %s", type),
+						 errdetail("Sum %d of the avg(%s) state is infinite.", i, type)));
 			if (s[0] == 0 && s[i] != 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_DATA_EXCEPTION),
-						 errmsg("avg(vector) state counts 0 rows but has a nonzero sum"),
+						 errmsg("avg(%s) state counts 0 rows but has a nonzero sum", type),
 						 errdetail("Sum %d is %g.", i, s[i])));
 		}
 	}
 	if (s[0] > 0 && n == 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("vector must have at least 1 dimension"),
-				 errdetail_plural("The avg(vector) state counts %.0f row but has no sums.",
-								  "The avg(vector) state counts %.0f rows but has no sums.",
-								  (unsigned long) s[0], s[0])));
+				 errmsg("%s must have at least 1 dimension", type),
+				 errdetail_plural("The avg(%s) state counts %.0f row but has no sums.",
+								  "The avg(%s) state counts %.0f rows but has no sums.",
+								  (unsigned long) s[0], type, s[0])));
 
 	st->count = s[0];
 	st->dim = n - 1;
@@ -1174,10 +1179,10 @@ avg_state_read(ArrayType *a, AvgState *st)
 
 /*
  * A new state {count, sum_1 .. sum_dim}, built in place (one allocation per row of the
- * aggregate): the caller fills the dim sums at AvgStateSums().
+ * aggregate): the caller fills the dim sums at VsAvgStateSums().
  */
-static ArrayType *
-avg_state_new(double count, int dim)
+ArrayType  *
+VsAvgStateNew(double count, int dim)
 {
 	Size		size = ARR_OVERHEAD_NONULLS(1) + sizeof(float8) * (Size) (dim + 1);
 	ArrayType  *r = (ArrayType *) palloc0(size);
@@ -1192,17 +1197,15 @@ avg_state_new(double count, int dim)
 	return r;
 }
 
-#define AvgStateSums(r)	((float8 *) ARR_DATA_PTR(r) + 1)
-
 /* A row count past AVG_COUNT_MAX would no longer count. */
-static void
-check_avg_count(double count)
+void
+VsAvgCheckCount(double count, const char *type)
 {
 	if (count > AVG_COUNT_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("value out of range: overflow"),
-				 errdetail("avg(vector) counts at most 2^53 - 1 rows.")));
+				 errdetail("avg(%s) counts at most 2^53 - 1 rows.", type)));
 }
 
 /* vector_accum(state, v): the state with v added; '{0}' takes v's dimensions. */
@@ -1216,14 +1219,14 @@ vector_accum(PG_FUNCTION_ARGS)
 	ArrayType  *r;
 	float8	   *sums;
 
-	avg_state_read(state, &st);
+	VsAvgStateRead(state, "vector", &st);
 	if (st.dim > 0 && st.dim != v->dim)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("different vector dimensions %d and %d", st.dim, v->dim)));
-	check_avg_count(st.count + 1.0);
-	r = avg_state_new(st.count + 1.0, v->dim);
-	sums = AvgStateSums(r);
+	VsAvgCheckCount(st.count + 1.0, "vector");
+	r = VsAvgStateNew(st.count + 1.0, v->dim);
+	sums = VsAvgStateSums(r);
 	if (st.dim == 0)
 		for (int i = 0; i < v->dim; i++)
 			sums[i] = (double) v->x[i];
@@ -1235,7 +1238,7 @@ vector_accum(PG_FUNCTION_ARGS)
 	 * finite sums of float4 values overflow in no realistic case; NaN comes
 	 * from v only
 	 */
-	if (unlikely(!doubles_are_finite(sums, v->dim)))
+	if (unlikely(!VsDoublesAreFinite(sums, v->dim)))
 	{
 		CheckVectorFinite(v->x, v->dim, NULL);	/* a NaN or infinity read from
 												 * storage */
@@ -1246,40 +1249,46 @@ vector_accum(PG_FUNCTION_ARGS)
 }
 
 /*
- * vector_combine(a, b): the state of both row sets.  A state with no rows is the
- * identity, so combine('{0}', '{0}') is '{0}': parallel workers that saw no rows hand
- * in '{0}', and the leader's state starts as '{0}'.
+ * VsAvgStateCombine(a, b): the state of both row sets (vector_combine and
+ * halfvec_combine).  A state with no rows is the identity, so combine('{0}', '{0}') is
+ * '{0}': parallel workers that saw no rows hand in '{0}', and the leader's state starts
+ * as '{0}'.
  */
-PG_FUNCTION_INFO_V1(vector_combine);
-Datum
-vector_combine(PG_FUNCTION_ARGS)
+ArrayType  *
+VsAvgStateCombine(ArrayType *sa, ArrayType *sb, const char *type)
 {
-	ArrayType  *sa = PG_GETARG_ARRAYTYPE_P(0);
-	ArrayType  *sb = PG_GETARG_ARRAYTYPE_P(1);
 	AvgState	a,
 				b;
 	ArrayType  *r;
 	float8	   *sums;
 
-	avg_state_read(sa, &a);
-	avg_state_read(sb, &b);
+	VsAvgStateRead(sa, type, &a);
+	VsAvgStateRead(sb, type, &b);
 	if (a.count == 0)
-		PG_RETURN_ARRAYTYPE_P(sb);
+		return sb;
 	if (b.count == 0)
-		PG_RETURN_ARRAYTYPE_P(sa);
+		return sa;
 	if (a.dim != b.dim)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("different vector dimensions %d and %d", a.dim, b.dim)));
-	check_avg_count(a.count + b.count);
-	r = avg_state_new(a.count + b.count, a.dim);
-	sums = AvgStateSums(r);
+				 errmsg("different %s dimensions %d and %d", type, a.dim, b.dim)));
+	VsAvgCheckCount(a.count + b.count, type);
+	r = VsAvgStateNew(a.count + b.count, a.dim);
+	sums = VsAvgStateSums(r);
 	for (int i = 0; i < a.dim; i++)
 	{
 		sums[i] = a.sum[i] + b.sum[i];
 		check_overflow(sums[i]);
 	}
-	PG_RETURN_ARRAYTYPE_P(r);
+	return r;
+}
+
+PG_FUNCTION_INFO_V1(vector_combine);
+Datum
+vector_combine(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_ARRAYTYPE_P(VsAvgStateCombine(PG_GETARG_ARRAYTYPE_P(0),
+											PG_GETARG_ARRAYTYPE_P(1), "vector"));
 }
 
 /* vector_avg(state): the mean vector, NULL for no rows. */
@@ -1291,7 +1300,7 @@ vector_avg(PG_FUNCTION_ARGS)
 	AvgState	st;
 	Vector	   *r;
 
-	avg_state_read(state, &st);
+	VsAvgStateRead(state, "vector", &st);
 	if (st.count == 0)
 		PG_RETURN_NULL();
 	r = InitVector(st.dim);

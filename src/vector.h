@@ -11,6 +11,8 @@
 #include "postgres.h"
 #include "fmgr.h"
 #include "storage/itemptr.h"
+#include "nodes/nodes.h"
+#include "utils/array.h"
 #include "utils/relcache.h"
 
 #define VECTOR_MAX_DIM 16000
@@ -117,6 +119,43 @@ extern void CheckVectorFinite(const float *x, int dim, const char *what);
  * \"items\""), and with finite the elements are checked too (CheckVectorFinite).
  */
 extern Vector *DatumGetRowVector(Datum d, Relation rel, ItemPointer tid, bool finite);
+
+/*
+ * The state of avg(vector) and avg(halfvec): float8[] {count, sum_1 .. sum_dim} (see
+ * vector.c).  type ("vector", "halfvec") names the aggregate in errors.
+ */
+/* the largest row count a float8 holds exactly (2^53 - 1) */
+#define AVG_COUNT_MAX	9007199254740991.0
+
+typedef struct AvgState
+{
+	double		count;			/* rows: a whole number, 0 .. AVG_COUNT_MAX */
+	int			dim;			/* number of sums, 0 .. VECTOR_MAX_DIM */
+	const float8 *sum;			/* dim finite sums; all 0 when count is 0 */
+} AvgState;
+
+/* ereport unless a is a valid state (see vector.c); describe it in *st. */
+extern void VsAvgStateRead(ArrayType *a, const char *type, AvgState *st);
+
+/* A new state of count rows and dim sums, to be filled at VsAvgStateSums(). */
+extern ArrayType *VsAvgStateNew(double count, int dim);
+
+#define VsAvgStateSums(r)	((float8 *) ARR_DATA_PTR(r) + 1)
+
+/* ereport (22003) when count exceeds AVG_COUNT_MAX. */
+extern void VsAvgCheckCount(double count, const char *type);
+
+/* The state of both row sets; ereport for different dimensions or an overflow. */
+extern ArrayType *VsAvgStateCombine(ArrayType *a, ArrayType *b, const char *type);
+
+/* True when all n doubles are finite (vectorized, as VectorIsFinite). */
+extern bool VsDoublesAreFinite(const double *x, int n);
+
+/*
+ * The planner support of a distance function (SupportRequestCost) whose arguments hold
+ * elem_bytes bytes per dimension; NULL for another request (vector.c).
+ */
+extern Node *VsDistanceSupport(Node *rawreq, int elem_bytes);
 
 /*
  * Note for SQL functions that need the vector type's OID (the extension is
