@@ -362,7 +362,8 @@ DROP OPERATOR CLASS bad_ops USING hnsw;
 DROP OPERATOR FAMILY bad_ops USING hnsw;
 DROP FUNCTION bad_dist(vector, vector);
 
--- codes: what the walk measures (format 2); frozen at build, answers re-ranked exactly
+-- codes: what the walk measures (format 2; auto, the default, is none below 256
+-- dimensions); frozen at build, answers re-ranked exactly
 CREATE TABLE cod (id int, v vector(5));
 INSERT INTO cod SELECT i, ARRAY[sin(i), cos(i * 1.3), sin(i * 0.7) * 2.5, i % 7 * 0.1 + 0.05, cos(i * 0.11)]::real[]::vector
 	FROM generate_series(1, 500) i;
@@ -370,17 +371,17 @@ CREATE INDEX ON cod USING hnsw (v vector_l2_ops) WITH (codes = pq);
 \echo :SQLSTATE
 CREATE INDEX ON cod USING hnsw (v vector_l2_ops) WITH (codes = '');
 \echo :SQLSTATE
-CREATE INDEX cod_sq8 ON cod USING hnsw (v vector_l2_ops);
+CREATE INDEX cod_auto ON cod USING hnsw (v vector_l2_ops);
 CREATE INDEX cod_none ON cod USING hnsw (v vector_cosine_ops) WITH (codes = none);
-SELECT c.relname, c.reloptions FROM pg_class c WHERE c.relname IN ('cod_sq8', 'cod_none') ORDER BY 1;
+SELECT c.relname, c.reloptions FROM pg_class c WHERE c.relname IN ('cod_auto', 'cod_none') ORDER BY 1;
 SET enable_seqscan = off;
 -- the nearest 8 by each index, with their distances, equal the exact answer
-SELECT array_agg(id) AS sq8_ids FROM (SELECT id FROM cod ORDER BY v <-> '[0.5,0.5,0.5,0.5,0.5]' LIMIT 8) s;
+SELECT array_agg(id) AS auto_ids FROM (SELECT id FROM cod ORDER BY v <-> '[0.5,0.5,0.5,0.5,0.5]' LIMIT 8) s;
 SELECT array_agg(id) AS none_ids FROM (SELECT id FROM cod ORDER BY v <=> '[0.5,0.5,0.5,0.5,0.5]' LIMIT 8) s;
 RESET enable_seqscan;
 SELECT array_agg(id) AS exact_l2 FROM (SELECT id FROM cod ORDER BY v <-> '[0.5,0.5,0.5,0.5,0.5]', id LIMIT 8) s;
 SELECT array_agg(id) AS exact_cos FROM (SELECT id FROM cod ORDER BY v <=> '[0.5,0.5,0.5,0.5,0.5]', id LIMIT 8) s;
-SELECT * FROM vecsearch_index_check('cod_sq8');
+SELECT * FROM vecsearch_index_check('cod_auto');
 SELECT * FROM vecsearch_index_check('cod_none');
 DROP TABLE cod;
 

@@ -55,6 +55,7 @@ static relopt_enum_elt_def build_order_values[] = {
 static relopt_enum_elt_def codes_values[] = {
 	{"none", HNSW_CODES_NONE},
 	{"sq8", HNSW_CODES_SQ8},
+	{"auto", HNSW_CODES_AUTO},
 	{NULL, 0}
 };
 
@@ -95,9 +96,9 @@ HnswInit(void)
 					  "Neighbours per row of the LID that orders a lid_desc or lid_asc build",
 					  VS_LID_K_DEFAULT, VS_LID_K_MIN, VS_LID_K_BUILD_MAX, AccessExclusiveLock);
 	add_enum_reloption(hnsw_relopt_kind, "codes",
-					   "What the graph walk measures: 8-bit codes of the vectors (sq8) or the vectors (none); results are always re-ranked exactly",
-					   codes_values, HNSW_CODES_SQ8,
-					   "Valid values are \"sq8\" and \"none\".",
+					   "What the graph walk measures: 8-bit codes of the vectors (sq8), the vectors (none), or sq8 from 256 dimensions (auto); results are always re-ranked exactly",
+					   codes_values, HNSW_CODES_AUTO,
+					   "Valid values are \"auto\", \"sq8\" and \"none\".",
 					   AccessExclusiveLock);
 
 	DefineCustomIntVariable("hnsw.ef_search",
@@ -189,7 +190,7 @@ HnswGetCodes(Relation index)
 {
 	HnswOptions *opts = (HnswOptions *) index->rd_options;
 
-	return opts ? opts->codes : HNSW_CODES_SQ8;
+	return opts ? opts->codes : HNSW_CODES_AUTO;
 }
 
 /* True when hnsw.ef_search was set by the user (any non-default source). */

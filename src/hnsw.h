@@ -125,6 +125,11 @@ typedef struct HnswMetaPageData
  */
 #define HNSW_CODES_NONE				0	/* the walk reads the vectors */
 #define HNSW_CODES_SQ8				1	/* 8-bit scalar codes per vector */
+#define HNSW_CODES_AUTO				2	/* the default: sq8 from AUTO_DIMS
+										 * dims, else none; decided when dims
+										 * are known (kept only while dims is
+										 * 0) */
+#define HNSW_CODES_AUTO_DIMS		256
 
 /*
  * An SQ8 code: x_i ~ lo + delta * c_i for all coordinates but the K most
@@ -445,6 +450,7 @@ extern float HnswPairDistDisk(void *arg, uint32 a, uint32 b);
 
 /* ---- hnswcodes.c ---- */
 extern const char *HnswCodesName(int codes);
+extern int	HnswResolveCodes(int codes, uint32 dims);
 extern uint32 HnswCodeBytes(int codes, uint32 dims);
 extern void HnswEncode(int codes, const float *x, int dims, void *out);
 extern void HnswWalkQuery(HnswReader *r, const float *q);

@@ -1015,7 +1015,8 @@ static void
 write_graph(HnswBuildState *st)
 {
 	HnswPageWriter w;
-	uint32		code_bytes = HnswCodeBytes(st->codes, st->dims);
+	int			codes = HnswResolveCodes(st->codes, st->dims);
+	uint32		code_bytes = HnswCodeBytes(codes, st->dims);
 	uint32		slot_size = st->dims > 0 ? HNSW_SLOT_SIZE(st->m, st->dims, code_bytes) : 0;
 	uint32	   *upperslot = NULL;
 	uint16	   *upperoff = NULL;
@@ -1069,7 +1070,7 @@ write_graph(HnswBuildState *st)
 
 	/* metapage first (block 0) */
 	meta = palloc(BLCKSZ);
-	HnswInitMetaPage(meta, st->dims, st->m, st->efc, st->metric, st->seed, st->codes);
+	HnswInitMetaPage(meta, st->dims, st->m, st->efc, st->metric, st->seed, codes);
 	md = HnswPageGetMeta(meta);
 	md->next_slot = (uint32) next;
 	md->packed_start = (uint32) st->n;
@@ -1098,7 +1099,7 @@ write_graph(HnswBuildState *st)
 		writer_emit(&w, st->list0 + (Size) i * 2 * st->m, sizeof(uint32) * 2 * st->m);
 		if (code_bytes > 0)
 		{
-			HnswEncode(st->codes, VEC(st, i), st->dims, code);
+			HnswEncode(codes, VEC(st, i), st->dims, code);
 			writer_emit(&w, code, code_bytes);
 		}
 		writer_emit(&w, VEC(st, i), sizeof(float) * st->dims);

@@ -385,8 +385,8 @@ HnswInitMetaPage(Page page, uint32 dims, int m, int efc, VsMetric metric,
 	meta->ef_construction = efc;
 	meta->metric = metric;
 	meta->seed = seed;
-	meta->codes = codes;
-	meta->code_bytes = HnswCodeBytes(codes, dims);
+	meta->codes = HnswResolveCodes(codes, dims);
+	meta->code_bytes = HnswCodeBytes(meta->codes, dims);
 	meta->slot_size = dims > 0 ? HNSW_SLOT_SIZE(m, dims, meta->code_bytes) : 0;
 	meta->next_slot = 0;
 	meta->entry_id = HNSW_INVALID_ID;
@@ -471,6 +471,7 @@ HnswUpdateMetaPage(Relation index, Buffer metabuf, const HnswMetaUpdate *u)
 	{
 		Assert(meta->dims == 0);
 		meta->dims = u->dims;
+		meta->codes = HnswResolveCodes(meta->codes, u->dims);
 		meta->code_bytes = HnswCodeBytes(meta->codes, u->dims);
 		meta->slot_size = HNSW_SLOT_SIZE(meta->m, u->dims, meta->code_bytes);
 	}
@@ -573,9 +574,10 @@ HnswMetaProblem(const HnswMetaPageData *meta, BlockNumber nblocks, char *buf,
 	if (meta->dims > VECTOR_MAX_DIM)
 		META_PROBLEM("metapage has %u dimensions, expected at most %d",
 					 meta->dims, VECTOR_MAX_DIM);
-	if (meta->codes != HNSW_CODES_NONE && meta->codes != HNSW_CODES_SQ8)
-		META_PROBLEM("metapage codes kind is %u, expected %d or %d",
-					 meta->codes, HNSW_CODES_NONE, HNSW_CODES_SQ8);
+	if (meta->codes != HNSW_CODES_NONE && meta->codes != HNSW_CODES_SQ8 &&
+		!(meta->codes == HNSW_CODES_AUTO && meta->dims == 0))
+		META_PROBLEM("metapage codes kind is %u, expected %d or %d (or %d before the dimensions are known)",
+					 meta->codes, HNSW_CODES_NONE, HNSW_CODES_SQ8, HNSW_CODES_AUTO);
 	if (meta->code_bytes != HnswCodeBytes(meta->codes, meta->dims))
 		META_PROBLEM("metapage code size is %u, expected %u for %s codes of %u dimensions",
 					 meta->code_bytes, HnswCodeBytes(meta->codes, meta->dims),

@@ -1,4 +1,5 @@
-# hnsw format 2: the walk measures 8-bit codes (codes = sq8, the default) and the scan
+# hnsw format 2: the walk measures 8-bit codes (codes = sq8; the default, auto, from 256
+# dimensions) and the scan
 # re-ranks with the vectors.  On seeded float data (vecsearch_synthetic: 6,000 rows of 48
 # dims, intrinsic dimension 8, shifted so no value is an integer), for each of the four
 # metrics, an index with codes and one without on the same rows:
@@ -114,7 +115,7 @@ $node->safe_psql('postgres', q{
 for my $m ([ 'l2', '<->' ], [ 'cosine', '<=>' ], [ 'ip', '<#>' ], [ 'l1', '<+>' ])
 {
 	my ($metric, $op) = @$m;
-	$node->safe_psql('postgres', "CREATE INDEX coarse_$metric ON coarse USING hnsw (v vector_${metric}_ops)");
+	$node->safe_psql('postgres', "CREATE INDEX coarse_$metric ON coarse USING hnsw (v vector_${metric}_ops) WITH (codes = sq8)");
 	my $q = qq{SELECT string_agg(ids, ' ' ORDER BY qid) FROM (SELECT q.qid,
 		array(SELECT id FROM coarse ORDER BY v $op q.v, id LIMIT 10)::text AS ids FROM coarse_q q) s};
 	my $seq = $node->safe_psql('postgres', "SET enable_indexscan = off; SET enable_bitmapscan = off; $q");
@@ -138,6 +139,31 @@ for my $m ([ 'l2', '<->' ], [ 'cosine', '<=>' ], [ 'ip', '<#>' ], [ 'l1', '<+>' 
 		"coarse codes, $metric: recall\@10 of the walk on codes ($r8; $r0 on the vectors)");
 	$node->safe_psql('postgres', "DROP INDEX coarse_$metric");
 }
+
+# The default, codes = auto: none below 256 dimensions, sq8 from 256 (the index sizes of
+# auto and of the explicit choice are equal), also for an index built empty and filled by
+# inserts.
+$node->safe_psql('postgres', q{
+	CREATE TABLE a48 AS SELECT * FROM src WHERE id <= 500;
+	CREATE INDEX a48_auto ON a48 USING hnsw (v vector_l2_ops);
+	CREATE INDEX a48_none ON a48 USING hnsw (v vector_l2_ops) WITH (codes = none);
+	CREATE TABLE a256 (id int, v vector(256));
+	INSERT INTO a256 SELECT i, (SELECT array_agg(sin(i * 0.37 + d)) FROM generate_series(1, 256 + i * 0) d)::real[]::vector
+		FROM generate_series(1, 500) i;
+	CREATE INDEX a256_auto ON a256 USING hnsw (v vector_l2_ops);
+	CREATE INDEX a256_sq8 ON a256 USING hnsw (v vector_l2_ops) WITH (codes = sq8);
+	CREATE INDEX a256_none ON a256 USING hnsw (v vector_l2_ops) WITH (codes = none);
+	CREATE TABLE aempty (id int, v vector);
+	CREATE INDEX aempty_auto ON aempty USING hnsw ((v::vector(256)) vector_l2_ops);
+	INSERT INTO aempty SELECT * FROM a256;
+});
+my %sz = map { $_ => $node->safe_psql('postgres', "SELECT pg_relation_size('$_')") }
+	qw(a48_auto a48_none a256_auto a256_sq8 a256_none aempty_auto);
+is($sz{a48_auto}, $sz{a48_none}, "auto on 48 dimensions: no codes ($sz{a48_auto} bytes)");
+is($sz{a256_auto}, $sz{a256_sq8}, "auto on 256 dimensions: sq8 ($sz{a256_auto} bytes; none $sz{a256_none})");
+cmp_ok($sz{a256_auto}, '>', $sz{a256_none}, 'sq8 makes the 256-dimension index larger');
+is(index_problems($node, 'aempty_auto'), 'none', 'auto on an index built empty, then filled by inserts: checker clean');
+cmp_ok($sz{aempty_auto}, '>=', $sz{a256_sq8} * 0.9, "... and it has codes ($sz{aempty_auto} bytes)");
 
 # Codes are recorded in the metapage: the sq8 index is larger by one code per slot.
 my ($s8, $s0) = split /\|/, $node->safe_psql('postgres', q{
