@@ -105,7 +105,7 @@ print_row(long id, const double *x, int dim)
  * another length or shape stops the program.
  */
 static int
-read_row(char **line, size_t *cap, int dim, long *id, double *x)
+read_row(char **line, size_t * cap, int dim, long *id, double *x)
 {
 	char	   *p,
 			   *end;
@@ -214,7 +214,10 @@ emb(long start, long count, int dim, uint64_t seed, double alpha, double mean)
 	for (int j = 0; j < dim; j++)
 		sd[j] = sqrt(pow(j + 1, -alpha) / total);
 
-	/* the mixing: per round a random permutation paired up, a random angle per pair */
+	/*
+	 * the mixing: per round a random permutation paired up, a random angle
+	 * per pair
+	 */
 	seed_rng(&r, seed, 2);
 	for (int k = 0; k < MIX_ROUNDS; k++)
 	{
