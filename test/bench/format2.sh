@@ -43,6 +43,7 @@
 #   VS_HNSW_WITH="m = 16, ef_construction = 64"         vecsearch's WITH (...), before variants
 #   VS_VARIANTS="default:"  VS_GUCS="name=value ..."    settings for vecsearch's scans
 #   EMB_ALPHA=1.5 EMB_MEAN=0.65 BENCH_WORK=DIR          (results.tsv and report.txt kept there)
+#   BENCH_REPORT=DIR                                    print DIR's results.tsv again, measure nothing
 set -euo pipefail
 VS_ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$VS_ROOT/test/bench/lib.sh"
@@ -68,7 +69,6 @@ WORK=${BENCH_WORK:-$(mktemp -d "${TMPDIR:-/tmp}/vs-format2.XXXXXX")}
 mkdir -p "$WORK"
 chmod 777 "$WORK"
 RES=$WORK/results.tsv
-: >"$RES"
 PGBENCH=$(vs_pgbin)/pgbench
 [ -x "$PGBENCH" ] || PGBENCH=/usr/lib/postgresql/$VS_PGVER/bin/pgbench
 HAVE_HNSWLIB=
@@ -428,6 +428,8 @@ report() {
 	function num(x) { return x + 0 }
 	function ratio(a, b) { return (a ~ /^[0-9.]+/ && b ~ /^[0-9.]+/ && num(b) > 0) ? sprintf("%.2fx", num(a) / num(b)) : "-" }
 	$2 != l { next }
+	$1 == "set" { shape = $3; target = $4 }
+	$1 == "load" { load[$3] = $4 }
 	$1 == "scan" {
 		s = $3
 		if (!(s in n)) order[++ns] = s
@@ -438,6 +440,7 @@ report() {
 	$1 == "floor" { fl[$3] = $4 }
 	END {
 		printf "\n== %s: %s, summary at recall %s\n", l, shape, target
+		if ("start" in load) printf "load average %s at the start, %s at the end\n", load["start"], load["end"]
 		printf "%-20s %10s %10s %10s %9s %9s %9s %10s\n", "system", "build_1_s", "cpu_s", "build_w_s", "peak_MiB", "index_MiB", "index/raw", "floor_qps"
 		for (k = 1; k <= ns; k++) {
 			s = order[k]
@@ -461,9 +464,10 @@ report() {
 		for (k = 1; k <= ns; k++) {
 			s = order[k]
 			if (s !~ /^vecsearch/) continue
-			printf "  %s: cost vecsearch/hnswlib %s, pgvector/vecsearch %s; serial build vecsearch/hnswlib %s, pgvector/vecsearch %s; %s workers speed-up %s; index/raw %s\n",
+			printf "  %s: cost vecsearch/hnswlib %s, pgvector/vecsearch %s; serial build vecsearch/hnswlib %s wall (%s CPU), pgvector/vecsearch %s wall (%s CPU); %s workers speed-up %s; index/raw %s\n",
 				s, ratio(us[s], us["hnswlib"]), ratio(us["pgvector"], us[s]),
-				ratio(bs[s], bs["hnswlib"]), ratio(bs["pgvector"], bs[s]), w, ratio(bs[s], bp[s]), ratio(sz[s], raw)
+				ratio(bs[s], bs["hnswlib"]), ratio(bc[s], bc["hnswlib"]), ratio(bs["pgvector"], bs[s]),
+				ratio(bc["pgvector"], bc[s]), w, ratio(bs[s], bp[s]), ratio(sz[s], raw)
 		}
 	}' w="$WORKERS" "$RES"
 }
@@ -473,9 +477,8 @@ report_scaling() {
 	local labels
 	labels=$(awk -F '\t' '$1 == "build" && $2 ~ /^emb768/ {print $2}' "$RES" | sort -u)
 	[ -n "$labels" ] || return 0
-	TARGET=0.99
 	echo
-	echo "== emb768: how cost grows (recall target $TARGET)"
+	echo "== emb768: how cost grows (cost per query at recall 0.99)"
 	printf '%-16s %-20s %9s %9s %9s %10s %12s\n' size system build_1_s build_w_s peak_MiB index_MiB us@target
 	for l in $(sort -u -t / -k 2n <<<"$labels"); do
 		report "$l" | awk -v l="$l" '
@@ -496,6 +499,8 @@ run_set() {
 	set_shape "$set"
 	SHAPE="$n x $DIM, $METRIC, $NQ queries"
 	RAW=$((n * DIM * 4))
+	printf 'set\t%s\t%s\t%s\n' "$LABEL" "$SHAPE" "$TARGET" >>"$RES"
+	printf 'load\t%s\tstart\t%s\n' "$LABEL" "$(cut -d ' ' -f 1 /proc/loadavg)" >>"$RES"
 	say "== $LABEL ($SHAPE): loading"
 	load_set "$set" "$t" "$n"
 	say "   ground truth (vecsearch_knn)"
@@ -503,10 +508,25 @@ run_set() {
 	vecsearch_variants "$t"
 	hnswlib_run "$t"
 	pgvector_run "$t"
+	printf 'load\t%s\tend\t%s\n' "$LABEL" "$(cut -d ' ' -f 1 /proc/loadavg)" >>"$RES"
 	report "$LABEL" | tee -a "$WORK/report.txt"
 	vs_psql -q -c "DROP TABLE ${t}_base, ${t}_q, ${t}_gt"
 }
 
+# BENCH_REPORT=DIR: print the report of the results.tsv in DIR again, measure nothing
+if [ -n "${BENCH_REPORT:-}" ]; then
+	RES=$BENCH_REPORT/results.tsv
+	for l in $(awk -F '\t' '$1 == "build" && !seen[$2]++ {print $2}' "$RES"); do
+		TARGET=0.99
+		case $l in high128*) TARGET=0.5 ;; esac
+		SHAPE=$l
+		report "$l"
+	done
+	report_scaling
+	exit 0
+fi
+
+: >"$RES"
 vs_build_install
 vs_cluster_start
 vs_psql -c "CREATE EXTENSION vecsearch"
