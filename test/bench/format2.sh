@@ -13,9 +13,10 @@
 #               exponent EMB_ALPHA, a shared mean direction of weight EMB_MEAN, normalised),
 #               once per size in EMB_SIZES
 # Systems, per set:
-#   vecsearch   for each variant in VS_VARIANTS ("name:options", options appended to
-#               VS_HNSW_WITH, commas inside, e.g. "none:codes=none sq8:codes=sq8"; a
-#               variant whose options the installed build rejects is skipped, and said so):
+#   vecsearch   for each variant in VS_VARIANTS ("name:options[:settings]", options
+#               appended to VS_HNSW_WITH, settings name=value for its scans, each list with
+#               commas, e.g. "none:codes=none sq8:codes=sq8:vecsearch.rerank=40"; a variant
+#               whose options or settings the installed build rejects is skipped, and said so):
 #               build 1 process and BENCH_WORKERS workers, peak RSS of the building backend
 #               (serial build), index size; per ef_search recall, backend CPU per query and
 #               one-client QPS
@@ -358,18 +359,20 @@ sql_system() {
 
 # vecsearch_variants T: sql_system for every variant the installed build accepts
 vecsearch_variants() {
-	local t=$1 v name opts with err
+	local t=$1 v name opts gucs with err g probe
 	for v in $VS_VARIANTS; do
-		name=${v%%:*}
-		opts=${v#*:}
+		IFS=: read -r name opts gucs <<<"$v"
 		with=$VS_HNSW_WITH
 		[ -n "$opts" ] && with="$with, ${opts//,/, }"
-		if ! err=$(vs_psql -c "CREATE TEMP TABLE _probe (embedding vector(3))" \
-			-c "CREATE INDEX ON _probe USING hnsw (embedding $OPC) WITH ($with)" 2>&1); then
-			say "vecsearch:$name: skipped (the installed build rejects WITH ($with): $(echo "$err" | grep -m 1 ERROR))"
+		gucs=$(echo $VS_GUCS ${gucs//,/ })
+		probe=(-c "CREATE TEMP TABLE _probe (embedding vector(3))"
+			-c "CREATE INDEX ON _probe USING hnsw (embedding $OPC) WITH ($with)")
+		for g in $gucs; do probe+=(-c "SET ${g%%=*} = '${g#*=}'"); done
+		if ! err=$(vs_psql "${probe[@]}" 2>&1); then
+			say "vecsearch:$name: skipped (the installed build rejects WITH ($with)${gucs:+ or the settings $gucs}: $(echo "$err" | grep -m 1 ERROR))"
 			continue
 		fi
-		sql_system vs_psql "$PGHOST" "$t" "vecsearch:$name" "$with" "$VS_GUCS"
+		sql_system vs_psql "$PGHOST" "$t" "vecsearch:$name" "$with" "$gucs"
 	done
 }
 
