@@ -25,6 +25,7 @@
 #include "storage/shm_toc.h"
 #include "storage/spin.h"
 #include "storage/smgr.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -1232,8 +1233,12 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 static void
 init_build_state(HnswBuildState *st, Relation heap, Relation index)
 {
-	int			typmod = TupleDescAttr(index->rd_att, 0)->atttypmod;
+	Form_pg_attribute att = TupleDescAttr(index->rd_att, 0);
+	int32		typmod = att->atttypmod;
 
+	/* a column of a domain over vector(n): the domain's n */
+	if (typmod < 0)
+		(void) getBaseTypeAndTypmod(att->atttypid, &typmod);
 	memset(st, 0, sizeof(HnswBuildState));
 	st->heap = heap;
 	st->index = index;
@@ -1245,6 +1250,12 @@ init_build_state(HnswBuildState *st, Relation heap, Relation index)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("ef_construction (%d) must be greater than or equal to 2 * m (%d)",
 						st->efc, 2 * st->m)));
+	/* like pgvector: the dimensions come from the column (or the cast) */
+	if (typmod < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("column does not have dimensions"),
+				 errhint("Declare the column as vector(n), or index a cast such as (embedding::vector(n)).")));
 	st->metric = HnswGetMetric(index);
 	st->dist = HnswDistance(st->metric);
 	st->dims = typmod > 0 ? typmod : 0;
