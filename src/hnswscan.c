@@ -154,7 +154,7 @@ static bool
 scan_mem_exceeded(HnswScanOpaque so)
 {
 	double		bytes = (double) sizeof(HnswCand) *
-		((double) so->W.cap + so->C.cap + so->D.cap + so->nbatch);
+	((double) so->W.cap + so->C.cap + so->D.cap + so->nbatch);
 
 	return bytes > (double) work_mem * 1024.0 * hnsw_scan_mem_multiplier;
 }
