@@ -25,6 +25,7 @@
 #include "storage/shm_toc.h"
 #include "storage/spin.h"
 #include "storage/smgr.h"
+#include "utils/backend_status.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -111,7 +112,60 @@ typedef struct HnswBuildState
 	uint32	   *listbuf;
 	MemoryContext graphctx;
 	ParallelContext *pcxt;		/* of a parallel build, until written */
+	int64		heapblocks;		/* table blocks, for build_progress */
 } HnswBuildState;
+
+/*
+ * build_progress: report the build's phase and counters in
+ * pg_stat_progress_create_index (README, "Build progress").  In the graph
+ * phase the blocks are the table's, done in proportion to the elements
+ * inserted, so pgvector's blocks_done / blocks_total query advances through
+ * it; in the write phase they are the index's.  A negative value leaves that
+ * counter as it is.
+ */
+static void
+build_progress(HnswBuildState *st, int phase, int64 tuples_done, int64 tuples_total,
+			   int64 blocks_done, int64 blocks_total)
+{
+	int			index[5];
+	int64		val[5];
+	int			n = 0;
+
+	if (phase > 0)
+	{
+		index[n] = PROGRESS_CREATEIDX_SUBPHASE;
+		val[n++] = phase;
+	}
+	if (tuples_done >= 0)
+	{
+		index[n] = PROGRESS_CREATEIDX_TUPLES_DONE;
+		val[n++] = tuples_done;
+	}
+	if (tuples_total >= 0)
+	{
+		index[n] = PROGRESS_CREATEIDX_TUPLES_TOTAL;
+		val[n++] = tuples_total;
+	}
+	if (blocks_done >= 0)
+	{
+		index[n] = PROGRESS_SCAN_BLOCKS_DONE;
+		val[n++] = blocks_done;
+	}
+	if (blocks_total >= 0)
+	{
+		index[n] = PROGRESS_SCAN_BLOCKS_TOTAL;
+		val[n++] = blocks_total;
+	}
+	pgstat_progress_update_multi_param(n, index, val);
+}
+
+/* The graph phase's counters after done of st->n elements. */
+static void
+build_progress_graph(HnswBuildState *st, int64 done)
+{
+	build_progress(st, 0, done, -1,
+				   st->n > 0 ? (int64) ((double) st->heapblocks * done / st->n) : 0, -1);
+}
 
 #define VEC(st, id)		((st)->vecs + (Size) (id) * (st)->dims)
 
@@ -477,7 +531,7 @@ insert_loop(HnswBuildState *st, bool leader)
 		{
 			CHECK_FOR_INTERRUPTS();
 			if (leader)
-				pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, id);
+				build_progress_graph(st, id);
 		}
 	}
 }
@@ -912,8 +966,8 @@ build_graph(HnswBuildState *st, IndexInfo *indexInfo)
 	int			nworkers;
 	ParallelContext *pcxt = NULL;
 
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_GRAPH);
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, st->n);
+	st->heapblocks = st->heap ? RelationGetNumberOfBlocks(st->heap) : 0;
+	build_progress(st, HNSW_PHASE_GRAPH, 0, st->n, 0, st->heapblocks);
 
 	order = build_insert_order(st);
 	apply_order(st, order);
@@ -927,7 +981,7 @@ build_graph(HnswBuildState *st, IndexInfo *indexInfo)
 		alloc_graph_serial(st);
 
 	insert_all(st, pcxt);
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, st->n);
+	build_progress_graph(st, st->n);
 	if (st->n > 0)
 		repair_reachability(st);
 	else
@@ -981,6 +1035,7 @@ writer_flush(HnswPageWriter *w, int npages)
 		smgrextend(RelationGetSmgr(w->index), MAIN_FORKNUM, blknos[i], pages[i], true);
 	}
 	w->nextblk += npages;
+	pgstat_progress_update_param(PROGRESS_SCAN_BLOCKS_DONE, w->nextblk);
 	w->npages = 0;
 	w->used = 0;
 	for (int i = 0; i < HNSW_WRITE_BATCH; i++)
@@ -1024,8 +1079,6 @@ write_graph(HnswBuildState *st)
 	HnswMetaPageData *md;
 	char	   *zeros;
 
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_WRITE);
-
 	/* upper records follow all elements, packed back to back */
 	if (st->n > 0)
 	{
@@ -1056,6 +1109,9 @@ write_graph(HnswBuildState *st)
 				 errmsg("hnsw index would need %llu slots, more than the maximum of %u",
 						(unsigned long long) next, HNSW_INVALID_ID - 1)));
 
+	/* the metapage and the stream's pages */
+	build_progress(st, HNSW_PHASE_WRITE, -1, -1, 0,
+				   1 + (int64) ((next * slot_size + HNSW_PAGE_DATA - 1) / HNSW_PAGE_DATA));
 	w.index = st->index;
 	w.wal = RelationNeedsWAL(st->index);
 	w.pages = palloc((Size) BLCKSZ * HNSW_WRITE_BATCH);
@@ -1138,6 +1194,9 @@ per_element_bytes(HnswBuildState *st)
 static void
 spill_to_disk(HnswBuildState *st)
 {
+	int64		blocks_done = MyBEEntry ? MyBEEntry->st_progress_param[PROGRESS_SCAN_BLOCKS_DONE] : 0;
+	int64		blocks_total = MyBEEntry ? MyBEEntry->st_progress_param[PROGRESS_SCAN_BLOCKS_TOTAL] : 0;
+
 	ereport(NOTICE,
 			(errmsg("hnsw graph no longer fits in maintenance_work_mem after %lld tuples",
 					(long long) st->n),
@@ -1149,7 +1208,8 @@ spill_to_disk(HnswBuildState *st)
 	st->vecs = NULL;
 	st->tids = NULL;
 	st->ondisk = true;
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_LOAD);
+	/* back to the table scan, at the block it had reached */
+	build_progress(st, HNSW_PHASE_LOAD, (int64) st->indtuples, 0, blocks_done, blocks_total);
 }
 
 /* table_index_build_scan callback: collect one row. */
@@ -1187,7 +1247,7 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 
 		memcpy(x, v->x, sizeof(float) * st->dims);
 		if (HnswInsertVector(st->index, x, st->dims, tid, false))
-			st->indtuples++;
+			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) ++st->indtuples);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(st->tmpctx);
 		return;
@@ -1224,6 +1284,7 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		st->tids[st->n] = *tid;
 		st->n++;
 		st->indtuples++;
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) st->indtuples);
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(st->tmpctx);
@@ -1280,7 +1341,7 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	st.graphctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw build graph",
 										ALLOCSET_DEFAULT_SIZES);
 
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_LOAD);
+	build_progress(&st, HNSW_PHASE_LOAD, 0, 0, -1, -1);
 	reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
 									   build_callback, &st, NULL);
 
