@@ -1198,7 +1198,7 @@ spill_to_disk(HnswBuildState *st)
 	int64		blocks_total = MyBEEntry ? MyBEEntry->st_progress_param[PROGRESS_SCAN_BLOCKS_TOTAL] : 0;
 
 	ereport(NOTICE,
-			(errmsg("hnsw graph no longer fits in maintenance_work_mem after %lld tuples",
+			(errmsg("hnsw graph no longer fits into maintenance_work_mem after %lld tuples",
 					(long long) st->n),
 			 errdetail("Building will take significantly more time."),
 			 errhint("Increase maintenance_work_mem to speed up builds.")));
