@@ -437,14 +437,14 @@ RESET enable_seqscan;
 DROP TABLE memscan;
 
 -- an index on a domain over vector(n) takes the domain's dimensions
-CREATE DOMAIN vec3 AS vector(3);
-CREATE TABLE domv (id int, v vec3);
+CREATE DOMAIN hnsw_dom3 AS vector(3);
+CREATE TABLE domv (id int, v hnsw_dom3);
 INSERT INTO domv VALUES (1, '[1,1,1]'), (2, '[2,2,2]');
 CREATE INDEX domv_l2 ON domv USING hnsw (v vector_l2_ops);
 INSERT INTO domv VALUES (3, '[3,3]');
 \echo :SQLSTATE
 DROP TABLE domv;
-DROP DOMAIN vec3;
+DROP DOMAIN hnsw_dom3;
 -- and an expression without dimensions is refused like a column without them
 CREATE TABLE exprv (id int, v vector(3));
 CREATE INDEX ON exprv USING hnsw ((v + v) vector_l2_ops);
