@@ -58,8 +58,57 @@ indent:
 # Every object depends on every header (few files; a header change rebuilds all).
 $(OBJS): $(VS_HEADERS)
 
+# The install script names its extension (@VS_EXTNAME@) and the other name it refuses to
+# share a database with (@VS_OTHERNAME@); see "one name per database" in it.
+VS_NAMES_SED = sed -e 's/@VS_EXTNAME@/$(1)/g' -e 's/@VS_OTHERNAME@/$(2)/g'
+
 sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
-	cp $< $@
+	$(call VS_NAMES_SED,vecsearch,vector) $< >$@
+
+# vecsearch under the extension name "vector" as well, so that CREATE EXTENSION vector,
+# ORMs and pg_restore of a pgvector dump get vecsearch (README, "Migrating from pgvector"):
+#   make install VS_AS_VECTOR=1      (or: make install-vector)
+# installs vector.control and vector--$(EXTVERSION).sql next to vecsearch's (the name
+# vector starts at 0.2.0, so it has no upgrade scripts yet); the module is the same $$libdir/vecsearch, and
+# "vector" reports vecsearch's version.  A real pgvector installation (a vector.control
+# that is not ours, or a vector module) is never overwritten: the install stops first.
+# make uninstall VS_AS_VECTOR=1 removes them again.
+VS_EXTDIR = $(DESTDIR)$(datadir)/extension
+VS_VECTOR_UPGRADES =
+
+.PHONY: install-vector vs-install-vector vs-refuse-pgvector vs-uninstall-vector
+install-vector:
+	$(MAKE) install VS_AS_VECTOR=1
+
+ifdef VS_AS_VECTOR
+install: vs-install-vector
+uninstall: vs-uninstall-vector
+endif
+
+vs-refuse-pgvector:
+	@if [ -e '$(VS_EXTDIR)/vector.control' ] && \
+		! grep -q "^module_pathname = '\$$libdir/vecsearch'" '$(VS_EXTDIR)/vector.control'; then \
+		echo "error: $(VS_EXTDIR)/vector.control belongs to another extension (pgvector):" \
+			"refusing to overwrite it; uninstall pgvector first, or install without VS_AS_VECTOR" >&2; \
+		exit 1; \
+	fi
+	@if [ -e '$(DESTDIR)$(pkglibdir)/vector$(DLSUFFIX)' ]; then \
+		echo "error: $(DESTDIR)$(pkglibdir)/vector$(DLSUFFIX) is installed (pgvector):" \
+			"refusing to install vecsearch as extension vector; uninstall pgvector first," \
+			"or install without VS_AS_VECTOR" >&2; \
+		exit 1; \
+	fi
+
+vs-install-vector: vs-refuse-pgvector installdirs
+	sed -e "s/^comment = '/comment = '(vecsearch, installed as vector) /" \
+		-e 's/^# vecsearch extension/# vecsearch under the extension name vector (make install VS_AS_VECTOR=1)/' \
+		$(EXTENSION).control >'$(VS_EXTDIR)/vector.control'
+	$(call VS_NAMES_SED,vector,vecsearch) sql/$(EXTENSION).sql >'$(VS_EXTDIR)/vector--$(EXTVERSION).sql'
+	$(foreach u,$(VS_VECTOR_UPGRADES),$(call VS_NAMES_SED,vector,vecsearch) sql/$(EXTENSION)--$(u) >'$(VS_EXTDIR)/vector--$(u)';)
+
+vs-uninstall-vector: vs-refuse-pgvector
+	rm -f '$(VS_EXTDIR)/vector.control' '$(VS_EXTDIR)/vector--$(EXTVERSION).sql' \
+		$(foreach u,$(VS_VECTOR_UPGRADES),'$(VS_EXTDIR)/vector--$(u)')
 
 $(VS_UPGRADE): sql/upgrade/0.1.0--$(EXTVERSION).sql sql/$(EXTENSION).sql
 	{ cat sql/upgrade/0.1.0--$(EXTVERSION).sql; \

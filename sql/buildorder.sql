@@ -104,11 +104,21 @@ RESET enable_seqscan;
 -- an impossible stored vector (sql/rawvec.psql) stops the build before the LID order
 -- is computed over it, the row named
 \i :abs_srcdir/sql/rawvec.psql
+-- pg_temp.rawdims(table, n): declare the table's column v vector(n) (n = -1: vector) by
+-- editing the catalog, without checking or coercing the stored values, so that an index
+-- can be built over impossible values (an hnsw index needs a column with dimensions)
+CREATE PROCEDURE pg_temp.rawdims(tbl regclass, n int)
+LANGUAGE sql AS $$
+	UPDATE pg_catalog.pg_attribute SET atttypmod = n WHERE attrelid = tbl AND attname = 'v'
+$$;
 CREATE TABLE boraw (id int, v vector);
 INSERT INTO boraw SELECT * FROM tiny;
 INSERT INTO boraw VALUES (7, pg_temp.rawvec(2, '{NaN,1}'));
+CALL pg_temp.rawdims('boraw', 2);
 CREATE INDEX ON boraw USING hnsw (v vector_l2_ops) WITH (build_order = lid_desc);
+CALL pg_temp.rawdims('boraw', -1);
 UPDATE boraw SET v = pg_temp.rawvec(0) WHERE id = 7;
+CALL pg_temp.rawdims('boraw', 2);
 CREATE INDEX ON boraw USING hnsw (v vector_l2_ops) WITH (build_order = lid_asc);
 \echo :SQLSTATE
 DROP TABLE boraw;

@@ -216,20 +216,24 @@ SELECT array_agg(id) AS cosine FROM (SELECT id FROM nul ORDER BY v <=> '[1,0]' L
 SELECT array_agg(id) AS l2_order FROM (SELECT id FROM nul ORDER BY v <-> '[0.9,0.2]' LIMIT 2) s;
 RESET enable_seqscan;
 
--- an index built on an empty table learns its dimensions from the first row
+-- the dimensions of an index come from its column's type (as in pgvector): a column
+-- without them is refused (22023) even on an empty table, an index of a cast is not
 CREATE TABLE emp (id int, v vector);
 CREATE INDEX emp_l2 ON emp USING hnsw (v vector_l2_ops);
+\echo :SQLSTATE
+CREATE INDEX emp_l2 ON emp USING hnsw ((v::vector(4)) vector_l2_ops);
 SELECT * FROM vecsearch_index_check('emp_l2');
 INSERT INTO emp VALUES (1, '[1,2,3,4]'), (2, '[2,3,4,5]');
 INSERT INTO emp VALUES (3, '[1,2,3]');
 \echo :SQLSTATE
 SET enable_seqscan = off;
-SELECT id FROM emp ORDER BY v <-> '[2,3,4,5.5]' LIMIT 1;
+EXPLAIN (COSTS OFF) SELECT id FROM emp ORDER BY v::vector(4) <-> '[2,3,4,5.5]' LIMIT 1;
+SELECT id FROM emp ORDER BY v::vector(4) <-> '[2,3,4,5.5]' LIMIT 1;
 RESET enable_seqscan;
--- rows of different dimensions cannot be indexed together (22000)
+-- rows of other dimensions than the cast's are not indexed (22000)
 CREATE TABLE mixed (id int, v vector);
 INSERT INTO mixed VALUES (1, '[1,2]'), (2, '[1,2,3]');
-CREATE INDEX ON mixed USING hnsw (v vector_l2_ops);
+CREATE INDEX ON mixed USING hnsw ((v::vector(2)) vector_l2_ops);
 \echo :SQLSTATE
 
 -- UNLOGGED and TRUNCATE
@@ -290,15 +294,29 @@ RESET enable_seqscan;
 -- vector_avg did not check its input could store, never reach the graph: a build and an
 -- insert refuse the row (22000, the row named in the context), a scan refuses the query
 \i :abs_srcdir/sql/rawvec.psql
+-- pg_temp.rawdims(table, n): declare the table's column v vector(n) (n = -1: vector) by
+-- editing the catalog, without checking or coercing the stored values, so that an index
+-- can be built over impossible values (an hnsw index needs a column with dimensions)
+CREATE PROCEDURE pg_temp.rawdims(tbl regclass, n int)
+LANGUAGE sql AS $$
+	UPDATE pg_catalog.pg_attribute SET atttypmod = n WHERE attrelid = tbl AND attname = 'v'
+$$;
+-- (pg_temp.rawdims declares the column vector(2) for each index build, as a column
+-- holding such values would be, and undeclares it for the inserts of impossible values)
 CREATE TABLE raw (id int, v vector);
 INSERT INTO raw VALUES (1, '[1,2]'), (2, pg_temp.rawvec(0)), (3, '[3,4]');
+CALL pg_temp.rawdims('raw', 2);
 CREATE INDEX raw_l2 ON raw USING hnsw (v vector_l2_ops);
 DELETE FROM raw WHERE id = 2;
+CALL pg_temp.rawdims('raw', -1);
 INSERT INTO raw VALUES (4, pg_temp.rawvec(0, array_fill(1, ARRAY[65536])));
+CALL pg_temp.rawdims('raw', 2);
 CREATE INDEX ON raw USING hnsw (v vector_l2_ops);
 \echo :SQLSTATE
 DELETE FROM raw WHERE id = 4;
+CALL pg_temp.rawdims('raw', -1);
 INSERT INTO raw VALUES (5, pg_temp.rawvec(2, '{NaN,0}'));
+CALL pg_temp.rawdims('raw', 2);
 CREATE INDEX ON raw USING hnsw (v vector_l2_ops);
 \echo :SQLSTATE
 CREATE INDEX raw_l1 ON raw USING hnsw (v vector_l1_ops);
@@ -306,11 +324,14 @@ DELETE FROM raw WHERE id = 5;
 -- a table of 0-dimension rows only
 CREATE TABLE raw0 (v vector);
 INSERT INTO raw0 SELECT pg_temp.rawvec(0) FROM generate_series(1, 3);
+CALL pg_temp.rawdims('raw0', 2);
 CREATE INDEX ON raw0 USING hnsw (v vector_l2_ops);
 \echo :SQLSTATE
 -- inserts: into an empty index (it must not take 0 as its dimensions), then a full one
 CREATE TABLE rawins (id int, v vector);
+CALL pg_temp.rawdims('rawins', 2);
 CREATE INDEX rawins_l2 ON rawins USING hnsw (v vector_l2_ops);
+CALL pg_temp.rawdims('rawins', -1);
 INSERT INTO rawins VALUES (1, pg_temp.rawvec(0));
 INSERT INTO rawins VALUES (2, pg_temp.rawvec(2, '{1,Infinity}'));
 \echo :SQLSTATE
@@ -323,7 +344,9 @@ INSERT INTO rawins VALUES (5, pg_temp.rawvec(2, '{NaN,NaN}'));
 \echo :SQLSTATE
 SELECT * FROM vecsearch_index_check('rawins_l2');
 CREATE TABLE rawempty (v vector);
+CALL pg_temp.rawdims('rawempty', 2);
 CREATE INDEX rawempty_l2 ON rawempty USING hnsw (v vector_l2_ops);
+CALL pg_temp.rawdims('rawempty', -1);
 SET enable_seqscan = off;
 SELECT array_agg(id) AS nearest FROM (SELECT id FROM rawins ORDER BY v <-> '[3,-3]' LIMIT 3) s;
 -- scans: a 0-dimension or NaN query, also on an empty index
@@ -388,3 +411,66 @@ DROP TABLE cod;
 DROP TABLE pts, nul, emp, mixed, unl, big, huge, parted;
 RESET search_path;
 DROP SCHEMA hnsw_test;
+
+-- pgvector's hnsw.* settings are all accepted: hnsw.scan_mem_multiplier (1..1000,
+-- default 1) bounds the candidate lists of an iterative scan at that multiple of work_mem
+SHOW hnsw.scan_mem_multiplier;
+SET hnsw.scan_mem_multiplier = 2;
+SHOW hnsw.scan_mem_multiplier;
+SET hnsw.scan_mem_multiplier = 1000;
+SHOW hnsw.scan_mem_multiplier;
+SET hnsw.scan_mem_multiplier = 0.5;
+\echo :SQLSTATE
+SET hnsw.scan_mem_multiplier = 1001;
+\echo :SQLSTATE
+SET hnsw.scan_mem_multiplier = 'lots';
+\echo :SQLSTATE
+RESET hnsw.scan_mem_multiplier;
+-- ivfflat.* settings (no ivfflat here) stay placeholders: SET works, nothing reads them
+SET ivfflat.probes = 10;
+SHOW ivfflat.probes;
+RESET ivfflat.probes;
+-- an iterative scan asked for every row of 20,000: at work_mem 64kB its candidate lists
+-- outgrow 1 x work_mem and it returns only what it has evaluated; at 10 x it gets all
+SELECT setseed(0.25);
+CREATE TABLE memscan (id int, v vector(16));
+INSERT INTO memscan SELECT i, (SELECT array_agg(random()) FROM generate_series(1, 16) WHERE i > 0)::real[]
+FROM generate_series(1, 20000) i;
+CREATE INDEX memscan_l2 ON memscan USING hnsw (v vector_l2_ops);
+SET enable_seqscan = off;
+SET hnsw.iterative_scan = relaxed_order;
+SET hnsw.max_scan_tuples = 1000000;
+SET work_mem = '64kB';
+SELECT count(*) BETWEEN 1000 AND 19000 AS bounded
+FROM (SELECT id FROM memscan ORDER BY v <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]' LIMIT 20000) s;
+SET hnsw.scan_mem_multiplier = 10;
+SELECT count(*) AS every_row
+FROM (SELECT id FROM memscan ORDER BY v <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]' LIMIT 20000) s;
+-- strict order: the same bound, rows still in order of distance
+SET hnsw.iterative_scan = strict_order;
+RESET hnsw.scan_mem_multiplier;
+SELECT count(*) BETWEEN 1000 AND 19000 AS bounded, bool_and(d >= prev) AS ordered
+FROM (SELECT d, lag(d, 1, 0::float8) OVER (ORDER BY n) AS prev
+	FROM (SELECT row_number() OVER () AS n, v <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]' AS d
+		FROM (SELECT v FROM memscan ORDER BY v <-> '[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]' LIMIT 20000) s) t) u;
+RESET work_mem;
+RESET hnsw.max_scan_tuples;
+RESET hnsw.iterative_scan;
+RESET enable_seqscan;
+DROP TABLE memscan;
+
+-- an index on a domain over vector(n) takes the domain's dimensions
+CREATE DOMAIN hnsw_dom3 AS vector(3);
+CREATE TABLE domv (id int, v hnsw_dom3);
+INSERT INTO domv VALUES (1, '[1,1,1]'), (2, '[2,2,2]');
+CREATE INDEX domv_l2 ON domv USING hnsw (v vector_l2_ops);
+INSERT INTO domv VALUES (3, '[3,3]');
+\echo :SQLSTATE
+DROP TABLE domv;
+DROP DOMAIN hnsw_dom3;
+-- and an expression without dimensions is refused like a column without them
+CREATE TABLE exprv (id int, v vector(3));
+CREATE INDEX ON exprv USING hnsw ((v + v) vector_l2_ops);
+\echo :SQLSTATE
+CREATE INDEX ON exprv USING hnsw (((v + v)::vector(3)) vector_l2_ops);
+DROP TABLE exprv;

@@ -158,7 +158,7 @@ CREATE TABLE plain (id int PRIMARY KEY, v vector(16), w vector(4));
 CREATE INDEX plain_btree ON plain (id);
 CREATE TABLE empty (v vector(16));
 CREATE INDEX empty_idx ON empty USING hnsw (v vector_l2_ops);
-CREATE INDEX rt_expr ON rt USING hnsw ((v + v) vector_l2_ops);
+CREATE INDEX rt_expr ON rt USING hnsw (((v + v)::vector(16)) vector_l2_ops);
 CREATE INDEX rt_part ON rt USING hnsw (v vector_l2_ops) WHERE id > 10;
 \set VERBOSITY terse
 SELECT * FROM vecsearch_recall('plain_btree');

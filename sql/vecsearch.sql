@@ -1,6 +1,8 @@
--- vecsearch: the one install source.  The build copies it to vecsearch--<version>.sql.
+-- vecsearch: the one install source.  The build writes it to vecsearch--<version>.sql
+-- (and, with VS_AS_VECTOR=1, to vector--<version>.sql), naming the extension in it.
 --
 -- Sections, in dependency order:
+--   one name per database       refuse vecsearch next to "vector" and the reverse
 --   vector type                 I/O and typmod functions, the type
 --   vector support functions    planner support, operator implementations, btree
 --                               comparison, avg(vector) steps, the typmod cast function
@@ -25,7 +27,33 @@
 -- double precision, boolean); every function states its volatility, its parallel label
 -- and STRICT or CALLED ON NULL INPUT; every object made here is followed by its COMMENT.
 
-\echo Use "CREATE EXTENSION vecsearch" to load this file. \quit
+\echo Use "CREATE EXTENSION @VS_EXTNAME@" to load this file. \quit
+
+-- ===================================================================================
+-- one name per database
+-- ===================================================================================
+
+-- vecsearch can also be installed under the extension name "vector" (make install
+-- VS_AS_VECTOR=1; the build writes each script with its own name for @VS_EXTNAME@ and the
+-- other for @VS_OTHERNAME@).  The two names, or vecsearch and pgvector, cannot share a
+-- database: both define the type vector and the access method hnsw.
+DO $$
+DECLARE
+	other_is_us boolean;
+BEGIN
+	IF EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = '@VS_OTHERNAME@') THEN
+		SELECT coalesce(bool_or(p.probin LIKE '%vecsearch'), false) INTO other_is_us
+		FROM pg_catalog.pg_am a JOIN pg_catalog.pg_proc p ON p.oid = a.amhandler
+		WHERE a.amname = 'hnsw';
+		RAISE EXCEPTION 'extension "@VS_EXTNAME@" cannot be created in a database that has extension "@VS_OTHERNAME@"'
+			USING ERRCODE = 'duplicate_object',
+				DETAIL = 'Both define the type vector, its operators and the access method hnsw.',
+				HINT = CASE WHEN other_is_us
+					THEN 'Extension "@VS_OTHERNAME@" is the same vecsearch under its other name: use it as it is.'
+					ELSE 'Extension "@VS_OTHERNAME@" is another vector extension (pgvector): move its data over by dump and restore (README, "Migrating from pgvector"), or use another database.' END;
+	END IF;
+END
+$$;
 
 -- ===================================================================================
 -- vector type

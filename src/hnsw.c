@@ -39,6 +39,7 @@
 int			hnsw_ef_search = HNSW_EF_SEARCH_DEFAULT;
 int			hnsw_iterative_scan = HNSW_ITERATIVE_OFF;
 int			hnsw_max_scan_tuples = HNSW_MAX_SCAN_TUPLES_DEFAULT;
+double		hnsw_scan_mem_multiplier = HNSW_SCAN_MEM_MULTIPLIER_DEFAULT;
 bool		vs_exact_scan = false;
 
 static relopt_kind hnsw_relopt_kind;
@@ -119,6 +120,13 @@ HnswInit(void)
 							NULL, &hnsw_max_scan_tuples, HNSW_MAX_SCAN_TUPLES_DEFAULT,
 							HNSW_MAX_SCAN_TUPLES_MIN, HNSW_MAX_SCAN_TUPLES_MAX,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("hnsw.scan_mem_multiplier",
+							 "Multiple of work_mem that the candidate lists of an iterative hnsw scan may use.",
+							 "When they outgrow it, the scan stops walking the graph and returns "
+							 "the rows it has already evaluated, nearest first.",
+							 &hnsw_scan_mem_multiplier, HNSW_SCAN_MEM_MULTIPLIER_DEFAULT,
+							 HNSW_SCAN_MEM_MULTIPLIER_MIN, HNSW_SCAN_MEM_MULTIPLIER_MAX,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomBoolVariable("vecsearch.exact_scan",
 							 "Make hnsw index scans exact: compare the query with every indexed vector.",
 							 NULL, &vs_exact_scan, false,

@@ -39,6 +39,10 @@
 #define HNSW_MAX_SCAN_TUPLES_MIN	1
 #define HNSW_MAX_SCAN_TUPLES_DEFAULT 20000
 #define HNSW_MAX_SCAN_TUPLES_MAX	PG_INT32_MAX
+/* hnsw.scan_mem_multiplier: pgvector's name and range (hash_mem_multiplier's) */
+#define HNSW_SCAN_MEM_MULTIPLIER_MIN		1.0
+#define HNSW_SCAN_MEM_MULTIPLIER_DEFAULT	1.0
+#define HNSW_SCAN_MEM_MULTIPLIER_MAX		1000.0
 #define HNSW_MAX_LEVEL				24	/* levels above are clamped */
 
 /* ---- format identification ---- */
@@ -263,6 +267,7 @@ typedef enum HnswIterativeScan
 extern int	hnsw_ef_search;
 extern int	hnsw_iterative_scan;
 extern int	hnsw_max_scan_tuples;
+extern double hnsw_scan_mem_multiplier;
 extern bool vs_exact_scan;
 
 /* ---- in-memory helpers ---- */

@@ -25,6 +25,8 @@
 #include "storage/shm_toc.h"
 #include "storage/spin.h"
 #include "storage/smgr.h"
+#include "utils/backend_status.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -111,7 +113,60 @@ typedef struct HnswBuildState
 	uint32	   *listbuf;
 	MemoryContext graphctx;
 	ParallelContext *pcxt;		/* of a parallel build, until written */
+	int64		heapblocks;		/* table blocks, for build_progress */
 } HnswBuildState;
+
+/*
+ * build_progress: report the build's phase and counters in
+ * pg_stat_progress_create_index (README, "Build progress").  In the graph
+ * phase the blocks are the table's, done in proportion to the elements
+ * inserted, so pgvector's blocks_done / blocks_total query advances through
+ * it; in the write phase they are the index's.  A negative value leaves that
+ * counter as it is.
+ */
+static void
+build_progress(HnswBuildState *st, int phase, int64 tuples_done, int64 tuples_total,
+			   int64 blocks_done, int64 blocks_total)
+{
+	int			index[5];
+	int64		val[5];
+	int			n = 0;
+
+	if (phase > 0)
+	{
+		index[n] = PROGRESS_CREATEIDX_SUBPHASE;
+		val[n++] = phase;
+	}
+	if (tuples_done >= 0)
+	{
+		index[n] = PROGRESS_CREATEIDX_TUPLES_DONE;
+		val[n++] = tuples_done;
+	}
+	if (tuples_total >= 0)
+	{
+		index[n] = PROGRESS_CREATEIDX_TUPLES_TOTAL;
+		val[n++] = tuples_total;
+	}
+	if (blocks_done >= 0)
+	{
+		index[n] = PROGRESS_SCAN_BLOCKS_DONE;
+		val[n++] = blocks_done;
+	}
+	if (blocks_total >= 0)
+	{
+		index[n] = PROGRESS_SCAN_BLOCKS_TOTAL;
+		val[n++] = blocks_total;
+	}
+	pgstat_progress_update_multi_param(n, index, val);
+}
+
+/* The graph phase's counters after done of st->n elements. */
+static void
+build_progress_graph(HnswBuildState *st, int64 done)
+{
+	build_progress(st, 0, done, -1,
+				   st->n > 0 ? (int64) ((double) st->heapblocks * done / st->n) : 0, -1);
+}
 
 #define VEC(st, id)		((st)->vecs + (Size) (id) * (st)->dims)
 
@@ -477,7 +532,7 @@ insert_loop(HnswBuildState *st, bool leader)
 		{
 			CHECK_FOR_INTERRUPTS();
 			if (leader)
-				pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, id);
+				build_progress_graph(st, id);
 		}
 	}
 }
@@ -912,8 +967,8 @@ build_graph(HnswBuildState *st, IndexInfo *indexInfo)
 	int			nworkers;
 	ParallelContext *pcxt = NULL;
 
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_GRAPH);
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, st->n);
+	st->heapblocks = st->heap ? RelationGetNumberOfBlocks(st->heap) : 0;
+	build_progress(st, HNSW_PHASE_GRAPH, 0, st->n, 0, st->heapblocks);
 
 	order = build_insert_order(st);
 	apply_order(st, order);
@@ -927,7 +982,7 @@ build_graph(HnswBuildState *st, IndexInfo *indexInfo)
 		alloc_graph_serial(st);
 
 	insert_all(st, pcxt);
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, st->n);
+	build_progress_graph(st, st->n);
 	if (st->n > 0)
 		repair_reachability(st);
 	else
@@ -981,6 +1036,7 @@ writer_flush(HnswPageWriter *w, int npages)
 		smgrextend(RelationGetSmgr(w->index), MAIN_FORKNUM, blknos[i], pages[i], true);
 	}
 	w->nextblk += npages;
+	pgstat_progress_update_param(PROGRESS_SCAN_BLOCKS_DONE, w->nextblk);
 	w->npages = 0;
 	w->used = 0;
 	for (int i = 0; i < HNSW_WRITE_BATCH; i++)
@@ -1027,8 +1083,6 @@ write_graph(HnswBuildState *st)
 	char	   *zeros;
 	char	   *code;
 
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_WRITE);
-
 	/* upper records follow all elements, packed back to back */
 	if (st->n > 0)
 	{
@@ -1059,6 +1113,9 @@ write_graph(HnswBuildState *st)
 				 errmsg("hnsw index would need %llu slots, more than the maximum of %u",
 						(unsigned long long) next, HNSW_INVALID_ID - 1)));
 
+	/* the metapage and the stream's pages */
+	build_progress(st, HNSW_PHASE_WRITE, -1, -1, 0,
+				   1 + (int64) ((next * slot_size + HNSW_PAGE_DATA - 1) / HNSW_PAGE_DATA));
 	w.index = st->index;
 	w.wal = RelationNeedsWAL(st->index);
 	w.pages = palloc((Size) BLCKSZ * HNSW_WRITE_BATCH);
@@ -1147,8 +1204,11 @@ per_element_bytes(HnswBuildState *st)
 static void
 spill_to_disk(HnswBuildState *st)
 {
+	int64		blocks_done = MyBEEntry ? MyBEEntry->st_progress_param[PROGRESS_SCAN_BLOCKS_DONE] : 0;
+	int64		blocks_total = MyBEEntry ? MyBEEntry->st_progress_param[PROGRESS_SCAN_BLOCKS_TOTAL] : 0;
+
 	ereport(NOTICE,
-			(errmsg("hnsw graph no longer fits in maintenance_work_mem after %lld tuples",
+			(errmsg("hnsw graph no longer fits into maintenance_work_mem after %lld tuples",
 					(long long) st->n),
 			 errdetail("Building will take significantly more time."),
 			 errhint("Increase maintenance_work_mem to speed up builds.")));
@@ -1158,7 +1218,8 @@ spill_to_disk(HnswBuildState *st)
 	st->vecs = NULL;
 	st->tids = NULL;
 	st->ondisk = true;
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_LOAD);
+	/* back to the table scan, at the block it had reached */
+	build_progress(st, HNSW_PHASE_LOAD, (int64) st->indtuples, 0, blocks_done, blocks_total);
 }
 
 /* table_index_build_scan callback: collect one row. */
@@ -1196,7 +1257,7 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 
 		memcpy(x, v->x, sizeof(float) * st->dims);
 		if (HnswInsertVector(st->index, x, st->dims, tid, false))
-			st->indtuples++;
+			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) ++st->indtuples);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(st->tmpctx);
 		return;
@@ -1233,6 +1294,7 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		st->tids[st->n] = *tid;
 		st->n++;
 		st->indtuples++;
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) st->indtuples);
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(st->tmpctx);
@@ -1242,8 +1304,12 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 static void
 init_build_state(HnswBuildState *st, Relation heap, Relation index)
 {
-	int			typmod = TupleDescAttr(index->rd_att, 0)->atttypmod;
+	Form_pg_attribute att = TupleDescAttr(index->rd_att, 0);
+	int32		typmod = att->atttypmod;
 
+	/* a column of a domain over vector(n): the domain's n */
+	if (typmod < 0)
+		(void) getBaseTypeAndTypmod(att->atttypid, &typmod);
 	memset(st, 0, sizeof(HnswBuildState));
 	st->heap = heap;
 	st->index = index;
@@ -1256,6 +1322,12 @@ init_build_state(HnswBuildState *st, Relation heap, Relation index)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("ef_construction (%d) must be greater than or equal to 2 * m (%d)",
 						st->efc, 2 * st->m)));
+	/* like pgvector: the dimensions come from the column (or the cast) */
+	if (typmod < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("column does not have dimensions"),
+				 errhint("Declare the column as vector(n), or index a cast such as (embedding::vector(n)).")));
 	st->metric = HnswGetMetric(index);
 	st->dist = HnswDistance(st->metric);
 	st->dims = typmod > 0 ? typmod : 0;
@@ -1280,7 +1352,7 @@ hnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	st.graphctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw build graph",
 										ALLOCSET_DEFAULT_SIZES);
 
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, HNSW_PHASE_LOAD);
+	build_progress(&st, HNSW_PHASE_LOAD, 0, 0, -1, -1);
 	reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
 									   build_callback, &st, NULL);
 

@@ -104,15 +104,18 @@ hnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
 }
 
 /*
- * Take W as the next batch, nearest first.  When the walk measured codes,
- * the batch is re-ranked: every element of it gets its exact distance from
- * its vector, and the batch is sorted by that, so rows come in exact order.
+ * Take W as the next batch, nearest first (the previous one is done).  When
+ * the walk measured codes, the batch is re-ranked: every element of it gets
+ * its exact distance from its vector, and the batch is sorted by that, so
+ * rows come in exact order.
  */
 static void
 take_batch(HnswScanOpaque so)
 {
 	int			n = so->W.n;
 
+	if (so->batch != NULL)
+		pfree(so->batch);
 	so->batch = palloc(sizeof(HnswCand) * Max(n, 1));
 	for (int i = n - 1; i >= 0; i--)
 		so->batch[i] = HnswHeapPop(&so->W);
@@ -149,10 +152,27 @@ first_batch(HnswScanOpaque so)
 }
 
 /*
+ * scan_mem_exceeded: true when the candidate lists of the scan (W, C, D and
+ * the current batch, as allocated) take more than hnsw.scan_mem_multiplier
+ * times work_mem.  The visited set (4 bytes per slot of the index) is not
+ * counted: its size is the index's, not the walk's.
+ */
+static bool
+scan_mem_exceeded(HnswScanOpaque so)
+{
+	double		bytes = (double) sizeof(HnswCand) *
+	((double) so->W.cap + so->C.cap + so->D.cap + so->nbatch);
+
+	return bytes > (double) work_mem * 1024.0 * hnsw_scan_mem_multiplier;
+}
+
+/*
  * next_batch: resume the walk for an iterative scan.  The nearest elements
  * evaluated but never returned seed W (and C, to be expanded); the walk then
- * continues with the kept candidates.  Returns false when nothing is left or
- * the hnsw.max_scan_tuples budget is spent.
+ * continues with the kept candidates.  Once the candidate lists outgrow
+ * hnsw.scan_mem_multiplier * work_mem, the walk stops and the batches are the
+ * rest of D, nearest first (as pgvector does).  Returns false when nothing is
+ * left or the hnsw.max_scan_tuples budget is spent.
  */
 static bool
 next_batch(HnswScanOpaque so)
@@ -161,6 +181,19 @@ next_batch(HnswScanOpaque so)
 		so->r.nfetched >= hnsw_max_scan_tuples)
 		return false;
 	so->W.n = 0;
+	if (scan_mem_exceeded(so))
+	{
+		while (so->D.n > 0 && so->W.n < so->ef)
+		{
+			HnswCand	c = HnswHeapPop(&so->D);
+
+			HnswHeapPush(&so->W, c.dist, c.id);
+		}
+		if (so->W.n == 0)
+			return false;
+		take_batch(so);
+		return true;
+	}
 	while (so->D.n > 0 && so->W.n < so->ef)
 	{
 		HnswCand	c = HnswHeapPop(&so->D);

@@ -140,7 +140,7 @@ run_set() {
 
 	# stored FDE column
 	start=$(date +%s.%N)
-	"${PSQL[@]}" -c "ALTER TABLE $docs ADD COLUMN fde vector GENERATED ALWAYS AS (fde_document(tokens)) STORED" \
+	"${PSQL[@]}" -c "ALTER TABLE $docs ADD COLUMN fde vector(10240) GENERATED ALWAYS AS (fde_document(tokens)) STORED" \
 		-c "ALTER TABLE $queries ADD COLUMN qfde vector" \
 		-c "UPDATE $queries SET qfde = fde_query(tokens)" -c "VACUUM ANALYZE $docs" -c "VACUUM ANALYZE $queries"
 	printf 'adding the stored generated column (table rewrite): %.1f s\n' "$(echo "$(date +%s.%N) - $start" | bc -l)"

@@ -28,7 +28,7 @@ $node->start;
 my $rows = $ENV{VS_SESSION_END_ROWS} // 40000;
 $node->safe_psql('postgres', qq{
 	CREATE EXTENSION vecsearch;
-	CREATE TABLE items AS SELECT i::int AS id, v FROM vecsearch_synthetic($rows, 48, 24, 7) WITH ORDINALITY AS s(v, i);
+	CREATE TABLE items AS SELECT i::int AS id, v::vector(48) AS v FROM vecsearch_synthetic($rows, 48, 24, 7) WITH ORDINALITY AS s(v, i);
 	CREATE TABLE qs AS SELECT v FROM items WHERE id % 100 = 0;
 	CREATE INDEX items_hnsw ON items USING hnsw (v vector_l2_ops) WITH (m = 4, ef_construction = 10);
 	ANALYZE items;

@@ -76,7 +76,7 @@ cmp_ok($after, '>=', $fresh - 0.01, "recall after VACUUM $after vs fresh build $
 my ($ret, $out, $err) = $node->psql('postgres',
 	"SET maintenance_work_mem = '1MB'; CREATE INDEX items_small ON items USING hnsw (v vector_l2_ops)");
 is($ret, 0, 'low-memory build succeeds');
-like($err, qr/hnsw graph no longer fits in maintenance_work_mem after \d+ tuples/, 'NOTICE names the cliff');
+like($err, qr/hnsw graph no longer fits into maintenance_work_mem after \d+ tuples/, 'NOTICE names the cliff');
 $node->safe_psql('postgres', 'DROP INDEX items_fresh');
 $r = recall('items_small');
 cmp_ok($r, '>=', 0.92, "recall\@10 of the low-memory build ($r)");

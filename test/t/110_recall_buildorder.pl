@@ -20,7 +20,7 @@ $node->safe_psql('postgres', 'CREATE EXTENSION vecsearch');
 # 20,000 x 256 (20 MB of vectors: the build asks for 2 workers) on a 16-dim subspace,
 # 100 held-out queries on the same subspace.
 $node->safe_psql('postgres', q{
-	CREATE TABLE items AS SELECT i::int AS id, v FROM vecsearch_synthetic(20100, 256, 16, 9) WITH ORDINALITY AS s(v, i);
+	CREATE TABLE items AS SELECT i::int AS id, v::vector(256) AS v FROM vecsearch_synthetic(20100, 256, 16, 9) WITH ORDINALITY AS s(v, i);
 	CREATE TABLE queries AS SELECT id - 20000 AS qid, v FROM items WHERE id > 20000;
 	DELETE FROM items WHERE id > 20000;
 	VACUUM ANALYZE items;

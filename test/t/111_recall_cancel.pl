@@ -22,7 +22,7 @@ $node->init;
 $node->start;
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION vecsearch;
-	CREATE TABLE items AS SELECT i::int AS id, v FROM vecsearch_synthetic(2000, 16, 8, 5) WITH ORDINALITY AS s(v, i);
+	CREATE TABLE items AS SELECT i::int AS id, v::vector(16) AS v FROM vecsearch_synthetic(2000, 16, 8, 5) WITH ORDINALITY AS s(v, i);
 	CREATE INDEX items_hnsw ON items USING hnsw (v vector_l2_ops) WITH (m = 8, ef_construction = 40);
 	CREATE INDEX items_id ON items (id);
 	ANALYZE items;

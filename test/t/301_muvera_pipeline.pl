@@ -54,7 +54,7 @@ $node->safe_psql('postgres', qq{
 	CREATE TABLE docs (
 		id int PRIMARY KEY,
 		tokens vector[] NOT NULL,
-		fde vector GENERATED ALWAYS AS (fde_document(tokens)) STORED
+		fde vector(10240) GENERATED ALWAYS AS (fde_document(tokens)) STORED
 	);
 	INSERT INTO docs (id, tokens) SELECT id, centred(patches(img)) FROM images;
 	CREATE TABLE queries (id int PRIMARY KEY, tokens vector[] NOT NULL);
