@@ -74,7 +74,6 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
 # that is not ours, or a vector module) is never overwritten: the install stops first.
 # make uninstall VS_AS_VECTOR=1 removes them again.
 VS_EXTDIR = $(DESTDIR)$(datadir)/extension
-VS_VECTOR_UPGRADES =
 
 .PHONY: install-vector vs-install-vector vs-refuse-pgvector vs-uninstall-vector
 install-vector:
@@ -104,11 +103,9 @@ vs-install-vector: vs-refuse-pgvector installdirs
 		-e 's/^# vecsearch extension/# vecsearch under the extension name vector (make install VS_AS_VECTOR=1)/' \
 		$(EXTENSION).control >'$(VS_EXTDIR)/vector.control'
 	$(call VS_NAMES_SED,vector,vecsearch) sql/$(EXTENSION).sql >'$(VS_EXTDIR)/vector--$(EXTVERSION).sql'
-	$(foreach u,$(VS_VECTOR_UPGRADES),$(call VS_NAMES_SED,vector,vecsearch) sql/$(EXTENSION)--$(u) >'$(VS_EXTDIR)/vector--$(u)';)
 
 vs-uninstall-vector: vs-refuse-pgvector
-	rm -f '$(VS_EXTDIR)/vector.control' '$(VS_EXTDIR)/vector--$(EXTVERSION).sql' \
-		$(foreach u,$(VS_VECTOR_UPGRADES),'$(VS_EXTDIR)/vector--$(u)')
+	rm -f '$(VS_EXTDIR)/vector.control' '$(VS_EXTDIR)/vector--$(EXTVERSION).sql'
 
 $(VS_UPGRADE): sql/upgrade/0.1.0--$(EXTVERSION).sql sql/$(EXTENSION).sql
 	{ cat sql/upgrade/0.1.0--$(EXTVERSION).sql; \
