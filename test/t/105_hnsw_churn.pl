@@ -139,6 +139,7 @@ unlike(slurp_file($node->logfile), qr/inconsistent page found/, 'no WAL consiste
 # The index is also a third churn workload: m = 2 and 4 dimensions make 48-byte slots, so
 # the upper records of elements of level 6 and above span two slots or more.
 $node->safe_psql('postgres', q{
+	SELECT setseed(0.52);
 	CREATE TABLE rep_src (id int, v vector(4));
 	INSERT INTO rep_src SELECT i, (SELECT array_agg(random() ORDER BY d) FROM generate_series(1, 4 + i * 0) d)::real[]::vector
 		FROM generate_series(1, 2000) i;
